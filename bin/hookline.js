@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// hookline is written in TypeScript and run by Node's built-in type stripping (Node >= 22.18).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(`hookline needs Node.js 22.18 or newer (24 LTS recommended); this is ${process.version}.`);
+  process.exit(1);
+}
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'ExperimentalWarning') console.error(w);
+});
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv);

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../errors.ts';
+import { checkCommand } from './check.ts';
+import { sendCommand } from './send.ts';
+import { serveCommand } from './serve.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('hookline')
+    .description('Signed muro and MERU webhooks in, YAML recipes out.')
+    .version(pkg.version)
+    .option('-c, --config <file>', 'config file (default: $HOOKLINE_CONFIG, ./hookline.yaml, else the bundled example)')
+    .showHelpAfterError();
+  serveCommand(program);
+  checkCommand(program);
+  sendCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().exitOverride().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    console.error(`hookline: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
