@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.ts';
+import { configSchema, type Config } from './schema.ts';
+import { interpolateEnv, parseYaml, schemaDiagnostics } from './yaml.ts';
+
+/** The bundled example: hookline runs on its defaults when the operator has no config file. */
+export const exampleConfigFile = fileURLToPath(new URL('../../config.example.yaml', import.meta.url));
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file the config came from. */
+  file: string;
+  /** True when no operator file was found and the bundled example was used. */
+  isExample: boolean;
+}
+
+export interface LoadOptions {
+  /** `--config FILE` */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** `--config`, else $HOOKLINE_CONFIG, else ./hookline.yaml, else the bundled config.example.yaml. */
+export function findConfigFile(options: LoadOptions = {}): { file: string; isExample: boolean } {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const chosen = options.file ?? (env.HOOKLINE_CONFIG || undefined);
+  if (chosen) {
+    const file = resolve(cwd, chosen);
+    if (!existsSync(file)) {
+      throw new ConfigError([{ file, line: 1, col: 1, message: 'config file not found (from --config or HOOKLINE_CONFIG)' }]);
+    }
+    return { file, isExample: false };
+  }
+  const local = resolve(cwd, 'hookline.yaml');
+  if (existsSync(local)) return { file: local, isExample: false };
+  return { file: exampleConfigFile, isExample: true };
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const { file, isExample } = findConfigFile(options);
+  const config = parseConfig(file, readFileSync(file, 'utf8'), options.env ?? process.env, options.cwd ?? process.cwd());
+  return { config, file, isExample };
+}
+
+/** Parses, interpolates and validates config text; relative paths are resolved against `cwd`. */
+export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv, cwd: string): Config {
+  const yaml = parseYaml(file, text);
+  if (yaml.errors.length > 0) throw new ConfigError(yaml.errors);
+  interpolateEnv(yaml, env);
+  const raw = yaml.doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ file, line: 1, col: 1, message: 'expected a mapping of config keys (server, store, sources, ...)' }]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(schemaDiagnostics(yaml, parsed.error.issues));
+  return resolvePaths(parsed.data, cwd);
+}
+
+function resolvePaths(config: Config, cwd: string): Config {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const url = config.store.url.startsWith('sqlite:') ? `sqlite:${abs(config.store.url.slice('sqlite:'.length))}` : config.store.url;
+  return {
+    ...config,
+    store: { ...config.store, url },
+    recipes: abs(config.recipes),
+    attachments: abs(config.attachments),
+    data_dir: abs(config.data_dir),
+  };
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { duration, size } from './units.ts';
+
+/**
+ * The configuration schema: validation, defaults (equal to config.example.yaml, checked by a test),
+ * and the JSON Schema shipped for editors all come from this one definition.
+ */
+
+/** Empty strings (unset variables) are dropped: a source with no secret left is "not configured". */
+const secretList = z
+  .array(z.union([z.string(), z.null()]))
+  .transform((list) => list.filter((s): s is string => typeof s === 'string' && s.length > 0))
+  .meta({ description: 'HMAC secrets; several during a rotation. Empty entries (unset variables) are ignored.' });
+
+/** An optional string where empty (an unset ${VAR}) means "not configured". */
+const optionalText = z
+  .union([z.string(), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
+
+const integer = (min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^\d+$/, { message: 'expected a whole number' }).transform(Number)]).pipe(z.number().int().min(min).max(max));
+const port = integer(0, 65535);
+
+const source = (path: string) =>
+  z
+    .object({
+      enabled: z.boolean().default(true).meta({ description: 'receive this source at all' }),
+      path: z.string().startsWith('/').default(path).meta({ description: 'the URL path the provider posts to' }),
+      secrets: secretList.default([]),
+      tolerance: duration.default(300_000).meta({ description: 'accepted clock skew of the signature timestamp, either way' }),
+      dedup_ttl: duration.default(86_400_000).meta({ description: 'how long an event id is remembered for deduplication' }),
+    })
+    .strict();
+
+const muroSource = source('/muro/webhook').extend({
+  transcript: z
+    .object({
+      conversation_id: z.string().default('data.conversation.id'),
+      messages: z.string().default('$append(data.messages, data.message)'),
+      message_id: z.string().default('id'),
+    })
+    .strict()
+    .default({ conversation_id: 'data.conversation.id', messages: '$append(data.messages, data.message)', message_id: 'id' })
+    .meta({ description: 'JSONata expressions that find the conversation and its messages in a muro event' }),
+});
+
+const meruSource = source('/meru/webhook').extend({
+  attachment_limit: size.default(10 * 1024 * 1024).meta({ description: 'largest single attachment saved to disk' }),
+  email_attachments_limit: size.default(25 * 1024 * 1024).meta({ description: 'most attachment bytes saved per email' }),
+});
+
+const connection = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(3000),
+        body_limit: size.default(25 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    store: z
+      .object({
+        url: z
+          .string()
+          .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'expected sqlite:<file> or postgres://user:pw@host:5432/db' })
+          .default('sqlite:./data/hookline.db')
+          .meta({ description: 'sqlite:<file> or postgres://user:pw@host:5432/db' }),
+        synchronous: z
+          .enum(['normal', 'full'])
+          .default('normal')
+          .meta({ description: 'SQLite: normal survives a process crash; full also survives a power loss (an fsync per commit)' }),
+        pool_size: integer(1, 1000).default(10).meta({ description: 'PostgreSQL: connections per instance' }),
+        statement_timeout: duration.default(5_000).meta({ description: 'PostgreSQL: longest a statement may run' }),
+      })
+      .strict()
+      .prefault({}),
+    sources: z
+      .object({ muro: muroSource.prefault({}), meru: meruSource.prefault({}) })
+      .strict()
+      .prefault({}),
+    recipes: z.string().default('./recipes').meta({ description: 'folder of recipe files (*.yaml)' }),
+    attachments: z.string().default('./data/attachments').meta({ description: 'folder where email attachments are saved' }),
+    data_dir: z.string().default('./data').meta({ description: 'where generated development secrets are kept' }),
+    connections: z
+      .object({
+        slack: connection({ webhook_url: optionalText, base_url: optionalText }).prefault({}),
+        hubspot: connection({ access_token: optionalText, base_url: z.string().default('https://api.hubapi.com') }).prefault({}),
+        pagerduty: connection({
+          routing_key: optionalText,
+          base_url: z.string().default('https://events.pagerduty.com'),
+        }).prefault({}),
+        openai: connection({
+          api_key: optionalText,
+          base_url: z.string().default('https://api.openai.com/v1'),
+          model: z.string().default('gpt-4o-mini'),
+        }).prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    retry: z
+      .object({
+        schedule: z.array(duration).default([30_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000]),
+        timeout: duration.default(10_000).meta({ description: 'per outbound request' }),
+        jitter: z.number().min(0).max(1).default(0.2).meta({ description: 'each delay is randomised by up to ± this fraction' }),
+      })
+      .strict()
+      .prefault({}),
+    worker: z
+      .object({
+        concurrency: z.number().int().min(1).default(16).meta({ description: 'recipe runs executed at once' }),
+        per_connection: z.number().int().min(1).default(8).meta({ description: 'at most this many at once to one connection' }),
+        lease: duration.default(30_000).meta({ description: 'a run leased by an instance that stops heartbeating is taken over after this' }),
+        poll: duration.default(1_000).meta({ description: 'how often idle workers look for due runs and timers' }),
+      })
+      .strict()
+      .prefault({}),
+    vars: z
+      .record(z.string(), z.unknown())
+      .default({
+        muro_inbox_url: 'https://app.muro.chat/inbox',
+        vip_emails: ['ceo@bigcustomer.example'],
+        vip_first_response_timeout: '2m',
+      })
+      .meta({ description: 'values recipes read as $vars' }),
+    env: z.array(z.string()).default([]).meta({ description: 'environment variables recipes may read as $env (allow-list)' }),
+    admin: z.object({ token: optionalText }).strict().prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type SourceName = 'muro' | 'meru';
+export const sourceNames: readonly SourceName[] = ['muro', 'meru'];
