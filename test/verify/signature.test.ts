@@ -1,0 +1,96 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { VerificationError } from '../../src/errors.ts';
+import { verifyMeru } from '../../src/verify/meru.ts';
+import { verifyMuro } from '../../src/verify/muro.ts';
+import { hmacHex } from '../helpers/sign.ts';
+
+const body = Buffer.from('{"id":"evt_1","type":"message.created","data":{"text":"héllo"}}');
+const now = 1_790_000_000;
+const base = { rawBody: body, now, toleranceSec: 300 };
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(VerificationError);
+    return (error as VerificationError).code;
+  }
+}
+
+describe('muro signature (x-muro-signature: t=..,v1=..)', () => {
+  const secret = 'muro_secret_1';
+  const good = `t=${now},v1=${hmacHex(secret, now, body)}`;
+
+  it('accepts the seed algorithm: HMAC-SHA256(secret, "<t>.<raw body>") as hex', () => {
+    // Known-answer vector, computed with the seed's own recipe.
+    const expected = createHmac('sha256', secret).update(`${now}.${body.toString('utf8')}`).digest('hex');
+    expect(verifyMuro({ ...base, header: `t=${now},v1=${expected}`, secrets: [secret] })).toBe(now);
+    expect(verifyMuro({ ...base, header: `t=${now},v1=${expected.toUpperCase()}`, secrets: [secret] })).toBe(now);
+  });
+
+  it('accepts any of several secrets (rotation) and any of several v1 entries', () => {
+    expect(verifyMuro({ ...base, header: good, secrets: ['old_secret', secret] })).toBe(now);
+    expect(verifyMuro({ ...base, header: good, secrets: [secret, 'new_secret'] })).toBe(now);
+    const other = hmacHex('other', now, body);
+    expect(verifyMuro({ ...base, header: `t=${now},v1=${other},v1=${hmacHex(secret, now, body)}`, secrets: [secret] })).toBe(now);
+    expect(verifyMuro({ ...base, header: `t=${now}, v0=abc, v1=${hmacHex(secret, now, body)}`, secrets: [secret] })).toBe(now);
+  });
+
+  it('refuses a wrong secret, a changed body, and a signature over another timestamp', () => {
+    expect(code(() => verifyMuro({ ...base, header: good, secrets: ['wrong'] }))).toBe('HL_SIGNATURE_MISMATCH');
+    expect(code(() => verifyMuro({ ...base, rawBody: Buffer.from(`${body} `), header: good, secrets: [secret] }))).toBe('HL_SIGNATURE_MISMATCH');
+    const shifted = `t=${now + 1},v1=${hmacHex(secret, now, body)}`;
+    expect(code(() => verifyMuro({ ...base, header: shifted, secrets: [secret] }))).toBe('HL_SIGNATURE_MISMATCH');
+    expect(code(() => verifyMuro({ ...base, header: good, secrets: [] }))).toBe('HL_SIGNATURE_MISMATCH');
+  });
+
+  it('refuses missing and malformed headers', () => {
+    expect(code(() => verifyMuro({ ...base, header: undefined, secrets: [secret] }))).toBe('HL_SIGNATURE_MISSING');
+    expect(code(() => verifyMuro({ ...base, header: '  ', secrets: [secret] }))).toBe('HL_SIGNATURE_MISSING');
+    for (const header of ['garbage', `v1=${hmacHex(secret, now, body)}`, `t=${now}`, `t=abc,v1=${hmacHex(secret, now, body)}`, `t=${now},v1=zz`, `t=${now},v1=abcd`]) {
+      expect(code(() => verifyMuro({ ...base, header, secrets: [secret] })), header).toBe('HL_SIGNATURE_MALFORMED');
+    }
+  });
+
+  it('refuses a valid signature whose timestamp is outside the tolerance, either way', () => {
+    for (const t of [now - 301, now + 301]) {
+      const header = `t=${t},v1=${hmacHex(secret, t, body)}`;
+      expect(code(() => verifyMuro({ ...base, header, secrets: [secret] }))).toBe('HL_TIMESTAMP_STALE');
+    }
+    for (const t of [now - 300, now + 299]) {
+      expect(verifyMuro({ ...base, header: `t=${t},v1=${hmacHex(secret, t, body)}`, secrets: [secret] })).toBe(t);
+    }
+  });
+});
+
+describe('MERU signature (Meru-Signature: v1,t=..,s=..)', () => {
+  const secret = 'whsec_c2VjcmV0LWJ5dGVz';
+  const good = `v1,t=${now},s=${hmacHex(secret, now, body)}`;
+
+  it('accepts the seed algorithm, keyed by the whole whsec_ string', () => {
+    expect(verifyMeru({ ...base, header: good, secrets: [secret] })).toBe(now);
+  });
+
+  it('does not base64-decode the secret as Standard Webhooks would', () => {
+    const decodedKey = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    const standard = createHmac('sha256', decodedKey).update(`${now}.`).update(body).digest('hex');
+    expect(code(() => verifyMeru({ ...base, header: `v1,t=${now},s=${standard}`, secrets: [secret] }))).toBe('HL_SIGNATURE_MISMATCH');
+  });
+
+  it('accepts rotation and several s= entries', () => {
+    expect(verifyMeru({ ...base, header: good, secrets: ['whsec_old', secret] })).toBe(now);
+    const both = `v1,t=${now},s=${hmacHex('whsec_x', now, body)},s=${hmacHex(secret, now, body)}`;
+    expect(verifyMeru({ ...base, header: both, secrets: [secret] })).toBe(now);
+  });
+
+  it('refuses muro-style, version-less and wrong headers, and stale timestamps', () => {
+    expect(code(() => verifyMeru({ ...base, header: `t=${now},v1=${hmacHex(secret, now, body)}`, secrets: [secret] }))).toBe('HL_SIGNATURE_MALFORMED');
+    expect(code(() => verifyMeru({ ...base, header: `t=${now},s=${hmacHex(secret, now, body)}`, secrets: [secret] }))).toBe('HL_SIGNATURE_MALFORMED');
+    expect(code(() => verifyMeru({ ...base, header: `v2,t=${now},s=${hmacHex(secret, now, body)}`, secrets: [secret] }))).toBe('HL_SIGNATURE_MALFORMED');
+    expect(code(() => verifyMeru({ ...base, header: good, secrets: ['whsec_wrong'] }))).toBe('HL_SIGNATURE_MISMATCH');
+    const old = now - 3600;
+    expect(code(() => verifyMeru({ ...base, header: `v1,t=${old},s=${hmacHex(secret, old, body)}`, secrets: [secret] }))).toBe('HL_TIMESTAMP_STALE');
+  });
+});
