@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { sourceNames, type SourceName } from '../config/schema.ts';
+import { resolveSecrets } from '../receive/dev-secrets.ts';
+import { signatureHeaders } from '../verify/sign.ts';
+
+const samplesDir = fileURLToPath(new URL('../samples/', import.meta.url));
+/** The event a type name stands for when several samples share it. */
+const preferred: Record<string, string> = { 'muro/message.created': 'message.created.test', 'meru/email.received': 'email.new-request' };
+
+export function sampleNames(source: SourceName): string[] {
+  return readdirSync(`${samplesDir}${source}`).map((f) => f.replace(/\.json$/, '')).sort();
+}
+
+/** A sample event by type or sample name, with a fresh id; muro samples are marked data.test = true. */
+export function sampleEvent(source: SourceName, name: string): Record<string, unknown> | undefined {
+  const names = sampleNames(source);
+  const chosen = preferred[`${source}/${name}`] ?? names.find((n) => n === name) ?? names.find((n) => n.startsWith(`${name}.`));
+  const id = `evt_test_${randomBytes(8).toString('hex')}`;
+  if (!chosen) {
+    return source === 'muro' ? { id, type: name, created_at: new Date().toISOString(), data: { test: true } } : undefined;
+  }
+  const event = JSON.parse(readFileSync(`${samplesDir}${source}/${chosen}.json`, 'utf8')) as Record<string, unknown>;
+  if (source === 'meru') return { ...event, event_id: id, timestamp: new Date().toISOString() };
+  return { ...event, id, created_at: new Date().toISOString(), data: { ...(event.data as object), test: true } };
+}
+
+export function sendCommand(program: Command): void {
+  program
+    .command('send')
+    .description('sign and POST a test event to a running hookline (the local twin of "Send test event")')
+    .argument('<source>', `${sourceNames.join(' or ')}`)
+    .argument('<event>', 'an event type (e.g. conversation.opened), a sample name, or a JSON file')
+    .option('--url <url>', 'receiver URL (default: this config\'s host, port and source path)')
+    .action(async (source: string, what: string, options: { url?: string }, command: Command) => {
+      if (!sourceNames.includes(source as SourceName)) throw new Error(`unknown source "${source}": expected ${sourceNames.join(' or ')}`);
+      const name = source as SourceName;
+      const { config } = loadConfig({ file: command.optsWithGlobals().config });
+      const event = existsSync(what) ? (JSON.parse(readFileSync(what, 'utf8')) as Record<string, unknown>) : sampleEvent(name, what);
+      if (!event) throw new Error(`no ${name} sample "${what}"; samples: ${sampleNames(name).join(', ')} (or give a JSON file)`);
+
+      const secret = resolveSecrets(config).secrets[name][0];
+      if (!secret) throw new Error(`sources.${name}.secrets is empty`);
+      const body = JSON.stringify(event);
+      const id = String(event.id ?? event.event_id ?? '');
+      const type = String(event.type ?? 'email.received');
+      const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+      const url = options.url ?? `http://${host}:${config.server.port}${config.sources[name].path}`;
+      const headers = signatureHeaders(name, body, secret, Math.floor(Date.now() / 1000), { id, type });
+
+      const response = await fetch(url, { method: 'POST', headers, body }).catch((error: Error) => {
+        throw new Error(`cannot reach ${url} (${error.cause ? String((error.cause as Error).message) : error.message}); is \`hookline serve\` running?`);
+      });
+      console.log(`${response.status} ${await response.text()}  (${name} ${type} ${id} -> ${url})`);
+      if (!response.ok) process.exitCode = 1;
+    });
+}

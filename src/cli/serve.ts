@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { redactUrl } from '../store/open.ts';
+import { startHookline } from '../hookline.ts';
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the webhook receiver and the recipe worker')
+    .option('-p, --port <port>', 'listen on this port (overrides server.port)', (v) => Number.parseInt(v, 10))
+    .action(async (options: { port?: number }, command: Command) => {
+      const { config, file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
+      const hookline = await startHookline({ config, ...(options.port === undefined ? {} : { port: options.port }) });
+      const { logger } = hookline;
+      logger.info({ config: file, example: isExample, store: redactUrl(config.store.url) }, 'hookline started');
+
+      // A human summary on stderr; stdout stays pure JSON logs for collectors.
+      const lines = [`hookline listening on ${hookline.url}  (config: ${isExample ? `${file} (bundled defaults)` : file})`];
+      for (const name of ['muro', 'meru'] as const) {
+        if (config.sources[name].enabled) lines.push(`  ${name} webhooks:  POST ${hookline.url}${config.sources[name].path}`);
+      }
+      lines.push(`  health:          GET  ${hookline.url}/healthz   ${hookline.url}/readyz`);
+      lines.push(`  metrics:         GET  ${hookline.url}/metrics`);
+      if (hookline.secrets.generated.length > 0) {
+        lines.push(`  dev secrets for ${hookline.secrets.generated.join(', ')} (no secret configured): ${hookline.secrets.file}`);
+        lines.push(`  try:  npx hookline send muro conversation.opened`);
+      }
+      console.error(lines.join('\n'));
+
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        hookline.close().then(
+          () => {
+            logger.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

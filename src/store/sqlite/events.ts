@@ -1,0 +1,109 @@
+import type Database from 'better-sqlite3';
+import type { EventFilter, EventRecord, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
+
+interface EventRow {
+  seq: number;
+  source: string;
+  event_id: string;
+  type: string;
+  received_at: number;
+  headers: string;
+  body: string;
+  test: number;
+  status: EventRecord['status'];
+}
+
+interface Pending {
+  event: NewEvent;
+  ttlMs: number;
+  resolve: (result: ReceiveResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const summaryColumns = 'seq, source, event_id, type, received_at, test, status';
+
+export function toEvent(row: EventRow): EventRecord {
+  return { ...toSummary(row), headers: JSON.parse(row.headers), body: row.body };
+}
+
+function toSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSummary {
+  return {
+    seq: row.seq,
+    source: row.source,
+    eventId: row.event_id,
+    type: row.type,
+    receivedAt: row.received_at,
+    test: row.test === 1,
+    status: row.status,
+  };
+}
+
+export function sqliteEvents(db: Database.Database): EventStore {
+  // An id is new, or seen so long ago that its TTL ran out: then the record is renewed. Otherwise 0 changes.
+  const remember = db.prepare(`
+    INSERT INTO seen_events (source, event_id, expires_at) VALUES (?, ?, ?)
+    ON CONFLICT (source, event_id) DO UPDATE SET expires_at = excluded.expires_at
+    WHERE seen_events.expires_at <= ?`);
+  const insert = db.prepare(`
+    INSERT INTO events (source, event_id, type, received_at, headers, body, test)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const receiveOne = (e: NewEvent, ttlMs: number): ReceiveResult => {
+    if (remember.run(e.source, e.eventId, e.receivedAt + ttlMs, e.receivedAt).changes === 0) return { duplicate: true };
+    const info = insert.run(e.source, e.eventId, e.type, e.receivedAt, JSON.stringify(e.headers), e.body, e.test ? 1 : 0);
+    return { duplicate: false, seq: Number(info.lastInsertRowid) };
+  };
+  const receiveBatch = db.transaction((batch: Pending[]) => batch.map((p) => receiveOne(p.event, p.ttlMs)));
+
+  // Group commit: every event that arrives in the same turn of the event loop shares one transaction,
+  // so one WAL append (and, with synchronous=full, one fsync) serves many requests. Each caller is
+  // answered only after that commit; if it fails, every caller in the batch gets the error.
+  let pending: Pending[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    let results: ReceiveResult[];
+    try {
+      results = receiveBatch.immediate(batch);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  };
+  const receive = (event: NewEvent, ttlMs: number) =>
+    new Promise<ReceiveResult>((resolve, reject) => {
+      if (pending.push({ event, ttlMs, resolve, reject }) === 1) setImmediate(flush);
+    });
+  const purge = db.prepare(`
+    DELETE FROM seen_events WHERE (source, event_id) IN
+      (SELECT source, event_id FROM seen_events WHERE expires_at <= ? LIMIT ?)`);
+  const byId = db.prepare(`SELECT * FROM events WHERE event_id = ? AND (? IS NULL OR source = ?) ORDER BY seq DESC`);
+  const bySeq = db.prepare(`SELECT * FROM events WHERE seq = ?`);
+  const count = db.prepare(`SELECT count(*) AS n FROM events`).pluck();
+  const list = db.prepare(`
+    SELECT ${summaryColumns} FROM events
+    WHERE (:source IS NULL OR source = :source) AND (:type IS NULL OR type GLOB :type)
+      AND (:before IS NULL OR seq < :before)
+    ORDER BY seq DESC LIMIT :limit`);
+
+  return {
+    // Resolves once the batch holding this event is committed to the WAL.
+    receive,
+    purgeSeen: async (now, limit) => purge.run(now, limit).changes,
+    list: async (filter: EventFilter) =>
+      (
+        list.all({
+          source: filter.source ?? null,
+          type: filter.type ?? null,
+          before: filter.before ?? null,
+          limit: filter.limit ?? 50,
+        }) as EventRow[]
+      ).map(toSummary),
+    findById: async (eventId, source) => (byId.all(eventId, source ?? null, source ?? null) as EventRow[]).map(toEvent),
+    getBySeq: async (seq) => {
+      const row = bySeq.get(seq) as EventRow | undefined;
+      return row && toEvent(row);
+    },
+    count: async () => count.get() as number,
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../../errors.ts';
+import type { Store } from '../types.ts';
+import { sqliteEvents } from './events.ts';
+import { migrate } from './migrations.ts';
+
+export interface SqliteOptions {
+  /** normal: committed transactions survive a process crash; full: also a power loss (fsync per commit). */
+  synchronous?: 'normal' | 'full';
+}
+
+export function openSqliteStore(file: string, options: SqliteOptions = {}): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  // Short: better-sqlite3 waits synchronously, and a blocked event loop stalls every request.
+  db.pragma('busy_timeout = 2000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(db, file);
+
+  const events = sqliteEvents(db);
+  const probe = db.prepare('SELECT 1');
+  return {
+    kind: 'sqlite',
+    events: {
+      ...events,
+      receive: (event, ttl) => events.receive(event, ttl).catch((cause: unknown) => {
+        throw new StoreUnavailableError(`SQLite cannot write ${file}: ${(cause as Error).message}`, { cause });
+      }),
+    },
+    ping: async () => {
+      probe.get();
+    },
+    close: async () => {
+      await checkpointer?.stop();
+      if (db.open) db.close();
+    },
+  };
+}
+
+/**
+ * SQLite's automatic checkpoint runs inside whichever commit crosses the threshold and fsyncs there,
+ * stalling the event loop for milliseconds. It is turned off here and done by a worker thread instead.
+ */
+function startCheckpointer(db: Database.Database, file: string) {
+  db.pragma('wal_autocheckpoint = 0');
+  const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 1000 } });
+  worker.unref();
+  worker.on('error', () => db.pragma('wal_autocheckpoint = 1000')); // fall back to SQLite's own
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+      }),
+  };
+}

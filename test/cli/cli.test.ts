@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/env.ts';
+import { bin, spawnHookline, type Child } from '../helpers/child.ts';
+
+const run = promisify(execFile);
+
+async function hookline(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('hookline check', () => {
+  it('passes on the bundled defaults and on a valid file', async () => {
+    const temp = tempDir();
+    try {
+      const ok = await hookline(['check'], temp.dir);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/ok\s+config .*config\.example\.yaml \(bundled defaults\)/);
+      writeFileSync(join(temp.dir, 'hookline.yaml'), 'server: { port: 4000 }\n');
+      expect((await hookline(['check'], temp.dir)).stdout).toContain(join(temp.dir, 'hookline.yaml'));
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it('exits non-zero and lists every error as file:line:col', async () => {
+    const temp = tempDir();
+    try {
+      const file = join(temp.dir, 'bad.yaml');
+      writeFileSync(file, 'server:\n  port: http\nretry:\n  timeout: soon\n');
+      const bad = await hookline(['check', '--config', 'bad.yaml'], temp.dir);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(`${file}:2:9: server.port:`);
+      expect(bad.stderr).toContain(`${file}:4:12: retry.timeout: expected a duration`);
+      expect(bad.stderr).toMatch(/2 errors/);
+    } finally {
+      temp.cleanup();
+    }
+  });
+});
+
+describe('hookline serve and send, with no secrets configured', () => {
+  let temp: ReturnType<typeof tempDir>;
+  let child: Child;
+  beforeAll(async () => {
+    temp = tempDir();
+    // No secrets: hookline must generate development secrets rather than accept unsigned events.
+    writeFileSync(join(temp.dir, 'hookline.yaml'), `server: { host: 127.0.0.1, port: 0 }\nstore: { url: "sqlite:./hookline.db" }\nlog: { level: warn }\n`);
+    child = await spawnHookline(['serve'], { cwd: temp.dir, waitFor: /hookline listening on (http:\/\/\S+)[\s\S]*dev secrets/ });
+  });
+  afterAll(async () => {
+    await child.stop();
+    temp.cleanup();
+  });
+
+  it('prints its endpoints and where the generated dev secrets are', () => {
+    const secretsFile = join(temp.dir, 'data', 'dev-secrets.json');
+    expect(child.stderr()).toContain(`POST ${child.url}/muro/webhook`);
+    expect(child.stderr()).toContain(`POST ${child.url}/meru/webhook`);
+    expect(child.stderr()).toContain(secretsFile);
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'));
+    expect(secrets.muro).toMatch(/^[0-9a-f]{48}$/);
+    expect(secrets.meru).toMatch(/^whsec_/);
+  });
+
+  it('send signs a muro test event with the dev secret; it is stored with data.test = true', async () => {
+    const sent = await hookline(['send', 'muro', 'conversation.opened', '--url', `${child.url}/muro/webhook`], temp.dir);
+    expect(sent.code).toBe(0);
+    const id = /"id":"(evt_test_[0-9a-f]+)"/.exec(sent.stdout)?.[1];
+    expect(sent.stdout).toMatch(/^200 \{"ok":true,"id":"evt_test_/);
+    const db = new Database(join(temp.dir, 'hookline.db'), { readonly: true });
+    const row = db.prepare('SELECT type, test, body FROM events WHERE event_id = ?').get(id) as { type: string; test: number; body: string };
+    db.close();
+    expect(row).toMatchObject({ type: 'conversation.opened', test: 1 });
+    expect(JSON.parse(row.body).data.visitor.name).toBe('Dana Whitfield');
+  });
+
+  it('send posts a MERU sample and a JSON file', async () => {
+    expect((await hookline(['send', 'meru', 'email.with-pdf', '--url', `${child.url}/meru/webhook`], temp.dir)).stdout).toMatch(/^200 /);
+    const file = join(temp.dir, 'event.json');
+    writeFileSync(file, JSON.stringify({ id: 'evt_from_file', type: 'visitor.identified', data: {} }));
+    const sent = await hookline(['send', 'muro', file, '--url', `${child.url}/muro/webhook`], temp.dir);
+    expect(sent.stdout).toMatch(/^200 \{"ok":true,"id":"evt_from_file"\}/);
+    const again = await hookline(['send', 'muro', file, '--url', `${child.url}/muro/webhook`], temp.dir);
+    expect(again.stdout).toMatch(/^200 \{"ok":true,"duplicate":true\}/);
+  });
+
+  it('send explains what went wrong', async () => {
+    const unknown = await hookline(['send', 'github', 'push'], temp.dir);
+    expect(unknown).toMatchObject({ code: 1 });
+    expect(unknown.stderr).toMatch(/unknown source "github"/);
+    const down = await hookline(['send', 'muro', 'message.created', '--url', 'http://127.0.0.1:1/muro/webhook'], temp.dir);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach .* is `hookline serve` running\?/);
+    expect(existsSync(join(temp.dir, 'data', 'dev-secrets.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MERU_SECRET, MURO_SECRET } from './env.ts';
+
+export const bin = fileURLToPath(new URL('../../bin/hookline.js', import.meta.url));
+
+/** A hookline.yaml for a child process, its files in `dir`; `extra` is appended verbatim. */
+export function writeChildConfig(dir: string, extra = ''): string {
+  const file = join(dir, 'hookline.yaml');
+  writeFileSync(
+    file,
+    `server: { host: 127.0.0.1, port: 0 }
+store: { url: "sqlite:${join(dir, 'hookline.db')}" }
+sources:
+  muro: { secrets: ["${MURO_SECRET}"] }
+  meru: { secrets: ["${MERU_SECRET}"] }
+recipes: ${join(dir, 'recipes')}
+attachments: ${join(dir, 'attachments')}
+data_dir: ${dir}
+log: { level: warn }
+${extra}`,
+  );
+  return file;
+}
+
+export interface Child {
+  proc: ChildProcess;
+  url: string;
+  stderr: () => string;
+  stdout: () => string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no chance to clean up. */
+  kill(): Promise<void>;
+}
+
+/** Runs `hookline serve` (or another command) as a real child process; resolves once it listens. */
+export function spawnHookline(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; waitFor?: RegExp } = { cwd: '.' }): Promise<Child> {
+  const proc = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const pattern = options.waitFor ?? /hookline listening on (http:\/\/\S+)/;
+    proc.stderr!.on('data', (d) => {
+      err += d;
+      const m = pattern.exec(err);
+      if (m) {
+        resolve({
+          proc,
+          url: m[1] ?? '',
+          stderr: () => err,
+          stdout: () => out,
+          stop: () => {
+            proc.kill('SIGTERM');
+            return exited;
+          },
+          kill: async () => {
+            proc.kill('SIGKILL');
+            await exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`hookline exited (${code}) before it was ready:\n${err}\n${out}`)));
+  });
+}
