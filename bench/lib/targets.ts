@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, type Server } from './spawn.ts';
+
+export const SECRET = 'bench-muro-secret';
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export const bare = () => startServer([join(root, 'bench/servers/bare.ts')]);
+export const expressPeer = () => startServer([join(root, 'bench/servers/express-peer.ts')], { env: { MURO_WEBHOOK_SECRET: SECRET } });
+
+/** `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. */
+export async function hookline(yaml = ''): Promise<Server & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
+  const config = join(dir, 'hookline.yaml');
+  writeFileSync(
+    config,
+    `server: { host: 127.0.0.1, port: 0 }
+store: { url: "sqlite:${join(dir, 'hookline.db')}" }
+sources: { muro: { secrets: ["${SECRET}"] }, meru: { secrets: ["whsec_${SECRET}"] } }
+recipes: ${join(dir, 'recipes')}
+data_dir: ${dir}
+attachments: ${join(dir, 'attachments')}
+log: { level: warn }
+${yaml}`,
+  );
+  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config], { cwd: dir });
+  return {
+    ...server,
+    dir,
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

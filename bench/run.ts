@@ -1,0 +1,23 @@
+// `npm run bench [-- section ...]`: prints figures measured in one run, with ratios against baselines.
+import { cpus, totalmem } from 'node:os';
+import { ingestBench } from './ingest.ts';
+
+const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
+  ingest: ingestBench,
+};
+
+const options = {
+  durationSec: Number(process.env.BENCH_DURATION ?? 10),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
+};
+const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = chosen.length > 0 ? chosen : Object.keys(sections);
+
+console.log(`# hookline benchmark — ${new Date().toISOString()}`);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`);
+for (const name of names) {
+  const section = sections[name];
+  if (!section) throw new Error(`unknown section "${name}"; sections: ${Object.keys(sections).join(', ')}`);
+  await section(options);
+}
