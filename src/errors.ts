@@ -81,3 +81,11 @@ export const receiveErrors = {
 } as const;
 
 export type ReceiveErrorCode = keyof typeof receiveErrors;
+
+/** The worker no longer holds this run (its lease expired and another worker took it over). */
+export class LeaseLostError extends Error {
+  constructor(runId: string) {
+    super(`lease on run ${runId} was lost; another worker owns it now`);
+    this.name = 'LeaseLostError';
+  }
+}

@@ -1,14 +1,17 @@
 /**
- * The storage port. The receiver, worker and engine speak only to these interfaces;
- * `sqlite/` and `postgres/` implement them with the same file names, and one conformance
- * suite (test/store) runs against both.
+ * The storage port. The receiver, dispatcher, worker and engine speak only to these interfaces;
+ * `sqlite/` and `postgres/` implement them with the same file names, and one conformance suite
+ * (test/store) runs against both. Times are milliseconds since the epoch, always passed in by the
+ * caller (the injected clock), never read by the store itself.
  */
+
+// ---------------------------------------------------------------- events
 
 export interface NewEvent {
   source: string;
   eventId: string;
   type: string;
-  /** Milliseconds since the epoch; also "now" for the dedup TTL. */
+  /** Also "now" for the dedup TTL. */
   receivedAt: number;
   /** Request headers that are safe to keep (no signatures, no credentials). */
   headers: Record<string, string>;
@@ -20,7 +23,10 @@ export interface NewEvent {
 export interface EventRecord extends NewEvent {
   /** Receive order: increases with every stored event. */
   seq: number;
+  /** received: waiting for the dispatcher; dispatched: state updated and runs created. */
   status: 'received' | 'dispatched';
+  /** 0 for the original delivery; each replay adds one (runs of a replay carry it too). */
+  generation: number;
 }
 
 export type EventSummary = Omit<EventRecord, 'body' | 'headers'>;
@@ -29,11 +35,14 @@ export type ReceiveResult = { duplicate: false; seq: number } | { duplicate: tru
 
 export interface EventFilter {
   source?: string | undefined;
+  /** Exact type or a glob (conversation.*). */
   type?: string | undefined;
-  /** Newest first; at most this many. */
+  /** Newest first; at most this many (default 50). */
   limit?: number | undefined;
   /** Only events with a smaller seq (paging). */
   before?: number | undefined;
+  /** Matches the event id exactly, or any text inside the body (an email address, say). */
+  search?: string | undefined;
 }
 
 export interface EventStore {
@@ -49,12 +58,251 @@ export interface EventStore {
   /** Every stored receipt of this event id (a TTL-expired id can be received again), newest first. */
   findById(eventId: string, source?: string): Promise<EventRecord[]>;
   getBySeq(seq: number): Promise<EventRecord | undefined>;
+  /** Events of `source` received after `afterSeq`, oldest first (the look-back of wait_for). */
+  after(afterSeq: number, source: string, limit: number): Promise<EventRecord[]>;
+  /** Sends an event through the recipes again: back to `received`, generation + 1. False if unknown. */
+  replay(seq: number): Promise<boolean>;
   count(): Promise<number>;
 }
+
+// ---------------------------------------------------------------- dispatch
+
+export interface TranscriptMessage {
+  conversationId: string;
+  messageId: string;
+  /** seq of the event that carried the message, then its place in that event: the transcript's order. */
+  eventSeq: number;
+  position: number;
+  /** The message object as the source sent it. */
+  message: unknown;
+}
+
+export type RunStatus = 'queued' | 'running' | 'retrying' | 'waiting' | 'done' | 'dead' | 'skipped';
+/** A live run holds its key: no second live run of the same recipe and key. */
+export const liveStatuses: readonly RunStatus[] = ['queued', 'running', 'retrying', 'waiting'];
+
+export interface NewRun {
+  id: string;
+  recipe: string;
+  /** Value of the recipe's `key` expression, if it has one. */
+  key?: string | undefined;
+  /** queued normally; dead when the trigger's `if` or `key` failed to evaluate (error says why). */
+  status: 'queued' | 'dead';
+  error?: string | undefined;
+}
+
+export interface WaitResolution {
+  runId: string;
+  stepId: string;
+  /** The wait_for step's output: { timed_out: false, event } */
+  output: unknown;
+}
+
+/** Everything one event causes, applied atomically by DispatchStore.commit. */
+export interface DispatchPlan {
+  seq: number;
+  generation: number;
+  now: number;
+  messages: TranscriptMessage[];
+  runs: NewRun[];
+  resolutions: WaitResolution[];
+}
+
+export interface DispatchOutcome {
+  /** Runs created. */
+  created: string[];
+  /** Runs not created because a live run holds the key; recorded as `skipped` runs. */
+  keyBusy: string[];
+  /** Waits resolved by this event (a wait already resolved by its timer is not among them). */
+  resolved: string[];
+}
+
+export interface DispatchStore {
+  /** Events not yet dispatched, in receive order. */
+  pending(limit: number): Promise<EventRecord[]>;
+  /**
+   * In one transaction: append transcript messages (ignoring ids already there), create the runs
+   * (a run whose key is held by a live run becomes `skipped`), resolve waits that are still waiting
+   * (step output stored, run queued), and mark the event dispatched. A plan for an event that is no
+   * longer `received` (another instance dispatched it) changes nothing and returns empty lists.
+   */
+  commit(plan: DispatchPlan): Promise<DispatchOutcome>;
+  /**
+   * Mutual exclusion between dispatching and registering waits, across every instance that shares
+   * the store, so that an event and a new wait_for can never miss each other.
+   */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+// ---------------------------------------------------------------- runs
+
+export interface RunRecord {
+  id: string;
+  eventSeq: number;
+  recipe: string;
+  key: string | null;
+  generation: number;
+  status: RunStatus;
+  /** Failed attempts of the current step since its last success. */
+  attempt: number;
+  availableAt: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+  error: string | null;
+}
+
+export type StepStatus = 'done' | 'skipped' | 'waiting';
+
+export interface StepRecord {
+  runId: string;
+  stepId: string;
+  status: StepStatus;
+  /** What later steps see as $steps.<id>. */
+  output: unknown;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface AttemptRecord {
+  runId: string;
+  stepId: string;
+  /** 1-based, per step. */
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: 'ok' | 'skipped' | 'retry' | 'failed';
+  statusCode?: number | undefined;
+  error?: string | undefined;
+  /** What was sent (credentials removed) and what came back (bodies truncated). */
+  request?: unknown;
+  response?: unknown;
+}
+
+/** A run claimed by a worker, with what it needs to continue where it stopped. */
+export interface ClaimedRun extends RunRecord {
+  event: EventRecord;
+  steps: StepRecord[];
+}
+
+/** Proof that a worker holds a run; every write with it fails with LeaseLostError once it does not. */
+export interface Lease {
+  runId: string;
+  owner: string;
+}
+
+export interface NewWait {
+  stepId: string;
+  /** Source and type glob of the events that may resolve it, e.g. muro + message.created */
+  source: string;
+  type: string;
+  deadline: number;
+}
+
+export interface WaitRecord extends NewWait {
+  runId: string;
+  recipe: string;
+  status: 'waiting' | 'matched' | 'timed_out';
+  /** The run's trigger event ($trigger in the match expression). */
+  trigger: EventRecord;
+}
+
+export interface RunFilter {
+  status?: RunStatus | undefined;
+  recipe?: string | undefined;
+  limit?: number | undefined;
+  /** Only runs with an id smaller than this (paging; ids sort by creation). */
+  before?: string | undefined;
+}
+
+export interface RunDetail extends RunRecord {
+  steps: StepRecord[];
+  attempts: AttemptRecord[];
+}
+
+export type RetryResult = 'retried' | 'not_found' | 'not_dead' | 'key_busy';
+
+export interface RunStore {
+  /**
+   * Leases up to `limit` runs that are due: queued or retrying with availableAt <= now, or running
+   * with an expired lease (a dead worker's). Oldest first. Each is `running`, owned until now + leaseMs.
+   */
+  claim(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedRun[]>;
+  /** Extends the leases this owner still holds. */
+  heartbeat(owner: string, runIds: string[], leaseUntil: number): Promise<void>;
+  /** Records a finished (done or skipped) step with its attempt, before the next step starts. */
+  saveStep(lease: Lease, step: StepRecord, attempt: AttemptRecord | undefined, now: number): Promise<void>;
+  /** The run waits (wait_for): a `waiting` step row, a wait with its deadline, the lease released. */
+  park(lease: Lease, wait: NewWait, now: number): Promise<void>;
+  /** A failed attempt that will be retried at `availableAt`. */
+  retryLater(lease: Lease, attempt: AttemptRecord, availableAt: number, error: string, now: number): Promise<void>;
+  /** Gives the run back untouched, due at `availableAt` (throttling, shutdown). */
+  release(lease: Lease, availableAt: number, now: number): Promise<void>;
+  /** The run ends: done, or dead with the error (and the failed attempt, if one). */
+  finish(lease: Lease, status: 'done' | 'dead', error: string | undefined, attempt: AttemptRecord | undefined, now: number): Promise<void>;
+  /** Dead letter back to the queue, attempts reset; finished steps stay finished. */
+  retry(runId: string, now: number): Promise<RetryResult>;
+  /** Every dead run that can be retried; returns how many were. */
+  retryAllDead(now: number): Promise<number>;
+  list(filter: RunFilter): Promise<RunRecord[]>;
+  get(runId: string): Promise<RunDetail | undefined>;
+  forEvent(eventSeq: number): Promise<RunDetail[]>;
+  counts(): Promise<Partial<Record<RunStatus, number>>>;
+  /** Owners that hold `running` runs (to recognise dead local instances). */
+  leaseOwners(): Promise<string[]>;
+  /** Makes a dead owner's running runs claimable at once; returns how many. */
+  releaseOwner(owner: string, now: number): Promise<number>;
+}
+
+export interface WaitStore {
+  /** Waits still waiting for events of this source, with their runs' trigger events. */
+  waiting(source: string): Promise<WaitRecord[]>;
+  /**
+   * Times out up to `limit` waits whose deadline has passed: step output { timed_out: true },
+   * run queued. Exactly once, even with several instances sweeping at the same moment.
+   */
+  expire(now: number, limit: number): Promise<Array<{ runId: string; stepId: string }>>;
+  /** The earliest deadline still waiting, to know when to sweep next. */
+  nextDeadline(): Promise<number | undefined>;
+  /** Resolves one wait now (the look-back found its event). False if it was not waiting. */
+  resolve(resolution: WaitResolution, now: number): Promise<boolean>;
+}
+
+export interface ConversationStore {
+  /** A conversation's messages in receive order. */
+  transcript(conversationId: string): Promise<TranscriptMessage[]>;
+}
+
+export type Row = Record<string, string | number | boolean | null>;
+
+export interface TableStore {
+  /**
+   * Inserts a row into a named table, creating the table (and any new column) on first use.
+   * The idempotency key makes a retried insert a no-op; returns false then.
+   */
+  insert(table: string, row: Row, idempotencyKey: string, now: number): Promise<boolean>;
+  /** Newest rows first. */
+  rows(table: string, limit: number): Promise<Array<Record<string, unknown>>>;
+}
+
+/** What another instance may have changed: new events to dispatch, or runs that became due. */
+export type Wake = 'events' | 'runs';
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly events: EventStore;
+  readonly dispatch: DispatchStore;
+  readonly runs: RunStore;
+  readonly waits: WaitStore;
+  readonly conversations: ConversationStore;
+  readonly tables: TableStore;
+  /**
+   * Calls `listener` when another instance stored events or made runs due (Postgres LISTEN/NOTIFY),
+   * so idle workers wake at once instead of at their next poll. SQLite, owned by one process, never
+   * calls it. Returns the unsubscribe function.
+   */
+  subscribe(listener: (what: Wake) => void): () => void;
   /** Resolves when the store can be read and written. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { EventFilter, EventRecord, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
 
+export type { EventRow };
+
 interface EventRow {
   seq: number;
   source: string;
@@ -11,6 +13,7 @@ interface EventRow {
   body: string;
   test: number;
   status: EventRecord['status'];
+  generation: number;
 }
 
 interface Pending {
@@ -20,7 +23,7 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-const summaryColumns = 'seq, source, event_id, type, received_at, test, status';
+const summaryColumns = 'seq, source, event_id, type, received_at, test, status, generation';
 
 export function toEvent(row: EventRow): EventRecord {
   return { ...toSummary(row), headers: JSON.parse(row.headers), body: row.body };
@@ -35,6 +38,7 @@ function toSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSummary {
     receivedAt: row.received_at,
     test: row.test === 1,
     status: row.status,
+    generation: row.generation,
   };
 }
 
@@ -84,7 +88,10 @@ export function sqliteEvents(db: Database.Database): EventStore {
     SELECT ${summaryColumns} FROM events
     WHERE (:source IS NULL OR source = :source) AND (:type IS NULL OR type GLOB :type)
       AND (:before IS NULL OR seq < :before)
+      AND (:search IS NULL OR event_id = :search OR instr(body, :search) > 0)
     ORDER BY seq DESC LIMIT :limit`);
+  const after = db.prepare(`SELECT * FROM events WHERE seq > ? AND source = ? ORDER BY seq LIMIT ?`);
+  const replay = db.prepare(`UPDATE events SET status = 'received', generation = generation + 1 WHERE seq = ?`);
 
   return {
     // Resolves once the batch holding this event is committed to the WAL.
@@ -96,6 +103,7 @@ export function sqliteEvents(db: Database.Database): EventStore {
           source: filter.source ?? null,
           type: filter.type ?? null,
           before: filter.before ?? null,
+          search: filter.search ?? null,
           limit: filter.limit ?? 50,
         }) as EventRow[]
       ).map(toSummary),
@@ -104,6 +112,8 @@ export function sqliteEvents(db: Database.Database): EventStore {
       const row = bySeq.get(seq) as EventRow | undefined;
       return row && toEvent(row);
     },
+    after: async (afterSeq, source, limit) => (after.all(afterSeq, source, limit) as EventRow[]).map(toEvent),
+    replay: async (seq) => replay.run(seq).changes === 1,
     count: async () => count.get() as number,
   };
 }

@@ -4,8 +4,13 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Store } from '../types.ts';
+import { sqliteConversations } from './conversations.ts';
+import { sqliteDispatch } from './dispatch.ts';
 import { sqliteEvents } from './events.ts';
 import { migrate } from './migrations.ts';
+import { sqliteRuns } from './runs.ts';
+import { sqliteTables } from './tables.ts';
+import { sqliteWaits } from './waits.ts';
 
 export interface SqliteOptions {
   /** normal: committed transactions survive a process crash; full: also a power loss (fsync per commit). */
@@ -33,6 +38,12 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
         throw new StoreUnavailableError(`SQLite cannot write ${file}: ${(cause as Error).message}`, { cause });
       }),
     },
+    dispatch: sqliteDispatch(db),
+    runs: sqliteRuns(db),
+    waits: sqliteWaits(db),
+    conversations: sqliteConversations(db),
+    tables: sqliteTables(db),
+    subscribe: () => () => {},
     ping: async () => {
       probe.get();
     },

@@ -26,6 +26,85 @@ export const migrations: readonly string[] = [
   CREATE INDEX events_pending ON events (status, seq) WHERE status = 'received';
   CREATE INDEX events_by_type ON events (source, type, seq);
   `,
+  `
+  ALTER TABLE events ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+
+  CREATE TABLE transcript_messages (
+    conversation_id TEXT    NOT NULL,
+    message_id      TEXT    NOT NULL,
+    event_seq       INTEGER NOT NULL,
+    position        INTEGER NOT NULL,
+    message         TEXT    NOT NULL,
+    PRIMARY KEY (conversation_id, message_id)
+  );
+  CREATE INDEX transcript_order ON transcript_messages (conversation_id, event_seq, position);
+
+  CREATE TABLE runs (
+    id           TEXT    PRIMARY KEY,
+    event_seq    INTEGER NOT NULL REFERENCES events (seq),
+    recipe       TEXT    NOT NULL,
+    run_key      TEXT,
+    generation   INTEGER NOT NULL DEFAULT 0,
+    status       TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL,
+    lease_owner  TEXT,
+    lease_until  INTEGER,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    error        TEXT
+  );
+  CREATE INDEX runs_due ON runs (available_at) WHERE status IN ('queued', 'retrying');
+  CREATE INDEX runs_leased ON runs (lease_until) WHERE status = 'running';
+  CREATE INDEX runs_by_status ON runs (status, id);
+  CREATE INDEX runs_by_event ON runs (event_seq);
+  -- At most one live run per recipe and key.
+  CREATE UNIQUE INDEX runs_live_key ON runs (recipe, run_key)
+    WHERE run_key IS NOT NULL AND status IN ('queued', 'running', 'retrying', 'waiting');
+
+  CREATE TABLE steps (
+    run_id      TEXT    NOT NULL REFERENCES runs (id),
+    step_id     TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    output      TEXT,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    PRIMARY KEY (run_id, step_id)
+  );
+
+  CREATE TABLE attempts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id      TEXT    NOT NULL REFERENCES runs (id),
+    step_id     TEXT    NOT NULL,
+    attempt     INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL,
+    status_code INTEGER,
+    error       TEXT,
+    request     TEXT,
+    response    TEXT
+  );
+  CREATE INDEX attempts_by_run ON attempts (run_id, id);
+
+  CREATE TABLE waits (
+    run_id   TEXT    NOT NULL REFERENCES runs (id),
+    step_id  TEXT    NOT NULL,
+    source   TEXT    NOT NULL,
+    type     TEXT    NOT NULL,
+    deadline INTEGER NOT NULL,
+    status   TEXT    NOT NULL DEFAULT 'waiting',
+    PRIMARY KEY (run_id, step_id)
+  );
+  CREATE INDEX waits_waiting ON waits (source) WHERE status = 'waiting';
+  CREATE INDEX waits_deadline ON waits (deadline) WHERE status = 'waiting';
+
+  CREATE TABLE store_tables (
+    name       TEXT PRIMARY KEY,
+    columns    TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

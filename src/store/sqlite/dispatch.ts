@@ -1,0 +1,46 @@
+import type Database from 'better-sqlite3';
+import { Mutex } from '../../util/mutex.ts';
+import type { DispatchOutcome, DispatchPlan, DispatchStore } from '../types.ts';
+import { toEvent, type EventRow } from './events.ts';
+import { waitResolver } from './waits.ts';
+
+export function sqliteDispatch(db: Database.Database): DispatchStore {
+  const resolve = waitResolver(db);
+  const pending = db.prepare(`SELECT * FROM events WHERE status = 'received' ORDER BY seq LIMIT ?`);
+  const markDispatched = db.prepare(`UPDATE events SET status = 'dispatched' WHERE seq = ? AND generation = ? AND status = 'received'`);
+  const appendMessage = db.prepare(`
+    INSERT INTO transcript_messages (conversation_id, message_id, event_seq, position, message)
+    VALUES (@conversationId, @messageId, @eventSeq, @position, @message) ON CONFLICT DO NOTHING`);
+  // OR IGNORE: the partial unique index on live (recipe, key) refuses a second live run.
+  const insertRun = db.prepare(`
+    INSERT OR IGNORE INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error)
+    VALUES (@id, @seq, @recipe, @key, @generation, @status, @now, @now, @now, @error)`);
+  const holder = db.prepare(`
+    SELECT id FROM runs WHERE recipe = ? AND run_key = ? AND status IN ('queued', 'running', 'retrying', 'waiting')`).pluck();
+  const mutex = new Mutex();
+
+  const commit = db.transaction((plan: DispatchPlan): DispatchOutcome => {
+    const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
+    if (markDispatched.run(plan.seq, plan.generation).changes !== 1) return outcome;
+    for (const m of plan.messages) appendMessage.run({ ...m, message: JSON.stringify(m.message) });
+    for (const run of plan.runs) {
+      const row = { ...run, key: run.key ?? null, error: run.error ?? null, seq: plan.seq, generation: plan.generation, now: plan.now };
+      if (insertRun.run(row).changes === 1) {
+        outcome.created.push(run.id);
+      } else {
+        const owner = holder.get(run.recipe, run.key) as string | undefined;
+        insertRun.run({ ...row, status: 'skipped', error: `key "${run.key}" is held by live run ${owner ?? '?'}` });
+        outcome.keyBusy.push(run.id);
+      }
+    }
+    for (const r of plan.resolutions) if (resolve(r, 'matched', plan.now)) outcome.resolved.push(r.runId);
+    return outcome;
+  });
+
+  return {
+    pending: async (limit) => (pending.all(limit) as EventRow[]).map(toEvent),
+    commit: async (plan) => commit.immediate(plan),
+    // One process owns a SQLite file, so an in-process lock excludes everyone who matters.
+    withLock: (fn) => mutex.run(fn),
+  };
+}

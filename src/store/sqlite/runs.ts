@@ -1,0 +1,222 @@
+import type Database from 'better-sqlite3';
+import { LeaseLostError } from '../../errors.ts';
+import type { AttemptRecord, ClaimedRun, Lease, NewWait, RetryResult, RunDetail, RunRecord, RunStatus, RunStore, StepRecord } from '../types.ts';
+import { toEvent, type EventRow } from './events.ts';
+import { fromJson, toJson } from './json.ts';
+
+export interface RunRow {
+  id: string;
+  event_seq: number;
+  recipe: string;
+  run_key: string | null;
+  generation: number;
+  status: RunStatus;
+  attempt: number;
+  available_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+  error: string | null;
+}
+
+interface StepRow {
+  run_id: string;
+  step_id: string;
+  status: StepRecord['status'];
+  output: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+interface AttemptRow {
+  run_id: string;
+  step_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: AttemptRecord['outcome'];
+  status_code: number | null;
+  error: string | null;
+  request: string | null;
+  response: string | null;
+}
+
+export const toRun = (r: RunRow): RunRecord => ({
+  id: r.id,
+  eventSeq: r.event_seq,
+  recipe: r.recipe,
+  key: r.run_key,
+  generation: r.generation,
+  status: r.status,
+  attempt: r.attempt,
+  availableAt: r.available_at,
+  leaseOwner: r.lease_owner,
+  leaseUntil: r.lease_until,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  error: r.error,
+});
+
+const toStep = (r: StepRow): StepRecord => ({
+  runId: r.run_id,
+  stepId: r.step_id,
+  status: r.status,
+  output: fromJson(r.output),
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+const toAttempt = (r: AttemptRow): AttemptRecord => ({
+  runId: r.run_id,
+  stepId: r.step_id,
+  attempt: r.attempt,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  outcome: r.outcome,
+  ...(r.status_code === null ? {} : { statusCode: r.status_code }),
+  ...(r.error === null ? {} : { error: r.error }),
+  ...(r.request === null ? {} : { request: fromJson(r.request) }),
+  ...(r.response === null ? {} : { response: fromJson(r.response) }),
+});
+
+export function sqliteRuns(db: Database.Database): RunStore {
+  const claim = db.prepare(`
+    UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
+    WHERE id IN (
+      SELECT id FROM (
+        SELECT id, available_at FROM runs WHERE status IN ('queued', 'retrying') AND available_at <= @now
+        UNION ALL
+        SELECT id, available_at FROM runs WHERE status = 'running' AND lease_until < @now
+      ) ORDER BY available_at LIMIT @limit)
+    RETURNING *`);
+  const eventOf = db.prepare(`SELECT * FROM events WHERE seq = ?`);
+  const stepsOf = db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY started_at, rowid`);
+  const attemptsOf = db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY id`);
+  const heartbeat = db.prepare(`UPDATE runs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`);
+  const touch = db.prepare(`
+    UPDATE runs SET attempt = 0, error = NULL, updated_at = @now
+    WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
+  const upsertStep = db.prepare(`
+    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
+    VALUES (@runId, @stepId, @status, @output, @startedAt, @finishedAt)
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, output = excluded.output, finished_at = excluded.finished_at`);
+  const insertAttempt = db.prepare(`
+    INSERT INTO attempts (run_id, step_id, attempt, started_at, duration_ms, outcome, status_code, error, request, response)
+    VALUES (@runId, @stepId, @attempt, @startedAt, @durationMs, @outcome, @statusCode, @error, @request, @response)`);
+  const toWaiting = db.prepare(`
+    UPDATE runs SET status = 'waiting', lease_owner = NULL, lease_until = NULL, updated_at = @now
+    WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
+  const upsertWait = db.prepare(`
+    INSERT INTO waits (run_id, step_id, source, type, deadline, status) VALUES (@runId, @stepId, @source, @type, @deadline, 'waiting')
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', deadline = excluded.deadline`);
+  const toRetrying = db.prepare(`
+    UPDATE runs SET status = 'retrying', attempt = attempt + 1, available_at = @at, error = @error,
+      lease_owner = NULL, lease_until = NULL, updated_at = @now
+    WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
+  const release = db.prepare(`
+    UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @at,
+      lease_owner = NULL, lease_until = NULL, updated_at = @now
+    WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
+  const finish = db.prepare(`
+    UPDATE runs SET status = @status, error = @error, lease_owner = NULL, lease_until = NULL, updated_at = @now
+    WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
+  const getRun = db.prepare(`SELECT * FROM runs WHERE id = ?`);
+  const retry = db.prepare(`
+    UPDATE runs SET status = 'queued', attempt = 0, available_at = @now, updated_at = @now, lease_owner = NULL, lease_until = NULL
+    WHERE id = @id AND status = 'dead'`);
+  const deadIds = db.prepare(`SELECT id FROM runs WHERE status = 'dead' ORDER BY id`).pluck();
+  const list = db.prepare(`
+    SELECT * FROM runs WHERE (:status IS NULL OR status = :status) AND (:recipe IS NULL OR recipe = :recipe)
+      AND (:before IS NULL OR id < :before)
+    ORDER BY id DESC LIMIT :limit`);
+  const byEvent = db.prepare(`SELECT * FROM runs WHERE event_seq = ? ORDER BY id`);
+  const counts = db.prepare(`SELECT status, count(*) AS n FROM runs GROUP BY status`);
+  const owners = db.prepare(`SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_owner IS NOT NULL`).pluck();
+  const releaseOwner = db.prepare(`
+    UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @now,
+      lease_owner = NULL, lease_until = NULL, updated_at = @now
+    WHERE lease_owner = @owner AND status = 'running'`);
+
+  const attemptParams = (a: AttemptRecord) => ({
+    runId: a.runId,
+    stepId: a.stepId,
+    attempt: a.attempt,
+    startedAt: a.startedAt,
+    durationMs: Math.round(a.durationMs),
+    outcome: a.outcome,
+    statusCode: a.statusCode ?? null,
+    error: a.error ?? null,
+    request: toJson(a.request),
+    response: toJson(a.response),
+  });
+  const held = (changes: number, lease: Lease) => {
+    if (changes !== 1) throw new LeaseLostError(lease.runId);
+  };
+  const detail = (row: RunRow): RunDetail => ({
+    ...toRun(row),
+    steps: (stepsOf.all(row.id) as StepRow[]).map(toStep),
+    attempts: (attemptsOf.all(row.id) as AttemptRow[]).map(toAttempt),
+  });
+
+  const claimTx = db.transaction((owner: string, now: number, leaseMs: number, limit: number): ClaimedRun[] =>
+    (claim.all({ owner, now, until: now + leaseMs, limit }) as RunRow[]).map((row) => ({
+      ...toRun(row),
+      event: toEvent(eventOf.get(row.event_seq) as EventRow),
+      steps: (stepsOf.all(row.id) as StepRow[]).map(toStep),
+    })),
+  );
+  const saveStepTx = db.transaction((lease: Lease, step: StepRecord, attempt: AttemptRecord | undefined, now: number) => {
+    held(touch.run({ id: lease.runId, owner: lease.owner, now }).changes, lease);
+    upsertStep.run({ ...step, output: toJson(step.output) });
+    if (attempt) insertAttempt.run(attemptParams(attempt));
+  });
+  const parkTx = db.transaction((lease: Lease, wait: NewWait, now: number) => {
+    held(toWaiting.run({ id: lease.runId, owner: lease.owner, now }).changes, lease);
+    upsertStep.run({ runId: lease.runId, stepId: wait.stepId, status: 'waiting', output: null, startedAt: now, finishedAt: null });
+    upsertWait.run({ runId: lease.runId, ...wait });
+  });
+  const retryLaterTx = db.transaction((lease: Lease, attempt: AttemptRecord, at: number, error: string, now: number) => {
+    held(toRetrying.run({ id: lease.runId, owner: lease.owner, at, error, now }).changes, lease);
+    insertAttempt.run(attemptParams(attempt));
+  });
+  const finishTx = db.transaction((lease: Lease, status: 'done' | 'dead', error: string | undefined, attempt: AttemptRecord | undefined, now: number) => {
+    held(finish.run({ id: lease.runId, owner: lease.owner, status, error: error ?? null, now }).changes, lease);
+    if (attempt) insertAttempt.run(attemptParams(attempt));
+  });
+  const retryOne = (id: string, now: number): RetryResult => {
+    const row = getRun.get(id) as RunRow | undefined;
+    if (!row) return 'not_found';
+    if (row.status !== 'dead') return 'not_dead';
+    try {
+      return retry.run({ id, now }).changes === 1 ? 'retried' : 'not_dead';
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return 'key_busy';
+      throw error;
+    }
+  };
+
+  return {
+    claim: async (owner, now, leaseMs, limit) => claimTx.immediate(owner, now, leaseMs, limit),
+    heartbeat: async (owner, runIds, leaseUntil) => {
+      db.transaction(() => runIds.forEach((id) => heartbeat.run(leaseUntil, id, owner)))();
+    },
+    saveStep: async (lease, step, attempt, now) => saveStepTx.immediate(lease, step, attempt, now),
+    park: async (lease, wait, now) => parkTx.immediate(lease, wait, now),
+    retryLater: async (lease, attempt, at, error, now) => retryLaterTx.immediate(lease, attempt, at, error, now),
+    release: async (lease, at, now) => held(release.run({ id: lease.runId, owner: lease.owner, at, now }).changes, lease),
+    finish: async (lease, status, error, attempt, now) => finishTx.immediate(lease, status, error, attempt, now),
+    retry: async (id, now) => retryOne(id, now),
+    retryAllDead: async (now) => (deadIds.all() as string[]).filter((id) => retryOne(id, now) === 'retried').length,
+    list: async (f) =>
+      (list.all({ status: f.status ?? null, recipe: f.recipe ?? null, before: f.before ?? null, limit: f.limit ?? 50 }) as RunRow[]).map(toRun),
+    get: async (id) => {
+      const row = getRun.get(id) as RunRow | undefined;
+      return row && detail(row);
+    },
+    forEvent: async (seq) => (byEvent.all(seq) as RunRow[]).map(detail),
+    counts: async () => Object.fromEntries((counts.all() as Array<{ status: RunStatus; n: number }>).map((r) => [r.status, r.n])),
+    leaseOwners: async () => owners.all() as string[],
+    releaseOwner: async (owner, now) => releaseOwner.run({ owner, now }).changes,
+  };
+}

@@ -1,0 +1,53 @@
+import type Database from 'better-sqlite3';
+import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
+import { toEvent, type EventRow } from './events.ts';
+import { toJson } from './json.ts';
+
+/** Resolving a wait: only if still waiting; its step gets the output and its run is due now. */
+export function waitResolver(db: Database.Database) {
+  const claimWait = db.prepare(`UPDATE waits SET status = @status WHERE run_id = @runId AND step_id = @stepId AND status = 'waiting'`);
+  const finishStep = db.prepare(`UPDATE steps SET status = 'done', output = @output, finished_at = @now WHERE run_id = @runId AND step_id = @stepId`);
+  const wake = db.prepare(`UPDATE runs SET status = 'queued', available_at = @now, updated_at = @now WHERE id = @runId AND status = 'waiting'`);
+  return (resolution: WaitResolution, status: 'matched' | 'timed_out', now: number): boolean => {
+    if (claimWait.run({ ...resolution, status }).changes !== 1) return false;
+    finishStep.run({ ...resolution, output: toJson(resolution.output), now });
+    wake.run({ ...resolution, now });
+    return true;
+  };
+}
+
+export function sqliteWaits(db: Database.Database): WaitStore {
+  const resolve = waitResolver(db);
+  const waiting = db.prepare(`
+    SELECT w.run_id, w.step_id, w.source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe, e.*
+    FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
+    WHERE w.status = 'waiting' AND w.source = ? ORDER BY w.rowid`);
+  const due = db.prepare(`SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= ? ORDER BY deadline LIMIT ?`);
+  const next = db.prepare(`SELECT min(deadline) FROM waits WHERE status = 'waiting'`).pluck();
+
+  const expireTx = db.transaction((now: number, limit: number) =>
+    (due.all(now, limit) as Array<{ run_id: string; step_id: string }>)
+      .map((w) => ({ runId: w.run_id, stepId: w.step_id }))
+      .filter((w) => resolve({ ...w, output: { timed_out: true } }, 'timed_out', now)),
+  );
+  const resolveTx = db.transaction((resolution: WaitResolution, now: number) => resolve(resolution, 'matched', now));
+
+  return {
+    waiting: async (source) =>
+      (waiting.all(source) as Array<EventRow & { run_id: string; step_id: string; wait_type: string; deadline: number; wait_status: WaitRecord['status']; recipe: string }>).map(
+        (row): WaitRecord => ({
+          runId: row.run_id,
+          stepId: row.step_id,
+          source: row.source,
+          type: row.wait_type,
+          deadline: row.deadline,
+          status: row.wait_status,
+          recipe: row.recipe,
+          trigger: toEvent(row),
+        }),
+      ),
+    expire: async (now, limit) => expireTx.immediate(now, limit),
+    nextDeadline: async () => (next.get() as number | null) ?? undefined,
+    resolve: async (resolution, now) => resolveTx.immediate(resolution, now),
+  };
+}
