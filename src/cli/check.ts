@@ -1,19 +1,34 @@
 import type { Command } from 'commander';
+import { actionRegistry } from '../actions/registry.ts';
 import { loadConfig } from '../config/load.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, formatDiagnostic } from '../errors.ts';
+import { loadRecipes, recipeFiles } from '../recipes/load.ts';
 
 export function checkCommand(program: Command): void {
   program
     .command('check')
-    .description('validate the config (and recipes); exits non-zero listing every error as file:line:col')
+    .description('validate the config and every recipe; exits non-zero listing every error as file:line:col')
     .action(async (_options: unknown, command: Command) => {
+      let errors = 0;
+      let recipesDir: string | undefined;
       try {
-        const { file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
-        console.log(`ok  config ${file}${isExample ? ' (bundled defaults)' : ''}`);
+        const { file, isExample, config } = loadConfig({ file: command.optsWithGlobals().config });
+        console.log(`ok    config ${file}${isExample ? ' (bundled defaults)' : ''}`);
+        recipesDir = config.recipes;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         console.error(error.message);
-        console.error(`\n${error.diagnostics.length} error${error.diagnostics.length === 1 ? '' : 's'}`);
+        errors += error.diagnostics.length;
+      }
+      if (recipesDir) {
+        const set = loadRecipes(recipesDir, actionRegistry());
+        for (const recipe of set.recipes.values()) console.log(`ok    recipe ${recipe.name} (${recipe.file})`);
+        for (const d of set.diagnostics) console.error(formatDiagnostic(d));
+        errors += set.diagnostics.length;
+        if (recipeFiles(recipesDir).length === 0) console.log(`note  no recipe files in ${recipesDir}`);
+      }
+      if (errors > 0) {
+        console.error(`\n${errors} error${errors === 1 ? '' : 's'}`);
         process.exitCode = 1;
       }
     });

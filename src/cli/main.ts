@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.ts';
 import { checkCommand } from './check.ts';
+import { deadCommand } from './dead.ts';
+import { eventsCommands } from './events.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
+import { testCommand } from './test.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   serveCommand(program);
   checkCommand(program);
   sendCommand(program);
+  eventsCommands(program);
+  deadCommand(program);
+  testCommand(program);
   return program;
 }
 

@@ -1,29 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { sourceNames, type SourceName } from '../config/schema.ts';
 import { resolveSecrets } from '../receive/dev-secrets.ts';
+import { sampleFile, sampleNames } from '../samples/samples.ts';
 import { signatureHeaders } from '../verify/sign.ts';
-
-const samplesDir = fileURLToPath(new URL('../samples/', import.meta.url));
-/** The event a type name stands for when several samples share it. */
-const preferred: Record<string, string> = { 'muro/message.created': 'message.created.test', 'meru/email.received': 'email.new-request' };
-
-export function sampleNames(source: SourceName): string[] {
-  return readdirSync(`${samplesDir}${source}`).map((f) => f.replace(/\.json$/, '')).sort();
-}
 
 /** A sample event by type or sample name, with a fresh id; muro samples are marked data.test = true. */
 export function sampleEvent(source: SourceName, name: string): Record<string, unknown> | undefined {
-  const names = sampleNames(source);
-  const chosen = preferred[`${source}/${name}`] ?? names.find((n) => n === name) ?? names.find((n) => n.startsWith(`${name}.`));
+  const file = sampleFile(source, name);
   const id = `evt_test_${randomBytes(8).toString('hex')}`;
-  if (!chosen) {
+  if (!file) {
     return source === 'muro' ? { id, type: name, created_at: new Date().toISOString(), data: { test: true } } : undefined;
   }
-  const event = JSON.parse(readFileSync(`${samplesDir}${source}/${chosen}.json`, 'utf8')) as Record<string, unknown>;
+  const event = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   if (source === 'meru') return { ...event, event_id: id, timestamp: new Date().toISOString() };
   return { ...event, id, created_at: new Date().toISOString(), data: { ...(event.data as object), test: true } };
 }

@@ -1,3 +1,4 @@
+import jsonata from 'jsonata';
 import { z } from 'zod';
 import { duration, size } from './units.ts';
 
@@ -33,12 +34,26 @@ const source = (path: string) =>
     })
     .strict();
 
+/** A JSONata expression, compiled here so that a typo is reported with its file position. */
+const expression = (fallback: string) =>
+  z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        jsonata(text);
+      } catch (error) {
+        const e = error as { message?: string; position?: number };
+        ctx.addIssue({ code: 'custom', message: `invalid JSONata: ${e.message}${e.position === undefined ? '' : ` at character ${e.position}`}` });
+      }
+    })
+    .default(fallback);
+
 const muroSource = source('/muro/webhook').extend({
   transcript: z
     .object({
-      conversation_id: z.string().default('data.conversation.id'),
-      messages: z.string().default('$append(data.messages, data.message)'),
-      message_id: z.string().default('id'),
+      conversation_id: expression('data.conversation.id'),
+      messages: expression('$append(data.messages, data.message)'),
+      message_id: expression('id'),
     })
     .strict()
     .default({ conversation_id: 'data.conversation.id', messages: '$append(data.messages, data.message)', message_id: 'id' })

@@ -1,8 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** One registry per hookline instance (not prom-client's global), so tests can run several. */
-export function createMetrics() {
+/**
+ * One registry per hookline instance (not prom-client's global), so tests can run several.
+ * `queueCounts` is read when Prometheus scrapes (queue depth, dead letters), not on every worker pass.
+ */
+export function createMetrics(queueCounts: () => Promise<Partial<Record<string, number>>> = async () => ({})) {
   const registry = new Registry();
+  let reading: Promise<Partial<Record<string, number>>> | undefined;
+  // One store query serves both gauges of a scrape.
+  const counts = () => (reading ??= queueCounts().finally(() => setTimeout(() => (reading = undefined), 100).unref()));
   collectDefaultMetrics({ register: registry, prefix: 'hookline_' });
   const registers = [registry];
   return {
@@ -28,9 +34,13 @@ export function createMetrics() {
     }),
     queueDepth: new Gauge({
       name: 'hookline_queue_depth',
-      help: 'Recipe runs by state (queued, running, waiting) and events not yet dispatched',
+      help: 'Recipe runs by state: queued, running, retrying (failed, will retry), waiting (wait_for)',
       labelNames: ['state'] as const,
       registers,
+      async collect() {
+        const c = await counts();
+        for (const state of ['queued', 'running', 'retrying', 'waiting'] as const) this.set({ state }, c[state] ?? 0);
+      },
     }),
     runs: new Counter({
       name: 'hookline_runs_total',
@@ -55,6 +65,9 @@ export function createMetrics() {
       name: 'hookline_dead_letters',
       help: 'Runs currently in dead letters',
       registers,
+      async collect() {
+        this.set((await counts()).dead ?? 0);
+      },
     }),
   };
 }

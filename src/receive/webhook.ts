@@ -16,6 +16,8 @@ export interface WebhookDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
+  /** Called after an event was stored (not for duplicates): the worker has something to do. */
+  onStored?: () => void;
   /** Turns a verified event into the JSON text to store (MERU: attachments moved to disk). */
   prepare?: (source: SourceName, event: Record<string, unknown>, raw: string) => Promise<string>;
 }
@@ -92,6 +94,7 @@ export async function receiveWebhook(
       return { status: 200, body: { ok: true, duplicate: true }, outcome: 'duplicate' };
     }
     deps.logger.debug({ source: source.name, eventId, type, seq: result.seq }, 'event accepted');
+    deps.onStored?.();
     return { status: 200, body: { ok: true, id: eventId }, outcome: 'accepted' };
   } catch (error) {
     // Never 2xx for an event a crash could lose: the sender retries on 503.

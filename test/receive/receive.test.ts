@@ -33,7 +33,7 @@ describe('accepting', () => {
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({ ok: true, id });
     const [stored] = await hl.store.events.findById(id, 'muro');
-    expect(stored).toMatchObject({ source: 'muro', eventId: id, type: 'conversation.opened', test: true, status: 'received' });
+    expect(stored).toMatchObject({ source: 'muro', eventId: id, type: 'conversation.opened', test: true, generation: 0 });
     expect(JSON.parse(stored!.body).data).toEqual({ test: true });
     expect(stored!.headers['x-muro-signature']).toBeUndefined();
     expect(stored!.headers['content-type']).toBe('application/json');

@@ -15,6 +15,8 @@ import { sqliteWaits } from './waits.ts';
 export interface SqliteOptions {
   /** normal: committed transactions survive a process crash; full: also a power loss (fsync per commit). */
   synchronous?: 'normal' | 'full';
+  /** Checkpoint the WAL from a worker thread (a long-running server); off for short CLI commands. */
+  backgroundCheckpoints?: boolean;
 }
 
 export function openSqliteStore(file: string, options: SqliteOptions = {}): Store {
@@ -26,7 +28,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   db.pragma('busy_timeout = 2000');
   db.pragma('foreign_keys = ON');
   migrate(db);
-  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(db, file);
+  const checkpointer = file === ':memory:' || options.backgroundCheckpoints === false ? undefined : startCheckpointer(db, file);
 
   const events = sqliteEvents(db);
   const probe = db.prepare('SELECT 1');

@@ -80,6 +80,8 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
   ...(r.response === null ? {} : { response: fromJson(r.response) }),
 });
 
+const oldestFirst = (a: RunRow, b: RunRow) => a.available_at - b.available_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 export function sqliteRuns(db: Database.Database): RunStore {
   const claim = db.prepare(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
@@ -88,7 +90,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
         SELECT id, available_at FROM runs WHERE status IN ('queued', 'retrying') AND available_at <= @now
         UNION ALL
         SELECT id, available_at FROM runs WHERE status = 'running' AND lease_until < @now
-      ) ORDER BY available_at LIMIT @limit)
+      ) ORDER BY available_at, id LIMIT @limit)
     RETURNING *`);
   const eventOf = db.prepare(`SELECT * FROM events WHERE seq = ?`);
   const stepsOf = db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY started_at, rowid`);
@@ -159,8 +161,9 @@ export function sqliteRuns(db: Database.Database): RunStore {
     attempts: (attemptsOf.all(row.id) as AttemptRow[]).map(toAttempt),
   });
 
+  // RETURNING yields rows in the order SQLite updated them, not the subquery's: sort them oldest first.
   const claimTx = db.transaction((owner: string, now: number, leaseMs: number, limit: number): ClaimedRun[] =>
-    (claim.all({ owner, now, until: now + leaseMs, limit }) as RunRow[]).map((row) => ({
+    (claim.all({ owner, now, until: now + leaseMs, limit }) as RunRow[]).sort(oldestFirst).map((row) => ({
       ...toRun(row),
       event: toEvent(eventOf.get(row.event_seq) as EventRow),
       steps: (stepsOf.all(row.id) as StepRow[]).map(toStep),

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { NonRetryableError } from '../../errors.ts';
 import { checkTable } from '../table-names.ts';
 import type { TableStore } from '../types.ts';
 
@@ -11,6 +12,8 @@ export function sqliteTables(db: Database.Database): TableStore {
 
   const insert = db.transaction((table: string, row: Record<string, unknown>, key: string, now: number) => {
     const columns = checkTable(table, row as never);
+    // SQLite keeps its own tables under this prefix and refuses to create one there.
+    if (table.startsWith('sqlite_')) throw new NonRetryableError(`store: table names starting with "sqlite_" are SQLite's own; choose another name`);
     const existing = known.get(table) as string | undefined;
     const have: string[] = existing ? JSON.parse(existing) : [];
     if (!existing) {

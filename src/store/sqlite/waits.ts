@@ -19,7 +19,7 @@ export function waitResolver(db: Database.Database) {
 export function sqliteWaits(db: Database.Database): WaitStore {
   const resolve = waitResolver(db);
   const waiting = db.prepare(`
-    SELECT w.run_id, w.step_id, w.source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe, e.*
+    SELECT e.*, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe
     FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
     WHERE w.status = 'waiting' AND w.source = ? ORDER BY w.rowid`);
   const due = db.prepare(`SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= ? ORDER BY deadline LIMIT ?`);
@@ -34,11 +34,16 @@ export function sqliteWaits(db: Database.Database): WaitStore {
 
   return {
     waiting: async (source) =>
-      (waiting.all(source) as Array<EventRow & { run_id: string; step_id: string; wait_type: string; deadline: number; wait_status: WaitRecord['status']; recipe: string }>).map(
+      (
+        waiting.all(source) as Array<
+          EventRow & { run_id: string; step_id: string; wait_source: string; wait_type: string; deadline: number; wait_status: WaitRecord['status']; recipe: string }
+        >
+      ).map(
         (row): WaitRecord => ({
           runId: row.run_id,
           stepId: row.step_id,
-          source: row.source,
+          // Aliased: e.* has a `source` too (the trigger's), which may be another source than the wait's.
+          source: row.wait_source,
           type: row.wait_type,
           deadline: row.deadline,
           status: row.wait_status,

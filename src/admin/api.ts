@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RecipeSet } from '../recipes/load.ts';
+import type { Store } from '../store/types.ts';
+import type { Clock } from '../util/clock.ts';
+import { bearer, tokenMatches } from './auth.ts';
+import { eventDetail, eventJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses } from './operations.ts';
+
+export interface AdminDeps {
+  store: Store;
+  clock: Clock;
+  token: string | undefined;
+  recipes: () => RecipeSet;
+  /** The worker has something to do (a replay, a retry). */
+  wake: () => void;
+}
+
+const limitOf = (value: string | undefined, fallback = 50) => Math.min(Math.max(Number(value) || fallback, 1), 1000);
+
+/** The admin JSON API of PRODUCT §7: a bearer token; every path answers 404 when no token is configured. */
+export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { store, clock } = deps;
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!deps.token) return reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: 'no such endpoint' });
+    if (!tokenMatches(bearer(request.headers.authorization), deps.token)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ ok: false, code: 'HL_UNAUTHORIZED', error: 'missing or wrong admin token' });
+    }
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/events', async (request) => {
+    const q = request.query;
+    const events = await store.events.list({ source: q.source || undefined, type: q.type || undefined, limit: limitOf(q.limit), before: q.before ? Number(q.before) : undefined, search: q.q || undefined });
+    return { events: events.map(({ seq, source, eventId, type, receivedAt, test, status, generation }) => ({ seq, source, id: eventId, type, received_at: new Date(receivedAt).toISOString(), test, status, generation })) };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { seq?: string } }>('/events/:id', async (request, reply) => {
+    const detail = await eventDetail(store, request.params.id, request.query.seq ? Number(request.query.seq) : undefined);
+    return detail ?? reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no event ${request.params.id}` });
+  });
+
+  app.post<{ Params: { id: string } }>('/events/:id/replay', async (request, reply) => {
+    const replayed = await replayEvent(store, request.params.id);
+    if (!replayed) return reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no event ${request.params.id}` });
+    deps.wake();
+    return reply.code(202).send({ ok: true, ...replayed });
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/runs', async (request, reply) => {
+    const q = request.query;
+    if (q.status && !runStatuses.includes(q.status)) {
+      return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: `status must be one of ${runStatuses.join(', ')}` });
+    }
+    const runs = await store.runs.list({ status: runStatusFilter(q.status), recipe: q.recipe || undefined, limit: limitOf(q.limit), before: q.before || undefined });
+    return { runs: runs.map(runJson) };
+  });
+
+  app.get<{ Params: { id: string } }>('/runs/:id', async (request, reply) => {
+    const run = await store.runs.get(request.params.id);
+    if (!run) return reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no run ${request.params.id}` });
+    const event = await store.events.getBySeq(run.eventSeq);
+    return { ...runJson(run), event: event ? eventJson(event) : null };
+  });
+
+  app.post<{ Params: { id: string } }>('/runs/:id/retry', async (request, reply) => {
+    const result = await store.runs.retry(request.params.id, clock.now());
+    if (result === 'retried') {
+      deps.wake();
+      return { ok: true, run: request.params.id, message: retryMessages.retried };
+    }
+    return reply.code(result === 'not_found' ? 404 : 409).send({ ok: false, code: `HL_${result.toUpperCase()}`, error: retryMessages[result] });
+  });
+
+  app.post('/runs/retry-all', async () => {
+    const retried = await store.runs.retryAllDead(clock.now());
+    if (retried > 0) deps.wake();
+    return { ok: true, retried };
+  });
+
+  app.get('/recipes', async () => recipesJson(deps.recipes()));
+}

@@ -1,0 +1,102 @@
+import type { RecipeSet } from '../recipes/load.ts';
+import { formatDiagnostic } from '../errors.ts';
+import type { EventRecord, RetryResult, RunDetail, RunStatus, Store } from '../store/types.ts';
+
+/**
+ * What operators can ask and do, shared by the admin API, the console and the CLI, so that the three
+ * always agree.
+ */
+
+/** `failed` (as in the admin API) means a run whose last attempt failed and that will be retried. */
+export function runStatusFilter(status: string | undefined): RunStatus | undefined {
+  if (status === undefined || status === '') return undefined;
+  return status === 'failed' ? 'retrying' : (status as RunStatus);
+}
+
+export const runStatuses = ['queued', 'running', 'retrying', 'failed', 'waiting', 'done', 'dead', 'skipped'];
+
+export function eventJson(e: EventRecord) {
+  return {
+    seq: e.seq,
+    source: e.source,
+    id: e.eventId,
+    type: e.type,
+    received_at: new Date(e.receivedAt).toISOString(),
+    test: e.test,
+    status: e.status,
+    generation: e.generation,
+    headers: e.headers,
+    payload: JSON.parse(e.body) as unknown,
+  };
+}
+
+export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: r.id,
+    recipe: r.recipe,
+    event_seq: r.eventSeq,
+    status: r.status,
+    key: r.key,
+    generation: r.generation,
+    attempt: r.attempt,
+    error: r.error,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
+    next_attempt_at: r.status === 'retrying' || r.status === 'queued' ? iso(r.availableAt) : null,
+    ...('steps' in r
+      ? {
+          steps: r.steps.map((s) => ({ id: s.stepId, status: s.status, output: s.output, started_at: iso(s.startedAt), finished_at: iso(s.finishedAt) })),
+          attempts: r.attempts.map((a) => ({
+            step: a.stepId,
+            attempt: a.attempt,
+            outcome: a.outcome,
+            started_at: iso(a.startedAt),
+            duration_ms: a.durationMs,
+            status_code: a.statusCode ?? null,
+            error: a.error ?? null,
+            request: a.request ?? null,
+            response: a.response ?? null,
+          })),
+        }
+      : {}),
+  };
+}
+
+/** An event by id (the newest receipt unless `seq` picks another), with its runs. */
+export async function eventDetail(store: Store, id: string, seq?: number) {
+  const receipts = await store.events.findById(id);
+  const event = seq === undefined ? receipts[0] : receipts.find((r) => r.seq === seq);
+  if (!event) return undefined;
+  const runs = await store.runs.forEvent(event.seq);
+  return { event: eventJson(event), receipts: receipts.map((r) => r.seq), runs: runs.map(runJson) };
+}
+
+export async function replayEvent(store: Store, id: string): Promise<{ seq: number; generation: number } | undefined> {
+  const [event] = await store.events.findById(id);
+  if (!event || !(await store.events.replay(event.seq))) return undefined;
+  return { seq: event.seq, generation: event.generation + 1 };
+}
+
+export const retryMessages: Record<RetryResult, string> = {
+  retried: 'queued again; finished steps will not run again',
+  not_found: 'no such run',
+  not_dead: 'the run is not in dead letters',
+  key_busy: 'another live run holds this run’s key; retry it when that one ends',
+};
+
+export function recipesJson(set: RecipeSet) {
+  return {
+    recipes: [...set.recipes.values()].map((r) => ({
+      name: r.name,
+      description: r.description ?? null,
+      file: r.file,
+      enabled: r.enabled,
+      on: r.on.map((m) => m.text),
+      steps: r.steps.map((s) => ({ id: s.id, action: s.kind === 'wait' ? 'wait_for' : s.action.name })),
+      tests: r.tests.length,
+      refused_change: set.refused.includes(r.file),
+    })),
+    errors: set.diagnostics.map((d) => ({ file: d.file, line: d.line, col: d.col, message: d.message, text: formatDiagnostic(d) })),
+  };
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { eventDetail, replayEvent } from '../admin/operations.ts';
+import { iso, table, withStore } from './context.ts';
+
+export function eventsCommands(program: Command): void {
+  program
+    .command('events')
+    .description('list received events, newest first')
+    .option('--source <source>', 'muro or meru')
+    .option('--type <type>', 'event type; globs allowed (conversation.*)')
+    .option('-q, --search <text>', 'an event id, or text in the payload (an email address)')
+    .option('-n, --limit <n>', 'how many', '50')
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { source?: string; type?: string; search?: string; limit: string; json?: boolean }, command: Command) =>
+      withStore(command, async (store) => {
+        const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: Number(o.limit) });
+        if (o.json) return events.forEach((e) => console.log(JSON.stringify(e)));
+        if (events.length === 0) return console.log('no events');
+        console.log(table([['SEQ', 'RECEIVED', 'SOURCE', 'TYPE', 'ID', 'STATUS'], ...events.map((e) => [String(e.seq), iso(e.receivedAt), e.source, e.type, e.eventId, `${e.status}${e.test ? ' (test)' : ''}`])]));
+      }),
+    );
+
+  program
+    .command('show')
+    .description('an event with its runs, steps, attempts and errors')
+    .argument('<id>', 'the event id')
+    .option('--json', 'as JSON')
+    .action(async (id: string, o: { json?: boolean }, command: Command) =>
+      withStore(command, async (store) => {
+        const detail = await eventDetail(store, id);
+        if (!detail) {
+          console.error(`no event ${id}`);
+          process.exitCode = 1;
+          return;
+        }
+        if (o.json) return console.log(JSON.stringify(detail, null, 2));
+        const e = detail.event;
+        console.log(`${e.source} ${e.type} ${e.id}  seq ${e.seq}  received ${e.received_at}  ${e.status}${e.test ? '  (test)' : ''}${detail.receipts.length > 1 ? `  (${detail.receipts.length} receipts)` : ''}`);
+        console.log(JSON.stringify(e.payload, null, 2));
+        if (detail.runs.length === 0) console.log('\nno recipe ran for this event');
+        for (const run of detail.runs) {
+          console.log(`\nrun ${run.id}  ${run.recipe}  ${run.status}${run.key ? `  key ${run.key}` : ''}${run.generation ? `  replay ${run.generation}` : ''}`);
+          if (run.error) console.log(`  error: ${run.error}`);
+          for (const step of run.steps ?? []) console.log(`  step ${step.id}: ${step.status}  ${JSON.stringify(step.output)}`);
+          for (const a of run.attempts ?? []) {
+            console.log(`    attempt ${a.attempt} of ${a.step}: ${a.outcome}${a.status_code ? ` (${a.status_code})` : ''} in ${a.duration_ms} ms${a.error ? ` — ${a.error}` : ''}`);
+          }
+        }
+      }),
+    );
+
+  program
+    .command('replay')
+    .description('run an event through the recipes again')
+    .argument('<id>', 'the event id')
+    .action(async (id: string, _o: unknown, command: Command) =>
+      withStore(command, async (store) => {
+        const replayed = await replayEvent(store, id);
+        if (!replayed) {
+          console.error(`no event ${id}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`replaying ${id} (seq ${replayed.seq}, replay ${replayed.generation}); a running hookline picks it up`);
+      }),
+    );
+}

@@ -1,0 +1,74 @@
+import type { Config } from '../config/schema.ts';
+import { compileExpression, type CompiledExpression } from '../recipes/expressions.ts';
+import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
+import type { Clock } from '../util/clock.ts';
+
+export interface Transcript {
+  id: string;
+  /** The messages as muro sent them, in the order they were received. */
+  messages: unknown[];
+}
+
+/**
+ * muro conversation transcripts. Where the conversation and its messages sit in muro's `data` is
+ * configurable (sources.muro.transcript, JSONata), because muro does not publish that shape.
+ */
+export class Conversations {
+  private readonly conversationId: CompiledExpression;
+  private readonly messages: CompiledExpression;
+  private readonly messageId: CompiledExpression;
+  private readonly store: ConversationStore;
+  private readonly clock: Clock;
+
+  constructor(config: Config['sources']['muro']['transcript'], store: ConversationStore, clock: Clock) {
+    this.conversationId = compileExpression(config.conversation_id);
+    this.messages = compileExpression(config.messages);
+    this.messageId = compileExpression(config.message_id);
+    this.store = store;
+    this.clock = clock;
+  }
+
+  /** The conversation an event belongs to, if any. */
+  async idOf(view: Record<string, unknown>): Promise<string | undefined> {
+    if (view.source !== 'muro') return undefined;
+    const id = await this.conversationId.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+  }
+
+  /** The messages an event carries, each with its id (messages without an id are ignored). */
+  async messagesOf(view: Record<string, unknown>): Promise<Array<{ id: string; message: unknown }>> {
+    const found = await this.messages.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
+    const out: Array<{ id: string; message: unknown }> = [];
+    for (const message of list) {
+      const id = await this.messageId.evaluate(message, { clock: this.clock }).catch(() => undefined);
+      if (typeof id === 'string' || typeof id === 'number') out.push({ id: String(id), message });
+    }
+    return out;
+  }
+
+  /**
+   * The transcript after this event: what is stored, plus the event's messages not seen before.
+   * Returns the new messages to store, so the dispatcher can write them with the event.
+   */
+  async withEvent(view: Record<string, unknown>, seq: number): Promise<{ transcript?: Transcript; append: TranscriptMessage[] }> {
+    const id = await this.idOf(view);
+    if (id === undefined) return { append: [] };
+    const stored = await this.store.transcript(id);
+    const known = new Set(stored.map((m) => m.messageId));
+    const append: TranscriptMessage[] = [];
+    for (const m of await this.messagesOf(view)) {
+      if (known.has(m.id)) continue;
+      known.add(m.id);
+      append.push({ conversationId: id, messageId: m.id, eventSeq: seq, position: append.length, message: m.message });
+    }
+    return { transcript: { id, messages: [...stored.map((m) => m.message), ...append.map((m) => m.message)] }, append };
+  }
+
+  /** The stored transcript of the event's conversation ($conversation while a run executes). */
+  async current(view: Record<string, unknown>): Promise<Transcript | undefined> {
+    const id = await this.idOf(view);
+    if (id === undefined) return undefined;
+    return { id, messages: (await this.store.transcript(id)).map((m) => m.message) };
+  }
+}

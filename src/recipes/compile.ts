@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { basename, extname } from 'node:path';
+import { z } from 'zod';
+import type { ActionRegistry } from '../actions/registry.ts';
+import type { ActionDefinition } from '../actions/types.ts';
+import { positionOf, schemaDiagnostics, parseYaml, type YamlFile } from '../config/yaml.ts';
+import type { Diagnostic } from '../errors.ts';
+import { compileExpression, compileTemplate, compileValue, describeJsonataError, hasTemplate, type CompiledExpression, type CompiledTemplate, type CompiledValue } from './expressions.ts';
+import { eventMatcher, type EventMatcher } from './match.ts';
+import { recipeSchema, runTemplatable, stepVariants, type RecipeTestCase } from './schema.ts';
+
+export interface CompiledRecipe {
+  name: string;
+  description: string | undefined;
+  file: string;
+  enabled: boolean;
+  on: EventMatcher[];
+  if: CompiledExpression | undefined;
+  key: CompiledExpression | undefined;
+  steps: CompiledStep[];
+  tests: RecipeTestCase[];
+  /** Changes whenever the file's text does. */
+  hash: string;
+}
+
+interface StepCommon {
+  id: string;
+  if: CompiledExpression | undefined;
+}
+
+export interface WaitStep extends StepCommon {
+  kind: 'wait';
+  event: EventMatcher;
+  match: CompiledExpression | undefined;
+  /** Milliseconds, or a template that renders a duration. */
+  timeout: number | CompiledTemplate;
+}
+
+export interface ActionStep extends StepCommon {
+  kind: 'action';
+  action: ActionDefinition;
+  args: CompiledValue;
+  /** Validates the rendered arguments. */
+  schema: z.ZodType;
+}
+
+export type CompiledStep = WaitStep | ActionStep;
+
+const structure = (actions: ActionRegistry) =>
+  recipeSchema([...actions.values()]).extend({ steps: z.array(z.record(z.string(), z.unknown())).min(1) });
+
+/**
+ * Validates and compiles one recipe file. Every problem is reported (file:line:col and the fix);
+ * a recipe with any problem is refused as a whole.
+ */
+export function compileRecipe(file: string, text: string, actions: ActionRegistry): { recipe?: CompiledRecipe; diagnostics: Diagnostic[] } {
+  const yaml = parseYaml(file, text);
+  if (yaml.errors.length > 0) return { diagnostics: yaml.errors };
+  const raw = yaml.doc.toJS();
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { diagnostics: [{ file, line: 1, col: 1, message: 'expected a recipe: a mapping with name, on, steps' }] };
+  }
+  const parsed = structure(actions).safeParse(raw);
+  if (!parsed.success) return { diagnostics: schemaDiagnostics(yaml, parsed.error.issues) };
+  const recipe = parsed.data;
+  const diagnostics: Diagnostic[] = [];
+  const at = (path: PropertyKey[], message: string) => diagnostics.push({ file, ...positionOf(yaml, path), message: `${path.map(String).join('.')}: ${message}` });
+  const expr = (source: string | undefined, path: PropertyKey[]): CompiledExpression | undefined => {
+    if (source === undefined) return undefined;
+    try {
+      return compileExpression(source);
+    } catch (error) {
+      at(path, `invalid JSONata: ${describeJsonataError(error)}`);
+      return undefined;
+    }
+  };
+
+  const steps: CompiledStep[] = [];
+  const seen = new Set<string>();
+  recipe.steps.forEach((step, i) => {
+    const compiled = compileStep(yaml, step, i, actions, at, expr, (found) => diagnostics.push(...found));
+    if (!compiled) return;
+    if (seen.has(compiled.id)) at(['steps', i, 'id'], `step id "${compiled.id}" is used twice; ids must be unique in a recipe`);
+    seen.add(compiled.id);
+    steps.push(compiled);
+  });
+  const on = (Array.isArray(recipe.on) ? recipe.on : [recipe.on]).map(eventMatcher);
+  const result: CompiledRecipe = {
+    name: recipe.name ?? basename(file, extname(file)),
+    description: recipe.description,
+    file,
+    enabled: recipe.enabled,
+    on,
+    if: expr(recipe.if, ['if']),
+    key: expr(recipe.key, ['key']),
+    steps,
+    tests: recipe.tests ?? [],
+    hash: createHash('sha256').update(text).digest('hex').slice(0, 12),
+  };
+  return diagnostics.length > 0 ? { diagnostics } : { recipe: result, diagnostics };
+}
+
+function compileStep(
+  yaml: YamlFile,
+  step: Record<string, unknown>,
+  i: number,
+  actions: ActionRegistry,
+  at: (path: PropertyKey[], message: string) => void,
+  expr: (source: string | undefined, path: PropertyKey[]) => CompiledExpression | undefined,
+  report: (diagnostics: Diagnostic[]) => void,
+): CompiledStep | undefined {
+  const path = ['steps', i];
+  const names = Object.keys(step).filter((k) => k !== 'id' && k !== 'if');
+  const known = ['wait_for', ...actions.keys()];
+  if (names.length === 0) return void at(path, `step has no action; expected one of ${known.join(', ')}`);
+  if (names.length > 1) return void at([...path, names[1]!], `one action per step, found ${names.join(' and ')}`);
+  const name = names[0]!;
+  if (!known.includes(name)) return void at([...path, name], `unknown action "${name}"; expected one of ${known.join(', ')}`);
+
+  const variant = stepVariants([...actions.values()]).find((v) => name in v.shape)!;
+  const checked = variant.safeParse(step);
+  if (!checked.success) return void report(schemaDiagnostics(yaml, checked.error.issues, path));
+  const id = step.id as string;
+  const condition = expr(step.if as string | undefined, [...path, 'if']);
+
+  if (name === 'wait_for') {
+    const args = (checked.data as Record<string, unknown>).wait_for as { event: string; match?: string; timeout: number | string };
+    let timeout: number | CompiledTemplate = 0;
+    if (typeof args.timeout === 'string') {
+      try {
+        timeout = compileTemplate(args.timeout);
+      } catch (error) {
+        at([...path, 'wait_for', 'timeout'], `invalid template: ${describeJsonataError(error)}`);
+      }
+    } else {
+      timeout = args.timeout;
+    }
+    return { kind: 'wait', id, if: condition, event: eventMatcher(args.event), match: expr(args.match, [...path, 'wait_for', 'match']), timeout };
+  }
+
+  const action = actions.get(name)!;
+  const args = compileValue(step[name], (p, error) => at([...path, name, ...p], `invalid template: ${describeJsonataError(error)}`));
+  // Untemplated arguments are checked once more against the strict schema now, not first at run time.
+  const schema = action.args(runTemplatable);
+  if (!containsTemplate(step[name])) {
+    const strict = schema.safeParse(step[name]);
+    if (!strict.success) report(schemaDiagnostics(yaml, strict.error.issues, [...path, name]));
+  }
+  return { kind: 'action', id, if: condition, action, args, schema };
+}
+
+function containsTemplate(value: unknown): boolean {
+  if (typeof value === 'string') return hasTemplate(value);
+  if (Array.isArray(value)) return value.some(containsTemplate);
+  if (typeof value === 'object' && value !== null) return Object.values(value).some(containsTemplate);
+  return false;
+}

@@ -1,0 +1,161 @@
+import jsonata from 'jsonata';
+import type { Clock } from '../util/clock.ts';
+
+/**
+ * JSONata, the one expression language of recipes: `if`, `key`, `match` and `{{ ... }}` in strings.
+ * Compiled once at load; evaluated with guard rails (time, depth, sequence size) so that no
+ * expression can hang the worker. Event data is only ever data: rendered text is never evaluated again.
+ */
+
+const limits = { timeout: 1000, stack: 500, sequence: 100_000 };
+
+export interface Bindings {
+  /** The run's trigger event ($trigger). */
+  trigger?: unknown;
+  /** Outputs of finished steps ($steps.<id>). */
+  steps?: Record<string, unknown>;
+  vars?: unknown;
+  /** Allow-listed environment variables. */
+  env?: Record<string, string>;
+  /** The conversation's transcript ({ id, messages }). */
+  conversation?: unknown;
+  clock: Clock;
+}
+
+/** A runtime failure of an expression; the message names recipe, step and expression. */
+export class ExpressionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExpressionError';
+  }
+}
+
+export interface CompiledExpression {
+  source: string;
+  evaluate(input: unknown, bindings: Bindings): Promise<unknown>;
+}
+
+/** Throws the JSONata syntax error (with `position`) when the text does not compile. */
+export function compileExpression(source: string): CompiledExpression {
+  const expression = jsonata(source, limits);
+  return {
+    source,
+    evaluate: async (input, b) => {
+      const iso = () => new Date(b.clock.now()).toISOString();
+      const result = await expression.evaluate(input, {
+        trigger: b.trigger,
+        steps: b.steps ?? {},
+        vars: b.vars ?? {},
+        env: b.env ?? {},
+        conversation: b.conversation,
+        // $now() and $millis() follow the injected clock, so recipes are testable without waiting.
+        now: iso,
+        millis: () => b.clock.now(),
+      });
+      return plain(result);
+    },
+  };
+}
+
+/** JSONata sequences carry extra flags; results are stored and sent, so keep plain JSON values. */
+function plain(value: unknown): unknown {
+  if (value === undefined || value === null || typeof value !== 'object') return value;
+  if (typeof (value as { then?: unknown }).then === 'function') return value;
+  return JSON.parse(JSON.stringify(value));
+}
+
+export function describeJsonataError(error: unknown): string {
+  const e = error as { message?: string; position?: number; token?: string };
+  const where = e.position === undefined ? '' : ` at character ${e.position}`;
+  return `${e.message ?? String(error)}${where}`;
+}
+
+// ---------------------------------------------------------------- templates
+
+export interface CompiledTemplate {
+  source: string;
+  render(input: unknown, bindings: Bindings): Promise<unknown>;
+}
+
+const placeholder = /\{\{([\s\S]*?)\}\}/g;
+
+export function hasTemplate(text: string): boolean {
+  return text.includes('{{');
+}
+
+/**
+ * A string with `{{ expr }}` parts. A string that is exactly one `{{ expr }}` renders to the raw value
+ * (object, number, list); otherwise the parts are joined as text. A part that evaluates to nothing
+ * is an error, so a missing field never reaches a destination as "undefined".
+ */
+export function compileTemplate(text: string): CompiledTemplate {
+  const parts: Array<string | CompiledExpression> = [];
+  let last = 0;
+  for (const m of text.matchAll(placeholder)) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    const inner = m[1]!.trim();
+    if (inner === '') throw Object.assign(new Error('empty {{ }} in template'), { position: m.index });
+    parts.push(compileExpression(inner));
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  const unclosed = text.slice(last).includes('{{');
+  if (unclosed) throw Object.assign(new Error('"{{" without a closing "}}"'), { position: text.lastIndexOf('{{') });
+
+  const whole = parts.length === 1 && typeof parts[0] !== 'string';
+  return {
+    source: text,
+    render: async (input, bindings) => {
+      const values = await Promise.all(
+        parts.map(async (part) => {
+          if (typeof part === 'string') return part;
+          let value: unknown;
+          try {
+            value = await part.evaluate(input, bindings);
+          } catch (error) {
+            throw new ExpressionError(`{{ ${part.source} }} failed: ${describeJsonataError(error)}`);
+          }
+          if (value === undefined) {
+            throw new ExpressionError(`{{ ${part.source} }} evaluated to nothing (is the field missing? a default: {{ x ? x : "none" }})`);
+          }
+          return value;
+        }),
+      );
+      if (whole) return values[0];
+      return values.map((v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v))).join('');
+    },
+  };
+}
+
+// ---------------------------------------------------------------- argument trees
+
+export interface CompiledValue {
+  render(input: unknown, bindings: Bindings): Promise<unknown>;
+}
+
+/**
+ * Compiles every template inside an action's arguments (strings at any depth of objects and lists).
+ * `onError(path, error)` receives each template that does not compile.
+ */
+export function compileValue(value: unknown, onError: (path: PropertyKey[], error: unknown) => void, path: PropertyKey[] = []): CompiledValue {
+  if (typeof value === 'string' && hasTemplate(value)) {
+    try {
+      const template = compileTemplate(value);
+      return { render: (input, b) => template.render(input, b) };
+    } catch (error) {
+      onError(path, error);
+      return { render: async () => value };
+    }
+  }
+  if (Array.isArray(value)) {
+    const items = value.map((v, i) => compileValue(v, onError, [...path, i]));
+    return { render: async (input, b) => Promise.all(items.map((i) => i.render(input, b))) };
+  }
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).map(([k, v]) => [k, compileValue(v, onError, [...path, k])] as const);
+    return {
+      render: async (input, b) => Object.fromEntries(await Promise.all(entries.map(async ([k, v]) => [k, await v.render(input, b)] as const))),
+    };
+  }
+  return { render: async () => value };
+}

@@ -1,0 +1,155 @@
+import type { Logger } from '../observability/logger.ts';
+import { executeRun, type EngineDeps, type ExecutionResult } from '../engine/execute.ts';
+import { LeaseLostError } from '../errors.ts';
+import type { Store } from '../store/types.ts';
+import type { Clock } from '../util/clock.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import { instanceId, isDeadLocalOwner } from './instance.ts';
+
+export interface WorkerOptions {
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+}
+
+/**
+ * The worker loop: dispatch stored events, time out due waits, and execute due runs with bounded
+ * concurrency, holding a lease on each (heartbeated) so that a crashed instance's runs are taken over.
+ * It knows only the store interface.
+ */
+export class Worker {
+  readonly owner = instanceId();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private running = false;
+  private wakeUp: (() => void) | undefined;
+  private pendingWake = false;
+  private loop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly dispatcher: Dispatcher;
+  private readonly engine: EngineDeps;
+  private readonly options: WorkerOptions;
+
+  constructor(deps: { store: Store; clock: Clock; logger: Logger; dispatcher: Dispatcher; engine: EngineDeps; options: WorkerOptions }) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.dispatcher = deps.dispatcher;
+    this.engine = deps.engine;
+    this.options = deps.options;
+  }
+
+  /** Something may be due (an event stored, a run finished or was resolved): look now. */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.recoverDeadLocalOwners();
+    this.unsubscribe = this.store.subscribe(() => this.wake());
+    this.heartbeat = setInterval(() => {
+      const ids = [...this.inFlight.keys()];
+      if (ids.length > 0) {
+        this.store.runs.heartbeat(this.owner, ids, this.clock.now() + this.options.leaseMs).catch((err: unknown) => this.logger.warn({ err }, 'lease heartbeat failed'));
+      }
+    }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    this.heartbeat.unref();
+    this.loop = this.run();
+  }
+
+  /** Stops claiming work and waits (up to `graceMs`) for the runs in flight. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    this.unsubscribe?.();
+    await this.loop;
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([Promise.all(this.inFlight.values()), timeout]);
+    clearInterval(this.heartbeat);
+  }
+
+  /**
+   * One pass of everything due: dispatch pending events, expire due waits, start due runs (up to the
+   * free slots). Returns whether it found anything to do. Tests drive the worker with this and an
+   * injected clock; the loop below calls it until idle.
+   */
+  async tick(): Promise<boolean> {
+    let busy = false;
+    const dispatched = await this.dispatcher.dispatchPending();
+    busy ||= dispatched.length > 0;
+    const expired = await this.store.waits.expire(this.clock.now(), 500);
+    busy ||= expired.length > 0;
+    const free = this.options.concurrency - this.inFlight.size;
+    if (free > 0) {
+      const claimed = await this.store.runs.claim(this.owner, this.clock.now(), this.options.leaseMs, free);
+      for (const run of claimed) this.track(run.id, executeRun(run, this.owner, this.engine));
+      busy ||= claimed.length > 0;
+    }
+    return busy;
+  }
+
+  /** Runs ticks until nothing is due and no run is in flight (tests). */
+  async drain(): Promise<void> {
+    for (;;) {
+      const busy = await this.tick();
+      if (this.inFlight.size > 0) {
+        await Promise.race(this.inFlight.values());
+        continue;
+      }
+      if (!busy) return;
+    }
+  }
+
+  private track(runId: string, execution: Promise<ExecutionResult>): void {
+    const done = execution
+      .then((result) => {
+        if (result === 'released') this.logger.debug({ run: runId }, 'destination busy; run released');
+      })
+      .catch((error: unknown) => {
+        if (error instanceof LeaseLostError) this.logger.warn({ run: runId }, error.message);
+        else this.logger.error({ run: runId, err: error }, 'run execution failed; it will be retried when its lease expires');
+      })
+      .finally(() => {
+        this.inFlight.delete(runId);
+        this.wake();
+      });
+    this.inFlight.set(runId, done);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.pendingWake = false;
+      let busy = false;
+      try {
+        busy = await this.tick();
+      } catch (error) {
+        this.logger.error({ err: error }, 'worker pass failed; retrying');
+      }
+      if (!this.running) break;
+      if (busy && this.inFlight.size < this.options.concurrency) continue;
+      if (this.pendingWake) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  /** On start: runs leased by instances of this host that are gone are claimable at once. */
+  private async recoverDeadLocalOwners(): Promise<void> {
+    for (const owner of await this.store.runs.leaseOwners()) {
+      if (!isDeadLocalOwner(owner, this.owner)) continue;
+      const n = await this.store.runs.releaseOwner(owner, this.clock.now());
+      if (n > 0) this.logger.info({ owner, runs: n }, 'took over the runs of a stopped instance');
+    }
+  }
+}

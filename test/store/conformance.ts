@@ -1,0 +1,861 @@
+// The store port's behaviour, written once and run against every backend (sqlite.test.ts,
+// postgres.test.ts). Every expectation here is a documented promise of src/store/types.ts: a backend
+// that passes this suite can replace another without the engine noticing.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LeaseLostError, NonRetryableError, StoreUnavailableError } from '../../src/errors.ts';
+import type { Lease, Store, StepRecord } from '../../src/store/types.ts';
+import { attempt, commit, createRuns, newEvent, receive, run, settle, T0, TTL, uid } from './fixtures.ts';
+
+export interface OpenedStore {
+  store: Store;
+  /** Closes the store and removes everything it wrote. */
+  cleanup(): Promise<void>;
+}
+
+export interface UnreliableStore extends OpenedStore {
+  /** Makes the database unreachable (or unwritable) until `recover`. */
+  outage(): Promise<void>;
+  recover(): Promise<void>;
+}
+
+export interface StoreHarness {
+  /** A store on fresh, empty state. */
+  open(): Promise<OpenedStore>;
+  /** A store whose database can be taken away and brought back. */
+  openUnreliable(): Promise<UnreliableStore>;
+}
+
+const LEASE = 30_000;
+
+export function describeStoreConformance(name: string, harness: StoreHarness): void {
+  describe(`store conformance: ${name}`, () => {
+    let opened: OpenedStore;
+    let store: Store;
+    beforeEach(async () => {
+      opened = await harness.open();
+      store = opened.store;
+    });
+    afterEach(async () => {
+      await opened.cleanup();
+    });
+
+    /** Creates runs and claims them all for `owner` at `now`. */
+    async function claimed(ids: string[], owner = 'w1', now = T0) {
+      await createRuns(store, ids.map((id) => run(id)), now);
+      const runs = await store.runs.claim(owner, now, LEASE, ids.length);
+      expect(runs.map((r) => r.id).sort()).toEqual([...ids].sort());
+      return runs;
+    }
+    const lease = (runId: string, owner = 'w1'): Lease => ({ runId, owner });
+    /** A run parked on a wait_for of `source` events, deadline `deadline`. */
+    async function parked(id: string, deadline: number, source = 'muro', trigger: Parameters<typeof createRuns>[3] = {}) {
+      await createRuns(store, [run(id)], T0, trigger);
+      await store.runs.claim('w1', T0, LEASE, 1);
+      await store.runs.park(lease(id), { stepId: 'wait', source, type: 'message.*', deadline }, T0 + 1);
+    }
+
+    describe('events.receive', () => {
+      it('stores the event, returns increasing seqs, and getBySeq returns it whole', async () => {
+        const a = newEvent({ test: true, headers: { 'x-muro-event': 'message.created', 'user-agent': 'muro/1' } });
+        const b = newEvent({ receivedAt: T0 + 1 });
+        const ra = await store.events.receive(a, TTL);
+        const rb = await store.events.receive(b, TTL);
+        if (ra.duplicate || rb.duplicate) throw new Error('unexpected duplicate');
+        expect(rb.seq).toBeGreaterThan(ra.seq);
+        expect(await store.events.getBySeq(ra.seq)).toEqual({ ...a, seq: ra.seq, status: 'received', generation: 0 });
+        expect(await store.events.getBySeq(rb.seq)).toEqual({ ...b, seq: rb.seq, status: 'received', generation: 0 });
+        expect(await store.events.getBySeq(rb.seq + 1000)).toBeUndefined();
+        expect(await store.events.count()).toBe(2);
+      });
+
+      it('keeps the body text byte for byte', async () => {
+        const body = '{"b":1,  "a":"ünïcödé \\u0000 ✓","n":1.10}';
+        const seq = await receive(store, { body });
+        expect((await store.events.getBySeq(seq))?.body).toBe(body);
+      });
+
+      it('answers duplicate for an id seen within its TTL and writes nothing', async () => {
+        const e = newEvent();
+        expect((await store.events.receive(e, TTL)).duplicate).toBe(false);
+        const again = await store.events.receive({ ...e, receivedAt: T0 + TTL - 1, body: '{"changed":true}' }, TTL);
+        expect(again).toEqual({ duplicate: true });
+        expect(await store.events.count()).toBe(1);
+        const receipts = await store.events.findById(e.eventId);
+        expect(receipts.map((r) => r.body)).toEqual([e.body]);
+      });
+
+      it('accepts the id again once its TTL has run out; a duplicate does not extend the TTL', async () => {
+        const e = newEvent();
+        const first = await store.events.receive(e, TTL);
+        expect(await store.events.receive({ ...e, receivedAt: T0 + TTL / 2 }, TTL)).toEqual({ duplicate: true });
+        const second = await store.events.receive({ ...e, receivedAt: T0 + TTL }, TTL);
+        expect(second.duplicate).toBe(false);
+        if (first.duplicate || second.duplicate) throw new Error('unreachable');
+        expect(second.seq).toBeGreaterThan(first.seq);
+        // The new receipt has its own TTL from its own receivedAt.
+        expect(await store.events.receive({ ...e, receivedAt: T0 + 2 * TTL - 1 }, TTL)).toEqual({ duplicate: true });
+        expect(await store.events.count()).toBe(2);
+      });
+
+      it('deduplicates per source', async () => {
+        const e = newEvent();
+        expect((await store.events.receive(e, TTL)).duplicate).toBe(false);
+        expect((await store.events.receive({ ...e, source: 'meru', type: 'email.received' }, TTL)).duplicate).toBe(false);
+        expect((await store.events.receive(e, TTL)).duplicate).toBe(true);
+      });
+
+      it('accepts exactly one of 50 concurrent receives of one id', async () => {
+        const e = newEvent();
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.events.receive(e, TTL)));
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+        expect(await store.events.count()).toBe(1);
+      });
+
+      it('gives 50 concurrent distinct events 50 distinct seqs', async () => {
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.events.receive(newEvent(), TTL)));
+        const seqs = results.map((r) => (r.duplicate ? -1 : r.seq));
+        expect(new Set(seqs).size).toBe(50);
+        expect(seqs).not.toContain(-1);
+        expect(await store.events.count()).toBe(50);
+      });
+
+      it('rejects with StoreUnavailableError when it cannot write, and works again afterwards', async () => {
+        const unreliable = await harness.openUnreliable();
+        try {
+          expect((await unreliable.store.events.receive(newEvent(), TTL)).duplicate).toBe(false);
+          await unreliable.outage();
+          const failed = await settle(unreliable.store.events.receive(newEvent(), TTL));
+          expect(failed.ok).toBe(false);
+          if (!failed.ok) expect(failed.error).toBeInstanceOf(StoreUnavailableError);
+          await unreliable.recover();
+          const e = newEvent();
+          await expect.poll(async () => (await settle(unreliable.store.events.receive(e, TTL))).ok, { timeout: 10_000, interval: 100 }).toBe(true);
+          expect(await unreliable.store.events.findById(e.eventId)).toHaveLength(1);
+          await unreliable.store.ping();
+        } finally {
+          await unreliable.cleanup();
+        }
+      });
+    });
+
+    describe('events.purgeSeen', () => {
+      it('deletes up to `limit` expired seen records and keeps the live ones', async () => {
+        for (let i = 0; i < 3; i++) await receive(store, { receivedAt: T0 }, 100);
+        const live = newEvent({ receivedAt: T0 });
+        await store.events.receive(live, 10_000);
+        expect(await store.events.purgeSeen(T0 + 99, 10)).toBe(0);
+        expect(await store.events.purgeSeen(T0 + 100, 2)).toBe(2);
+        expect(await store.events.purgeSeen(T0 + 100, 2)).toBe(1);
+        expect(await store.events.purgeSeen(T0 + 100, 2)).toBe(0);
+        // The events themselves stay; the live id is still remembered.
+        expect(await store.events.count()).toBe(4);
+        expect(await store.events.receive({ ...live, receivedAt: T0 + 200 }, 10_000)).toEqual({ duplicate: true });
+      });
+    });
+
+    describe('events.list / findById / after / replay', () => {
+      async function sample() {
+        const e1 = await receive(store, { type: 'conversation.opened', body: '{"visitor":{"email":"ann@example.com"}}' });
+        const e2 = await receive(store, { type: 'message.created', eventId: uid('msg') });
+        const e3 = await receive(store, { source: 'meru', type: 'email.received', body: '{"from":"bob@example.com"}' });
+        const e4 = await receive(store, { type: 'conversation.closed' });
+        return { e1, e2, e3, e4 };
+      }
+      const seqs = (list: Array<{ seq: number }>) => list.map((e) => e.seq);
+
+      it('lists newest first, as summaries without body or headers', async () => {
+        const { e1, e2, e3, e4 } = await sample();
+        const all = await store.events.list({});
+        expect(seqs(all)).toEqual([e4, e3, e2, e1]);
+        expect(all[1]).toMatchObject({ seq: e3, source: 'meru', type: 'email.received', receivedAt: T0, test: false, status: 'received', generation: 0 });
+        expect(all[0]).not.toHaveProperty('body');
+        expect(all[0]).not.toHaveProperty('headers');
+      });
+
+      it('filters by source, exact type, type glob, before, limit and search, combined', async () => {
+        const { e1, e2, e3, e4 } = await sample();
+        expect(seqs(await store.events.list({ source: 'muro' }))).toEqual([e4, e2, e1]);
+        expect(seqs(await store.events.list({ type: 'message.created' }))).toEqual([e2]);
+        expect(seqs(await store.events.list({ type: 'conversation.*' }))).toEqual([e4, e1]);
+        expect(seqs(await store.events.list({ type: 'conversation.?losed' }))).toEqual([e4]);
+        expect(seqs(await store.events.list({ type: 'conversation' }))).toEqual([]);
+        expect(seqs(await store.events.list({ before: e3 }))).toEqual([e2, e1]);
+        expect(seqs(await store.events.list({ limit: 2 }))).toEqual([e4, e3]);
+        expect(seqs(await store.events.list({ search: 'bob@example.com' }))).toEqual([e3]);
+        expect(seqs(await store.events.list({ search: 'example.com' }))).toEqual([e3, e1]);
+        const id2 = (await store.events.getBySeq(e2))!.eventId;
+        expect(seqs(await store.events.list({ search: id2 }))).toEqual([e2]);
+        expect(seqs(await store.events.list({ search: '%' }))).toEqual([]);
+        expect(seqs(await store.events.list({ source: 'muro', type: 'conversation.*', before: e4 }))).toEqual([e1]);
+        expect(seqs(await store.events.list({ source: 'meru', search: 'ann@' }))).toEqual([]);
+      });
+
+      it('returns at most 50 by default', async () => {
+        for (let i = 0; i < 55; i++) await receive(store);
+        expect(await store.events.list({})).toHaveLength(50);
+        expect(await store.events.list({ limit: 100 })).toHaveLength(55);
+      });
+
+      it('findById returns every receipt, newest first, optionally of one source', async () => {
+        const e = newEvent();
+        await store.events.receive(e, TTL);
+        await store.events.receive({ ...e, receivedAt: T0 + TTL }, TTL);
+        await store.events.receive({ ...e, source: 'meru', receivedAt: T0 + 5 }, TTL);
+        const all = await store.events.findById(e.eventId);
+        expect(all.map((r) => [r.source, r.receivedAt])).toEqual([
+          ['meru', T0 + 5],
+          ['muro', T0 + TTL],
+          ['muro', T0],
+        ]);
+        expect(all[0]).toMatchObject({ body: e.body, headers: e.headers });
+        expect((await store.events.findById(e.eventId, 'muro')).map((r) => r.receivedAt)).toEqual([T0 + TTL, T0]);
+        expect(await store.events.findById('no-such-id')).toEqual([]);
+      });
+
+      it('after() returns later events of one source, oldest first, up to limit', async () => {
+        const a = await receive(store);
+        const b = await receive(store);
+        await receive(store, { source: 'meru' });
+        const d = await receive(store);
+        const e = await receive(store);
+        const later = await store.events.after(a, 'muro', 10);
+        expect(seqs(later)).toEqual([b, d, e]);
+        expect(later[0]).toHaveProperty('body');
+        expect(seqs(await store.events.after(a, 'muro', 2))).toEqual([b, d]);
+        expect(seqs(await store.events.after(e, 'muro', 10))).toEqual([]);
+      });
+
+      it('replay() sends an event back to received with generation + 1', async () => {
+        const seq = await receive(store);
+        await commit(store, seq);
+        expect((await store.events.getBySeq(seq))?.status).toBe('dispatched');
+        expect(await store.dispatch.pending(10)).toEqual([]);
+        expect(await store.events.replay(seq)).toBe(true);
+        expect(await store.events.getBySeq(seq)).toMatchObject({ status: 'received', generation: 1 });
+        expect((await store.dispatch.pending(10)).map((e) => [e.seq, e.generation])).toEqual([[seq, 1]]);
+        expect(await store.events.replay(seq)).toBe(true);
+        expect((await store.events.getBySeq(seq))?.generation).toBe(2);
+        expect(await store.events.replay(seq + 1000)).toBe(false);
+        expect(await store.events.count()).toBe(1);
+      });
+    });
+
+    describe('dispatch', () => {
+      it('pending() hands out received events in receive order, up to limit', async () => {
+        const a = await receive(store);
+        const b = await receive(store, { source: 'meru' });
+        const c = await receive(store);
+        expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([a, b, c]);
+        expect((await store.dispatch.pending(2)).map((e) => e.seq)).toEqual([a, b]);
+        const [first] = await store.dispatch.pending(1);
+        expect(first).toMatchObject({ seq: a, status: 'received', generation: 0, source: 'muro' });
+        expect(first?.headers).toBeTypeOf('object');
+        await commit(store, b);
+        expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([a, c]);
+      });
+
+      it('commit creates the runs, marks the event dispatched, and reports them', async () => {
+        const seq = await receive(store);
+        const outcome = await commit(store, seq, {
+          now: T0 + 5,
+          runs: [run('r1', { key: 'conv-1' }), run('r2', { recipe: 'other' }), run('r3', { status: 'dead', error: 'if: boom' })],
+        });
+        expect(outcome).toEqual({ created: ['r1', 'r2', 'r3'], keyBusy: [], resolved: [] });
+        expect((await store.events.getBySeq(seq))?.status).toBe('dispatched');
+        expect(await store.runs.get('r1')).toEqual({
+          id: 'r1',
+          eventSeq: seq,
+          recipe: 'notify',
+          key: 'conv-1',
+          generation: 0,
+          status: 'queued',
+          attempt: 0,
+          availableAt: T0 + 5,
+          leaseOwner: null,
+          leaseUntil: null,
+          createdAt: T0 + 5,
+          updatedAt: T0 + 5,
+          error: null,
+          steps: [],
+          attempts: [],
+        });
+        expect(await store.runs.get('r2')).toMatchObject({ recipe: 'other', key: null, status: 'queued' });
+        expect(await store.runs.get('r3')).toMatchObject({ status: 'dead', error: 'if: boom' });
+      });
+
+      it('gives the runs of a replay the event generation', async () => {
+        const seq = await receive(store);
+        await commit(store, seq, { runs: [run('r1')] });
+        await store.events.replay(seq);
+        expect(await commit(store, seq, { generation: 1, runs: [run('r2')] })).toMatchObject({ created: ['r2'] });
+        expect((await store.runs.get('r2'))?.generation).toBe(1);
+      });
+
+      it('records a run whose key a live run holds as skipped, naming the holder', async () => {
+        await createRuns(store, [run('holder', { key: 'k' })]);
+        const seq = await receive(store);
+        const outcome = await commit(store, seq, {
+          now: T0 + 1,
+          runs: [run('busy', { key: 'k' }), run('other-recipe', { recipe: 'other', key: 'k' }), run('other-key', { key: 'k2' }), run('no-key')],
+        });
+        expect(outcome.created).toEqual(['other-recipe', 'other-key', 'no-key']);
+        expect(outcome.keyBusy).toEqual(['busy']);
+        const busy = await store.runs.get('busy');
+        expect(busy).toMatchObject({ status: 'skipped', key: 'k', eventSeq: seq });
+        expect(busy?.error).toContain('holder');
+        // Two runs of one plan with the same key: the second one is skipped.
+        const seq2 = await receive(store);
+        const twice = await commit(store, seq2, { runs: [run('first', { key: 'k3' }), run('second', { key: 'k3' })] });
+        expect(twice).toMatchObject({ created: ['first'], keyBusy: ['second'] });
+        expect((await store.runs.get('second'))?.error).toContain('first');
+      });
+
+      it('lets a finished (done or dead) run free its key', async () => {
+        await createRuns(store, [run('a', { key: 'k' }), run('b', { recipe: 'other', key: 'k' })]);
+        const [ra, rb] = await store.runs.claim('w1', T0, LEASE, 2);
+        await store.runs.finish(lease(ra!.id), 'done', undefined, undefined, T0 + 1);
+        await store.runs.finish(lease(rb!.id), 'dead', 'gave up', undefined, T0 + 1);
+        const seq = await receive(store);
+        expect(await commit(store, seq, { runs: [run('a2', { key: 'k' }), run('b2', { recipe: 'other', key: 'k' })] })).toMatchObject({
+          created: ['a2', 'b2'],
+          keyBusy: [],
+        });
+        // A run created dead (its trigger failed) holds no key either.
+        const seq2 = await receive(store);
+        await commit(store, seq2, { runs: [run('dead-at-birth', { key: 'k9', status: 'dead', error: 'key: boom' })] });
+        const seq3 = await receive(store);
+        expect(await commit(store, seq3, { runs: [run('k9-live', { key: 'k9' })] })).toMatchObject({ created: ['k9-live'] });
+      });
+
+      it('changes nothing when the event is no longer received (dispatched elsewhere, or replayed since)', async () => {
+        const seq = await receive(store);
+        const conversation = uid('conv');
+        await commit(store, seq, { runs: [run('r1')] });
+        const again = await commit(store, seq, {
+          runs: [run('r2')],
+          messages: [{ conversationId: conversation, messageId: 'm1', eventSeq: seq, position: 0, message: {} }],
+        });
+        expect(again).toEqual({ created: [], keyBusy: [], resolved: [] });
+        expect(await store.runs.get('r2')).toBeUndefined();
+        expect(await store.conversations.transcript(conversation)).toEqual([]);
+        // A plan made for generation 0 after a replay bumped it to 1 is stale too.
+        await store.events.replay(seq);
+        expect(await commit(store, seq, { generation: 0, runs: [run('r3')] })).toEqual({ created: [], keyBusy: [], resolved: [] });
+        expect((await store.events.getBySeq(seq))?.status).toBe('received');
+        expect(await store.runs.get('r3')).toBeUndefined();
+      });
+
+      it('appends transcript messages, ignores ids already there, and orders by eventSeq then position', async () => {
+        const conv = uid('conv');
+        const a = await receive(store);
+        const b = await receive(store);
+        const c = await receive(store);
+        const msg = (messageId: string, eventSeq: number, position: number, text: string) => ({
+          conversationId: conv,
+          messageId,
+          eventSeq,
+          position,
+          message: { id: messageId, text, meta: { n: position } },
+        });
+        // Committed out of order: b before a.
+        await commit(store, b, { messages: [msg('m3', b, 0, 'third'), msg('m4', b, 1, 'fourth')] });
+        await commit(store, a, { messages: [msg('m2', a, 1, 'second'), msg('m1', a, 0, 'first')] });
+        await commit(store, c, { messages: [msg('m4', c, 0, 'fourth again'), msg('m5', c, 1, 'fifth')] });
+        const transcript = await store.conversations.transcript(conv);
+        expect(transcript.map((m) => m.messageId)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+        expect(transcript[3]).toEqual(msg('m4', b, 1, 'fourth'));
+        expect(await store.conversations.transcript(uid('empty'))).toEqual([]);
+        // Messages of another conversation stay apart.
+        const d = await receive(store);
+        await commit(store, d, { messages: [{ ...msg('m1', d, 0, 'elsewhere'), conversationId: `${conv}-other` }] });
+        expect(await store.conversations.transcript(conv)).toHaveLength(5);
+      });
+
+      it('resolves only waits that are still waiting, stores the output and queues the run', async () => {
+        await parked('p1', T0 + 1_000);
+        await parked('p2', T0 + 1_000);
+        await parked('p3', T0 + 50);
+        expect(await store.waits.expire(T0 + 50, 10)).toEqual([{ runId: 'p3', stepId: 'wait' }]);
+        const seq = await receive(store, { receivedAt: T0 + 100 });
+        const output = { timed_out: false, event: { id: 'x', nested: [1, 2] } };
+        const outcome = await commit(store, seq, {
+          now: T0 + 100,
+          resolutions: [
+            { runId: 'p1', stepId: 'wait', output },
+            { runId: 'p3', stepId: 'wait', output },
+            { runId: 'nope', stepId: 'wait', output },
+          ],
+        });
+        expect(outcome).toEqual({ created: [], keyBusy: [], resolved: ['p1'] });
+        const p1 = await store.runs.get('p1');
+        expect(p1).toMatchObject({ status: 'queued', availableAt: T0 + 100, updatedAt: T0 + 100 });
+        expect(p1?.steps).toEqual([{ runId: 'p1', stepId: 'wait', status: 'done', output, startedAt: T0 + 1, finishedAt: T0 + 100 }]);
+        expect((await store.runs.get('p3'))?.steps[0]?.output).toEqual({ timed_out: true });
+        expect((await store.runs.get('p2'))?.status).toBe('waiting');
+        expect((await store.waits.waiting('muro')).map((w) => w.runId)).toEqual(['p2']);
+      });
+
+      it('withLock runs callers one at a time and passes results and errors through', async () => {
+        let inside = 0;
+        let most = 0;
+        const order: number[] = [];
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.dispatch.withLock(async () => {
+              inside++;
+              most = Math.max(most, inside);
+              await new Promise((r) => setTimeout(r, 5));
+              order.push(i);
+              inside--;
+              return i * 2;
+            }),
+          ),
+        );
+        expect(results).toEqual([0, 2, 4, 6, 8]);
+        expect(most).toBe(1);
+        expect(order).toHaveLength(5);
+        await expect(store.dispatch.withLock(async () => Promise.reject(new Error('inside')))).rejects.toThrow('inside');
+        expect(await store.dispatch.withLock(async () => 'after an error')).toBe('after an error');
+      });
+    });
+
+    describe('runs.claim and leases', () => {
+      it('leases due runs oldest first, with their event and steps, and leaves future ones', async () => {
+        const late = await createRuns(store, [run('late')], T0 + 10);
+        await createRuns(store, [run('early')], T0);
+        await createRuns(store, [run('future')], T0 + 1_000);
+        const [first] = await store.runs.claim('w1', T0 + 20, LEASE, 1);
+        expect(first?.id).toBe('early');
+        const rest = await store.runs.claim('w1', T0 + 20, LEASE, 10);
+        expect(rest.map((r) => r.id)).toEqual(['late']);
+        expect(rest[0]).toMatchObject({
+          status: 'running',
+          leaseOwner: 'w1',
+          leaseUntil: T0 + 20 + LEASE,
+          updatedAt: T0 + 20,
+          availableAt: T0 + 10,
+          createdAt: T0 + 10,
+          eventSeq: late,
+          steps: [],
+        });
+        expect(rest[0]?.event).toEqual(await store.events.getBySeq(late));
+        expect(await store.runs.claim('w1', T0 + 20, LEASE, 10)).toEqual([]);
+        expect((await store.runs.claim('w1', T0 + 1_000, LEASE, 10)).map((r) => r.id)).toEqual(['future']);
+      });
+
+      it('returns several claimed runs oldest first', async () => {
+        await createRuns(store, [run('c')], T0 + 2);
+        await createRuns(store, [run('a')], T0);
+        await createRuns(store, [run('b')], T0 + 1);
+        expect((await store.runs.claim('w1', T0 + 5, LEASE, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+      });
+
+      it('does not let a second owner claim a leased run until the lease expires, then hands it over', async () => {
+        await claimed(['r1'], 'w1', T0);
+        expect(await store.runs.claim('w2', T0 + LEASE - 1, LEASE, 10)).toEqual([]);
+        const taken = await store.runs.claim('w2', T0 + LEASE + 1, LEASE, 10);
+        expect(taken.map((r) => [r.id, r.leaseOwner, r.leaseUntil])).toEqual([['r1', 'w2', T0 + 2 * LEASE + 1]]);
+        expect(await store.runs.leaseOwners()).toEqual(['w2']);
+      });
+
+      it('heartbeat extends only the leases the owner still holds', async () => {
+        await claimed(['r1', 'r2'], 'w1', T0);
+        await store.runs.heartbeat('w1', ['r1'], T0 + 3 * LEASE);
+        await store.runs.heartbeat('w2', ['r2'], T0 + 3 * LEASE);
+        expect((await store.runs.get('r1'))?.leaseUntil).toBe(T0 + 3 * LEASE);
+        expect((await store.runs.get('r2'))?.leaseUntil).toBe(T0 + LEASE);
+        expect((await store.runs.claim('w2', T0 + 2 * LEASE, LEASE, 10)).map((r) => r.id)).toEqual(['r2']);
+        // w1 lost r2: its heartbeat does not take it back.
+        await store.runs.heartbeat('w1', ['r1', 'r2'], T0 + 4 * LEASE);
+        expect(await store.runs.get('r2')).toMatchObject({ leaseOwner: 'w2', leaseUntil: T0 + 3 * LEASE });
+        expect((await store.runs.get('r1'))?.leaseUntil).toBe(T0 + 4 * LEASE);
+      });
+
+      it('fails every write with a lost lease with LeaseLostError and changes nothing', async () => {
+        await claimed(['r1'], 'w1', T0);
+        const now = T0 + LEASE + 1;
+        await store.runs.claim('w2', now, LEASE, 10);
+        const step: StepRecord = { runId: 'r1', stepId: 's1', status: 'done', output: 1, startedAt: now, finishedAt: now };
+        const writes = await Promise.all(
+          [
+            store.runs.saveStep(lease('r1'), step, attempt('r1', 's1'), now),
+            store.runs.park(lease('r1'), { stepId: 'w', source: 'muro', type: '*', deadline: now + 10 }, now),
+            store.runs.retryLater(lease('r1'), attempt('r1', 's1', { outcome: 'retry' }), now + 10, 'again', now),
+            store.runs.release(lease('r1'), now, now),
+            store.runs.finish(lease('r1'), 'done', undefined, undefined, now),
+            store.runs.finish(lease('r1'), 'dead', 'x', attempt('r1', 's1', { outcome: 'failed' }), now),
+          ].map((write) => settle(write)),
+        );
+        for (const write of writes) expect(write.ok ? 'resolved' : write.error).toBeInstanceOf(LeaseLostError);
+        const detail = await store.runs.get('r1');
+        expect(detail).toMatchObject({ status: 'running', leaseOwner: 'w2', attempt: 0, steps: [], attempts: [] });
+        expect(await store.waits.waiting('muro')).toEqual([]);
+        // Unknown runs, runs never claimed, and runs that finished are not held either.
+        await expect(store.runs.release(lease('nope'), now, now)).rejects.toBeInstanceOf(LeaseLostError);
+        await createRuns(store, [run('queued')], T0 + 2 * LEASE);
+        await expect(store.runs.finish(lease('queued', 'w2'), 'done', undefined, undefined, now)).rejects.toBeInstanceOf(LeaseLostError);
+        await store.runs.finish(lease('r1', 'w2'), 'done', undefined, undefined, now);
+        await expect(store.runs.finish(lease('r1', 'w2'), 'done', undefined, undefined, now)).rejects.toBeInstanceOf(LeaseLostError);
+      });
+    });
+
+    describe('runs: steps and transitions', () => {
+      it('saveStep records the step and its attempt, resets attempt and error, keeps the lease', async () => {
+        await claimed(['r1']);
+        const request = { method: 'POST', url: 'https://hooks.slack.test/x', body: { text: 'hi', blocks: [{ a: 1 }] } };
+        const response = { status: 200, body: 'ok', headers: { 'x-id': '7' } };
+        await store.runs.retryLater(lease('r1'), attempt('r1', 's1', { outcome: 'retry', statusCode: 503, error: 'HTTP 503' }), T0 + 10, 'HTTP 503', T0 + 1);
+        await store.runs.claim('w1', T0 + 10, LEASE, 1);
+        const s1: StepRecord = { runId: 'r1', stepId: 's1', status: 'done', output: { ok: true, ts: '1.2' }, startedAt: T0 + 10, finishedAt: T0 + 12 };
+        await store.runs.saveStep(lease('r1'), s1, attempt('r1', 's1', { attempt: 2, startedAt: T0 + 10, durationMs: 2.4, statusCode: 200, request, response }), T0 + 12);
+        const s2: StepRecord = { runId: 'r1', stepId: 's2', status: 'skipped', output: null, startedAt: T0 + 12, finishedAt: T0 + 12 };
+        await store.runs.saveStep(lease('r1'), s2, undefined, T0 + 13);
+        const detail = await store.runs.get('r1');
+        expect(detail).toMatchObject({ status: 'running', attempt: 0, error: null, leaseOwner: 'w1', updatedAt: T0 + 13 });
+        expect(detail?.steps).toEqual([s1, s2]);
+        expect(detail?.attempts).toEqual([
+          { runId: 'r1', stepId: 's1', attempt: 1, startedAt: T0, durationMs: 12, outcome: 'retry', statusCode: 503, error: 'HTTP 503' },
+          { runId: 'r1', stepId: 's1', attempt: 2, startedAt: T0 + 10, durationMs: 2, outcome: 'ok', statusCode: 200, request, response },
+        ]);
+        expect(detail?.attempts[0]).not.toHaveProperty('request');
+        expect(detail?.attempts[0]).not.toHaveProperty('response');
+      });
+
+      it('a claim carries the finished steps so the worker continues where it stopped', async () => {
+        await claimed(['r1']);
+        const s1: StepRecord = { runId: 'r1', stepId: 'first', status: 'done', output: [1, 'two', { three: 3 }], startedAt: T0 + 5, finishedAt: T0 + 6 };
+        const s2: StepRecord = { runId: 'r1', stepId: 'again', status: 'done', output: 'text', startedAt: T0 + 5, finishedAt: T0 + 7 };
+        await store.runs.saveStep(lease('r1'), s1, undefined, T0 + 6);
+        await store.runs.saveStep(lease('r1'), s2, undefined, T0 + 7);
+        await store.runs.release(lease('r1'), T0 + 8, T0 + 7);
+        const [again] = await store.runs.claim('w2', T0 + 8, LEASE, 1);
+        expect(again?.steps).toEqual([s1, s2]);
+      });
+
+      it('park makes the run wait: a waiting step, a wait, no lease, not claimable', async () => {
+        const trigger = await createRuns(store, [run('r1', { recipe: 'vip' })], T0, { source: 'meru', type: 'email.received' });
+        await store.runs.claim('w1', T0, LEASE, 1);
+        await store.runs.park(lease('r1'), { stepId: 'reply', source: 'muro', type: 'message.*', deadline: T0 + 500 }, T0 + 2);
+        const detail = await store.runs.get('r1');
+        expect(detail).toMatchObject({ status: 'waiting', leaseOwner: null, leaseUntil: null, updatedAt: T0 + 2 });
+        expect(detail?.steps).toEqual([{ runId: 'r1', stepId: 'reply', status: 'waiting', output: null, startedAt: T0 + 2, finishedAt: null }]);
+        expect(await store.runs.claim('w1', T0 + LEASE * 10, LEASE, 10)).toEqual([]);
+        expect(await store.waits.waiting('muro')).toEqual([
+          {
+            runId: 'r1',
+            stepId: 'reply',
+            recipe: 'vip',
+            source: 'muro',
+            type: 'message.*',
+            deadline: T0 + 500,
+            status: 'waiting',
+            trigger: await store.events.getBySeq(trigger),
+          },
+        ]);
+        expect(await store.waits.waiting('meru')).toEqual([]);
+        expect(await store.waits.nextDeadline()).toBe(T0 + 500);
+      });
+
+      it('retryLater counts the attempt and makes the run due later; release keeps retrying', async () => {
+        await claimed(['r1']);
+        await store.runs.retryLater(lease('r1'), attempt('r1', 's1', { outcome: 'retry', error: 'timeout' }), T0 + 100, 'timeout', T0 + 1);
+        expect(await store.runs.get('r1')).toMatchObject({
+          status: 'retrying',
+          attempt: 1,
+          availableAt: T0 + 100,
+          error: 'timeout',
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: T0 + 1,
+        });
+        expect(await store.runs.claim('w1', T0 + 99, LEASE, 10)).toEqual([]);
+        const [again] = await store.runs.claim('w2', T0 + 100, LEASE, 10);
+        expect(again).toMatchObject({ id: 'r1', status: 'running', attempt: 1, leaseOwner: 'w2' });
+        await store.runs.retryLater(lease('r1', 'w2'), attempt('r1', 's1', { attempt: 2, outcome: 'retry' }), T0 + 300, 'timeout again', T0 + 101);
+        expect(await store.runs.get('r1')).toMatchObject({ status: 'retrying', attempt: 2, error: 'timeout again' });
+        await store.runs.claim('w2', T0 + 300, LEASE, 10);
+        await store.runs.release(lease('r1', 'w2'), T0 + 400, T0 + 301);
+        const released = await store.runs.get('r1');
+        expect(released).toMatchObject({ status: 'retrying', attempt: 2, availableAt: T0 + 400, leaseOwner: null, updatedAt: T0 + 301 });
+        expect(released?.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+      });
+
+      it('release gives the run back queued, untouched, due at availableAt', async () => {
+        await claimed(['r1']);
+        await store.runs.saveStep(lease('r1'), { runId: 'r1', stepId: 's1', status: 'done', output: 1, startedAt: T0, finishedAt: T0 }, undefined, T0);
+        await store.runs.release(lease('r1'), T0 + 50, T0 + 1);
+        const detail = await store.runs.get('r1');
+        expect(detail).toMatchObject({ status: 'queued', attempt: 0, availableAt: T0 + 50, leaseOwner: null, leaseUntil: null, attempts: [] });
+        expect(detail?.steps).toHaveLength(1);
+        expect(await store.runs.claim('w1', T0 + 49, LEASE, 1)).toEqual([]);
+        expect(await store.runs.claim('w1', T0 + 50, LEASE, 1)).toHaveLength(1);
+      });
+
+      it('finish ends the run done, or dead with its error and failed attempt', async () => {
+        await claimed(['ok', 'bad']);
+        await store.runs.finish(lease('ok'), 'done', undefined, attempt('ok', 's1'), T0 + 5);
+        await store.runs.finish(lease('bad'), 'dead', 'HTTP 400: bad request', attempt('bad', 's1', { outcome: 'failed', statusCode: 400, error: 'bad request' }), T0 + 6);
+        expect(await store.runs.get('ok')).toMatchObject({ status: 'done', error: null, leaseOwner: null, leaseUntil: null, updatedAt: T0 + 5 });
+        const bad = await store.runs.get('bad');
+        expect(bad).toMatchObject({ status: 'dead', error: 'HTTP 400: bad request', leaseOwner: null, updatedAt: T0 + 6 });
+        expect(bad?.attempts).toEqual([attempt('bad', 's1', { outcome: 'failed', statusCode: 400, error: 'bad request' })]);
+        expect(await store.runs.claim('w1', T0 + 10 * LEASE, LEASE, 10)).toEqual([]);
+        expect(await store.runs.counts()).toEqual({ done: 1, dead: 1 });
+      });
+    });
+
+    describe('runs: retry, list, counts, owners', () => {
+      it('retry puts a dead run back in the queue, attempt reset, finished steps kept', async () => {
+        await claimed(['r1']);
+        await store.runs.saveStep(lease('r1'), { runId: 'r1', stepId: 's1', status: 'done', output: 'kept', startedAt: T0, finishedAt: T0 }, undefined, T0);
+        await store.runs.retryLater(lease('r1'), attempt('r1', 's2', { outcome: 'retry' }), T0 + 10, 'first failure', T0 + 1);
+        await store.runs.claim('w1', T0 + 10, LEASE, 1);
+        await store.runs.finish(lease('r1'), 'dead', 'gave up', attempt('r1', 's2', { attempt: 2, outcome: 'failed' }), T0 + 11);
+        expect(await store.runs.get('r1')).toMatchObject({ status: 'dead', attempt: 1 });
+        expect(await store.runs.retry('r1', T0 + 20)).toBe('retried');
+        expect(await store.runs.get('r1')).toMatchObject({ status: 'queued', attempt: 0, availableAt: T0 + 20, updatedAt: T0 + 20, leaseOwner: null, leaseUntil: null });
+        const [again] = await store.runs.claim('w2', T0 + 20, LEASE, 1);
+        expect(again?.steps.map((s) => [s.stepId, s.output])).toEqual([['s1', 'kept']]);
+        expect(await store.runs.retry('r1', T0 + 21)).toBe('not_dead');
+      });
+
+      it('retry refuses what it cannot retry: not_found, not_dead, key_busy', async () => {
+        await createRuns(store, [run('dead', { key: 'k', status: 'dead', error: 'if failed' }), run('queued')]);
+        expect(await store.runs.retry('nope', T0)).toBe('not_found');
+        expect(await store.runs.retry('queued', T0)).toBe('not_dead');
+        await createRuns(store, [run('live', { key: 'k' })], T0 + 1);
+        expect(await store.runs.retry('dead', T0 + 2)).toBe('key_busy');
+        expect((await store.runs.get('dead'))?.status).toBe('dead');
+        const [live] = await store.runs.claim('w1', T0 + 2, LEASE, 10).then((rs) => rs.filter((r) => r.id === 'live'));
+        await store.runs.finish(lease(live!.id), 'done', undefined, undefined, T0 + 3);
+        expect(await store.runs.retry('dead', T0 + 4)).toBe('retried');
+        expect(await store.runs.retry('dead', T0 + 4)).toBe('not_dead');
+      });
+
+      it('retryAllDead retries every dead run it can and says how many', async () => {
+        await createRuns(store, [
+          run('d1', { key: 'k', status: 'dead', error: 'x' }),
+          run('d2', { key: 'k', status: 'dead', error: 'x' }),
+          run('d3', { status: 'dead', error: 'x' }),
+          run('q1'),
+        ]);
+        expect(await store.runs.retryAllDead(T0 + 1)).toBe(2);
+        expect(await store.runs.counts()).toEqual({ queued: 3, dead: 1 });
+        expect((await store.runs.get('d3'))?.status).toBe('queued');
+        expect(await store.runs.retryAllDead(T0 + 2)).toBe(0);
+      });
+
+      it('list filters by status and recipe, newest id first, and pages with before and limit', async () => {
+        await createRuns(store, [run('r01', { recipe: 'alpha' }), run('r02', { recipe: 'beta' }), run('r03', { recipe: 'alpha', status: 'dead', error: 'e' })]);
+        await createRuns(store, [run('r04', { recipe: 'beta' }), run('r05', { recipe: 'alpha' })], T0 + 1);
+        const ids = (list: Array<{ id: string }>) => list.map((r) => r.id);
+        expect(ids(await store.runs.list({}))).toEqual(['r05', 'r04', 'r03', 'r02', 'r01']);
+        expect(ids(await store.runs.list({ status: 'dead' }))).toEqual(['r03']);
+        expect(ids(await store.runs.list({ recipe: 'alpha' }))).toEqual(['r05', 'r03', 'r01']);
+        expect(ids(await store.runs.list({ recipe: 'alpha', status: 'queued' }))).toEqual(['r05', 'r01']);
+        expect(ids(await store.runs.list({ limit: 2 }))).toEqual(['r05', 'r04']);
+        expect(ids(await store.runs.list({ before: 'r04', limit: 2 }))).toEqual(['r03', 'r02']);
+        expect(ids(await store.runs.list({ before: 'r02' }))).toEqual(['r01']);
+        const [first] = await store.runs.list({ recipe: 'beta' });
+        expect(first).toMatchObject({ id: 'r04', recipe: 'beta', status: 'queued', createdAt: T0 + 1 });
+        expect(first).not.toHaveProperty('steps');
+      });
+
+      it('list returns at most 50 by default', async () => {
+        await createRuns(store, Array.from({ length: 55 }, (_, i) => run(`r${String(i).padStart(3, '0')}`)));
+        expect(await store.runs.list({})).toHaveLength(50);
+        expect((await store.runs.list({}))[0]?.id).toBe('r054');
+      });
+
+      it('get and forEvent return runs with their steps and attempts', async () => {
+        const seq = await createRuns(store, [run('b'), run('a')]);
+        await createRuns(store, [run('c')]);
+        await store.runs.claim('w1', T0, LEASE, 10);
+        await store.runs.saveStep(lease('a'), { runId: 'a', stepId: 's', status: 'done', output: { n: 1 }, startedAt: T0, finishedAt: T0 }, attempt('a', 's'), T0);
+        const runs = await store.runs.forEvent(seq);
+        expect(runs.map((r) => r.id)).toEqual(['a', 'b']);
+        expect(runs[0]?.steps.map((s) => s.output)).toEqual([{ n: 1 }]);
+        expect(runs[0]?.attempts).toEqual([attempt('a', 's')]);
+        expect(runs[1]).toMatchObject({ steps: [], attempts: [] });
+        expect(await store.runs.forEvent(seq + 1000)).toEqual([]);
+        expect(await store.runs.get('nope')).toBeUndefined();
+      });
+
+      it('counts runs by status, leaving out statuses with none', async () => {
+        expect(await store.runs.counts()).toEqual({});
+        await createRuns(store, [run('a'), run('b'), run('c'), run('d', { status: 'dead', error: 'x' })]);
+        await store.runs.claim('w1', T0, LEASE, 1);
+        expect(await store.runs.counts()).toEqual({ queued: 2, running: 1, dead: 1 });
+      });
+
+      it('leaseOwners names the owners of running runs; releaseOwner makes theirs claimable at once', async () => {
+        await createRuns(store, [run('a'), run('b'), run('c')]);
+        await store.runs.claim('w1', T0, LEASE, 2);
+        await store.runs.claim('w2', T0, LEASE, 1);
+        expect((await store.runs.leaseOwners()).sort()).toEqual(['w1', 'w2']);
+        const [a] = await store.runs.list({ status: 'running' }).then((rs) => rs.filter((r) => r.leaseOwner === 'w1'));
+        await store.runs.retryLater(lease(a!.id), attempt(a!.id, 's'), T0 + 5, 'e', T0 + 1);
+        await store.runs.claim('w1', T0 + 5, LEASE, 1);
+        expect(await store.runs.releaseOwner('w1', T0 + 6)).toBe(2);
+        expect(await store.runs.releaseOwner('w1', T0 + 6)).toBe(0);
+        expect(await store.runs.leaseOwners()).toEqual(['w2']);
+        expect(await store.runs.get(a!.id)).toMatchObject({ status: 'retrying', attempt: 1, leaseOwner: null, availableAt: T0 + 6 });
+        const taken = await store.runs.claim('w3', T0 + 6, LEASE, 10);
+        expect(taken).toHaveLength(2);
+        expect(taken.every((r) => r.leaseOwner === 'w3')).toBe(true);
+      });
+    });
+
+    describe('waits', () => {
+      it('waiting(source) lists waiting waits with the recipe and the trigger event, oldest first', async () => {
+        await parked('w-a', T0 + 100, 'muro', { source: 'meru', type: 'email.received' });
+        await parked('w-b', T0 + 50, 'muro');
+        await parked('w-c', T0 + 50, 'meru');
+        const waits = await store.waits.waiting('muro');
+        expect(waits.map((w) => [w.runId, w.source, w.type, w.status, w.deadline])).toEqual([
+          ['w-a', 'muro', 'message.*', 'waiting', T0 + 100],
+          ['w-b', 'muro', 'message.*', 'waiting', T0 + 50],
+        ]);
+        expect(waits[0]?.trigger).toMatchObject({ source: 'meru', type: 'email.received', status: 'dispatched' });
+        expect(waits[0]?.trigger.headers).toBeTypeOf('object');
+        expect((await store.waits.waiting('meru')).map((w) => w.runId)).toEqual(['w-c']);
+        await store.waits.resolve({ runId: 'w-a', stepId: 'wait', output: {} }, T0 + 2);
+        expect((await store.waits.waiting('muro')).map((w) => w.runId)).toEqual(['w-b']);
+      });
+
+      it('expire times out due waits once: output { timed_out: true }, run queued', async () => {
+        await parked('early', T0 + 10);
+        await parked('due', T0 + 20);
+        await parked('later', T0 + 30);
+        expect(await store.waits.expire(T0 + 9, 10)).toEqual([]);
+        expect(await store.waits.expire(T0 + 25, 1)).toEqual([{ runId: 'early', stepId: 'wait' }]);
+        expect(await store.waits.expire(T0 + 25, 10)).toEqual([{ runId: 'due', stepId: 'wait' }]);
+        expect(await store.waits.expire(T0 + 25, 10)).toEqual([]);
+        const early = await store.runs.get('early');
+        expect(early).toMatchObject({ status: 'queued', availableAt: T0 + 25, updatedAt: T0 + 25 });
+        expect(early?.steps).toEqual([{ runId: 'early', stepId: 'wait', status: 'done', output: { timed_out: true }, startedAt: T0 + 1, finishedAt: T0 + 25 }]);
+        expect((await store.waits.waiting('muro')).map((w) => w.runId)).toEqual(['later']);
+        expect((await store.runs.claim('w9', T0 + 25, LEASE, 10)).map((r) => r.id).sort()).toEqual(['due', 'early']);
+      });
+
+      it('expire is exactly once when many sweeps run at the same moment', async () => {
+        const ids = Array.from({ length: 20 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+        for (const id of ids) await parked(id, T0 + 10);
+        const sweeps = await Promise.all(Array.from({ length: 12 }, () => store.waits.expire(T0 + 10, 5)));
+        const expired = sweeps.flat().map((w) => w.runId);
+        // Each sweep takes at most its limit; together they time out every wait, none twice.
+        expect(sweeps.every((s) => s.length <= 5)).toBe(true);
+        expect(expired.sort()).toEqual(ids);
+        expect(await store.waits.nextDeadline()).toBeUndefined();
+      });
+
+      it('expire and resolve racing for one wait: exactly one wins', async () => {
+        for (let i = 0; i < 5; i++) {
+          const id = `race${i}`;
+          await parked(id, T0 + 10);
+          const [expired, resolved] = await Promise.all([
+            store.waits.expire(T0 + 10, 10),
+            store.waits.resolve({ runId: id, stepId: 'wait', output: { timed_out: false, event: { n: i } } }, T0 + 10),
+          ]);
+          expect(expired.length + (resolved ? 1 : 0)).toBe(1);
+          const output = (await store.runs.get(id))?.steps[0]?.output;
+          expect(output).toEqual(resolved ? { timed_out: false, event: { n: i } } : { timed_out: true });
+        }
+      });
+
+      it('nextDeadline is the earliest deadline still waiting', async () => {
+        expect(await store.waits.nextDeadline()).toBeUndefined();
+        await parked('a', T0 + 300);
+        await parked('b', T0 + 100);
+        await parked('c', T0 + 200);
+        expect(await store.waits.nextDeadline()).toBe(T0 + 100);
+        await store.waits.resolve({ runId: 'b', stepId: 'wait', output: {} }, T0 + 2);
+        expect(await store.waits.nextDeadline()).toBe(T0 + 200);
+        await store.waits.expire(T0 + 1_000, 10);
+        expect(await store.waits.nextDeadline()).toBeUndefined();
+      });
+
+      it('resolve resolves a waiting wait once and queues its run', async () => {
+        await parked('r1', T0 + 100);
+        const output = { timed_out: false, event: { seq: 7 } };
+        expect(await store.waits.resolve({ runId: 'r1', stepId: 'wait', output }, T0 + 5)).toBe(true);
+        expect(await store.waits.resolve({ runId: 'r1', stepId: 'wait', output: 'second' }, T0 + 6)).toBe(false);
+        expect(await store.waits.resolve({ runId: 'nope', stepId: 'wait', output }, T0 + 6)).toBe(false);
+        expect(await store.waits.expire(T0 + 1_000, 10)).toEqual([]);
+        const detail = await store.runs.get('r1');
+        expect(detail).toMatchObject({ status: 'queued', availableAt: T0 + 5 });
+        expect(detail?.steps).toEqual([{ runId: 'r1', stepId: 'wait', status: 'done', output, startedAt: T0 + 1, finishedAt: T0 + 5 }]);
+        const [claimedRun] = await store.runs.claim('w2', T0 + 5, LEASE, 1);
+        expect(claimedRun?.steps[0]?.output).toEqual(output);
+      });
+
+      it('a run parked again on the same step waits anew', async () => {
+        await parked('r1', T0 + 100);
+        await store.waits.resolve({ runId: 'r1', stepId: 'wait', output: 1 }, T0 + 5);
+        await store.runs.claim('w1', T0 + 5, LEASE, 1);
+        await store.runs.park(lease('r1'), { stepId: 'wait', source: 'muro', type: 'message.*', deadline: T0 + 200 }, T0 + 6);
+        expect((await store.waits.waiting('muro')).map((w) => [w.runId, w.deadline])).toEqual([['r1', T0 + 200]]);
+        expect((await store.runs.get('r1'))?.steps[0]).toMatchObject({ status: 'waiting', output: null, finishedAt: null });
+        expect(await store.waits.expire(T0 + 200, 10)).toEqual([{ runId: 'r1', stepId: 'wait' }]);
+      });
+    });
+
+    describe('tables', () => {
+      it('creates the table on first use and returns rows newest first', async () => {
+        expect(await store.tables.rows('orders', 10)).toEqual([]);
+        expect(await store.tables.insert('orders', { customer: 'ann@example.com', amount: 12.5 }, 'k1', T0)).toBe(true);
+        expect(await store.tables.insert('orders', { customer: 'bob@example.com', amount: 3 }, 'k2', T0 + 1)).toBe(true);
+        const rows = await store.tables.rows('orders', 10);
+        expect(rows).toHaveLength(2);
+        expect(rows[0]).toMatchObject({ customer: 'bob@example.com', amount: 3, stored_at: T0 + 1, idempotency_key: 'k2' });
+        expect(rows[1]).toMatchObject({ customer: 'ann@example.com', amount: 12.5, stored_at: T0, idempotency_key: 'k1' });
+        expect(rows[0]?.row_id).toBeTypeOf('number');
+        expect(Number(rows[0]!.row_id)).toBeGreaterThan(Number(rows[1]!.row_id));
+        expect(await store.tables.rows('orders', 1)).toHaveLength(1);
+      });
+
+      it('adds a column for each new key; older rows have null there', async () => {
+        await store.tables.insert('contacts', { email: 'a@x.test' }, 'k1', T0);
+        await store.tables.insert('contacts', { email: 'b@x.test', name: 'Bee', vip: true, visits: 4 }, 'k2', T0);
+        await store.tables.insert('contacts', { name: 'Cee', note: null }, 'k3', T0);
+        const [c, b, a] = await store.tables.rows('contacts', 10);
+        expect(a).toMatchObject({ email: 'a@x.test', name: null, vip: null, visits: null });
+        expect(b).toMatchObject({ email: 'b@x.test', name: 'Bee', visits: 4 });
+        expect(Boolean(b?.vip)).toBe(true);
+        expect(c).toMatchObject({ email: null, name: 'Cee', note: null });
+      });
+
+      it('makes a retried insert with the same idempotency key a no-op', async () => {
+        expect(await store.tables.insert('events_copy', { n: 1 }, 'same', T0)).toBe(true);
+        expect(await store.tables.insert('events_copy', { n: 2 }, 'same', T0 + 1)).toBe(false);
+        expect(await store.tables.insert('events_copy', { n: 2, extra: 'x' }, 'same', T0 + 1)).toBe(false);
+        const rows = await store.tables.rows('events_copy', 10);
+        expect(rows.map((r) => r.n)).toEqual([1]);
+        // Idempotency keys are per table.
+        expect(await store.tables.insert('other_copy', { n: 3 }, 'same', T0)).toBe(true);
+      });
+
+      it('refuses reserved and invalid table and column names with NonRetryableError', async () => {
+        for (const table of ['events', 'runs', 'schema_migrations', 'store_tables', 'Orders', '1orders', 'my-table', 'a"; drop table events; --', '']) {
+          await expect(store.tables.insert(table, { a: 1 }, 'k', T0), table).rejects.toBeInstanceOf(NonRetryableError);
+        }
+        for (const column of ['row_id', 'stored_at', 'idempotency_key', 'Name', 'two words', 'x"y']) {
+          await expect(store.tables.insert('fine', { [column]: 1 }, 'k', T0), column).rejects.toBeInstanceOf(NonRetryableError);
+        }
+        await expect(store.tables.insert('fine', {}, 'k', T0)).rejects.toBeInstanceOf(NonRetryableError);
+        expect(await store.tables.rows('fine', 10)).toEqual([]);
+        expect(await store.tables.rows('events', 10)).toEqual([]);
+        expect(await store.events.count()).toBe(0);
+      });
+    });
+
+    describe('store', () => {
+      it('ping resolves, subscribe returns an unsubscribe function', async () => {
+        await store.ping();
+        const off = store.subscribe(() => {});
+        expect(off).toBeTypeOf('function');
+        off();
+      });
+    });
+  });
+}
