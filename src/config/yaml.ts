@@ -50,7 +50,11 @@ function rangeStart(node: unknown): number | undefined {
 
 /** Turns schema issues into diagnostics that name the file, line, column, key path and what was expected. */
 export function schemaDiagnostics(yaml: YamlFile, issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): Diagnostic[] {
-  return issues.map((issue) => {
+  return issues.map((outer) => {
+    // A union (a value or a {{ template }}, a string or a list) fails as a whole; its first
+    // alternative's problem is the one that explains what was expected.
+    const inner = outer.code === 'invalid_union' ? outer.errors[0]?.[0] : undefined;
+    const issue = inner ? { ...inner, path: [...outer.path, ...inner.path] } : outer;
     const path = [...prefix, ...issue.path];
     let at = path;
     let message = issue.message;

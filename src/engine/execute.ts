@@ -230,11 +230,13 @@ async function runAction(
     };
     if (decision.retry) {
       await store.runs.retryLater(lease, record, clock.now() + decision.delayMs, message, clock.now());
+      deps.logger.info({ run: run.id, recipe: recipe.name, step: step.id, attempt, retryInMs: decision.delayMs }, `step failed, will retry: ${message}`);
       metrics.actions.inc({ action: action.name, result: 'retry' });
       return 'retrying';
     }
     const reason = decision.reason === 'exhausted' ? `${message} (gave up after ${attempt} attempts)` : message;
     await store.runs.finish(lease, 'dead', reason, record, clock.now());
+    deps.logger.warn({ run: run.id, recipe: recipe.name, step: step.id }, `run dead-lettered: ${reason}`);
     metrics.actions.inc({ action: action.name, result: 'failed' });
     metrics.runs.inc({ recipe: recipe.name, outcome: 'dead' });
     return 'dead';

@@ -64,7 +64,8 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
   if (!parsed.success) return { diagnostics: schemaDiagnostics(yaml, parsed.error.issues) };
   const recipe = parsed.data;
   const diagnostics: Diagnostic[] = [];
-  const at = (path: PropertyKey[], message: string) => diagnostics.push({ file, ...positionOf(yaml, path), message: `${path.map(String).join('.')}: ${message}` });
+  const at = (path: PropertyKey[], message: string, atKey = false) =>
+    diagnostics.push({ file, ...positionOf(yaml, path, atKey), message: `${path.map(String).join('.')}: ${message}` });
   const expr = (source: string | undefined, path: PropertyKey[]): CompiledExpression | undefined => {
     if (source === undefined) return undefined;
     try {
@@ -78,11 +79,12 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
   const steps: CompiledStep[] = [];
   const seen = new Set<string>();
   recipe.steps.forEach((step, i) => {
+    if (typeof step.id === 'string') {
+      if (seen.has(step.id)) at(['steps', i, 'id'], `step id "${step.id}" is used twice; ids must be unique in a recipe`);
+      seen.add(step.id);
+    }
     const compiled = compileStep(yaml, step, i, actions, at, expr, (found) => diagnostics.push(...found));
-    if (!compiled) return;
-    if (seen.has(compiled.id)) at(['steps', i, 'id'], `step id "${compiled.id}" is used twice; ids must be unique in a recipe`);
-    seen.add(compiled.id);
-    steps.push(compiled);
+    if (compiled) steps.push(compiled);
   });
   const on = (Array.isArray(recipe.on) ? recipe.on : [recipe.on]).map(eventMatcher);
   const result: CompiledRecipe = {
@@ -105,7 +107,7 @@ function compileStep(
   step: Record<string, unknown>,
   i: number,
   actions: ActionRegistry,
-  at: (path: PropertyKey[], message: string) => void,
+  at: (path: PropertyKey[], message: string, atKey?: boolean) => void,
   expr: (source: string | undefined, path: PropertyKey[]) => CompiledExpression | undefined,
   report: (diagnostics: Diagnostic[]) => void,
 ): CompiledStep | undefined {
@@ -113,9 +115,9 @@ function compileStep(
   const names = Object.keys(step).filter((k) => k !== 'id' && k !== 'if');
   const known = ['wait_for', ...actions.keys()];
   if (names.length === 0) return void at(path, `step has no action; expected one of ${known.join(', ')}`);
-  if (names.length > 1) return void at([...path, names[1]!], `one action per step, found ${names.join(' and ')}`);
+  if (names.length > 1) return void at([...path, names[1]!], `one action per step, found ${names.join(' and ')}`, true);
   const name = names[0]!;
-  if (!known.includes(name)) return void at([...path, name], `unknown action "${name}"; expected one of ${known.join(', ')}`);
+  if (!known.includes(name)) return void at([...path, name], `unknown action "${name}"; expected one of ${known.join(', ')}`, true);
 
   const variant = stepVariants([...actions.values()]).find((v) => name in v.shape)!;
   const checked = variant.safeParse(step);

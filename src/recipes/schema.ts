@@ -7,7 +7,7 @@ import { duration } from '../config/units.ts';
  * (editor completion) all come from these definitions and the actions' own argument schemas.
  */
 
-const templateText = z.string().regex(/\{\{[\s\S]*\}\}/, { message: 'expected a value or a {{ ... }} template' });
+const templateText = z.string().regex(/\{\{[\s\S]*\}\}/, { message: 'expected a value or a {{ ... }} template', abort: true });
 
 /** At load, a templated scalar is accepted as text; it is checked against the real schema when rendered. */
 export const loadTemplatable: Templatable = (schema) => z.union([schema, templateText]) as never;

@@ -109,6 +109,7 @@ export class Worker {
     const done = execution
       .then((result) => {
         if (result === 'released') this.logger.debug({ run: runId }, 'destination busy; run released');
+        else this.logger.debug({ run: runId, result }, `run ${result}`);
       })
       .catch((error: unknown) => {
         if (error instanceof LeaseLostError) this.logger.warn({ run: runId }, error.message);

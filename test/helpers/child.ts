@@ -30,6 +30,8 @@ export interface Child {
   url: string;
   stderr: () => string;
   stdout: () => string;
+  /** Resolves when stdout (the JSON log) has a line matching `pattern`, counting from now on. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGTERM and wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL: no chance to clean up. */
@@ -45,7 +47,22 @@ export function spawnHookline(args: string[], options: { cwd: string; env?: Node
   });
   let err = '';
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
+  const logWaiters = new Set<{ pattern: RegExp; from: number; resolve: (line: string) => void }>();
+  proc.stdout!.on('data', (d) => {
+    out += d;
+    for (const w of logWaiters) {
+      const line = out.slice(w.from).split('\n').find((l) => w.pattern.test(l));
+      if (line) {
+        logWaiters.delete(w);
+        w.resolve(line);
+      }
+    }
+  });
+  const waitForLog = (pattern: RegExp, timeoutMs = 20_000) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${out.slice(-2000)}`)), timeoutMs);
+      logWaiters.add({ pattern, from: out.length, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+    });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const pattern = options.waitFor ?? /hookline listening on (http:\/\/\S+)/;
@@ -58,6 +75,7 @@ export function spawnHookline(args: string[], options: { cwd: string; env?: Node
           url: m[1] ?? '',
           stderr: () => err,
           stdout: () => out,
+          waitForLog,
           stop: () => {
             proc.kill('SIGTERM');
             return exited;
