@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { openPostgresStore } from './postgres/index.ts';
 import { openSqliteStore } from './sqlite/index.ts';
 import type { Store } from './types.ts';
 
@@ -7,7 +8,10 @@ export async function openStore(config: Config['store'], options: { longRunning?
   if (config.url.startsWith('sqlite:')) {
     return openSqliteStore(config.url.slice('sqlite:'.length), { synchronous: config.synchronous, backgroundCheckpoints: options.longRunning ?? true });
   }
-  throw new Error(`store.url ${redactUrl(config.url)}: PostgreSQL support is not built yet`);
+  if (/^postgres(ql)?:\/\//.test(config.url)) {
+    return openPostgresStore(config.url, { poolSize: config.pool_size, statementTimeoutMs: config.statement_timeout });
+  }
+  throw new Error(`store.url ${redactUrl(config.url)}: expected sqlite:<file> or postgres://user:pw@host:5432/db`);
 }
 
 /** A store URL fit for logs: the password replaced. */

@@ -249,6 +249,8 @@ export interface RunStore {
   get(runId: string): Promise<RunDetail | undefined>;
   forEvent(eventSeq: number): Promise<RunDetail[]>;
   counts(): Promise<Partial<Record<RunStatus, number>>>;
+  /** When the next queued or retrying run becomes due (the earliest availableAt), to sleep until then. */
+  nextDue(): Promise<number | undefined>;
   /** Owners that hold `running` runs (to recognise dead local instances). */
   leaseOwners(): Promise<string[]>;
   /** Makes a dead owner's running runs claimable at once; returns how many. */

@@ -111,6 +111,14 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect(await store.events.count()).toBe(1);
       });
 
+      it('accepts each id once when concurrent receives repeat several ids', async () => {
+        const events = Array.from({ length: 10 }, () => newEvent());
+        const results = await Promise.all([...events, ...events, ...events].map((e) => store.events.receive(e, TTL)));
+        const accepted = results.flatMap((r, i) => (r.duplicate ? [] : [events[i % 10]!.eventId]));
+        expect(accepted.sort()).toEqual(events.map((e) => e.eventId).sort());
+        expect(await store.events.count()).toBe(10);
+      });
+
       it('gives 50 concurrent distinct events 50 distinct seqs', async () => {
         const results = await Promise.all(Array.from({ length: 50 }, () => store.events.receive(newEvent(), TTL)));
         const seqs = results.map((r) => (r.duplicate ? -1 : r.seq));
@@ -443,11 +451,14 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect((await store.runs.claim('w1', T0 + 1_000, LEASE, 10)).map((r) => r.id)).toEqual(['future']);
       });
 
-      it('returns several claimed runs oldest first', async () => {
+      it('returns several claimed runs oldest first: due first, then created first', async () => {
         await createRuns(store, [run('c')], T0 + 2);
         await createRuns(store, [run('a')], T0);
         await createRuns(store, [run('b')], T0 + 1);
-        expect((await store.runs.claim('w1', T0 + 5, LEASE, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+        // Created in the same millisecond: in creation order, whatever their ids.
+        await createRuns(store, [run('z2'), run('z1')], T0 + 3);
+        await createRuns(store, [run('y0')], T0 + 3);
+        expect((await store.runs.claim('w1', T0 + 5, LEASE, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c', 'z2', 'z1', 'y0']);
       });
 
       it('does not let a second owner claim a leased run until the lease expires, then hands it over', async () => {
@@ -688,6 +699,19 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect(await store.runs.counts()).toEqual({ queued: 2, running: 1, dead: 1 });
       });
 
+      it('nextDue is the earliest availableAt of the queued and retrying runs', async () => {
+        expect(await store.runs.nextDue()).toBeUndefined();
+        await createRuns(store, [run('soon')], T0 + 100);
+        await createRuns(store, [run('later')], T0 + 200);
+        expect(await store.runs.nextDue()).toBe(T0 + 100);
+        const [soon] = await store.runs.claim('w1', T0 + 100, LEASE, 1);
+        expect(await store.runs.nextDue()).toBe(T0 + 200);
+        await store.runs.retryLater(lease(soon!.id), attempt(soon!.id, 's'), T0 + 150, 'e', T0 + 101);
+        expect(await store.runs.nextDue()).toBe(T0 + 150);
+        await store.runs.claim('w1', T0 + 300, LEASE, 10);
+        expect(await store.runs.nextDue()).toBeUndefined();
+      });
+
       it('leaseOwners names the owners of running runs; releaseOwner makes theirs claimable at once', async () => {
         await createRuns(store, [run('a'), run('b'), run('c')]);
         await store.runs.claim('w1', T0, LEASE, 2);
@@ -843,6 +867,11 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
           await expect(store.tables.insert('fine', { [column]: 1 }, 'k', T0), column).rejects.toBeInstanceOf(NonRetryableError);
         }
         await expect(store.tables.insert('fine', {}, 'k', T0)).rejects.toBeInstanceOf(NonRetryableError);
+        // Names that indexes (hookline's own, or of another store table) already bear.
+        await store.tables.insert('orders', { a: 1 }, 'k', T0);
+        for (const taken of ['events_pending', 'runs_live_key']) {
+          await expect(store.tables.insert(taken, { a: 1 }, 'k', T0), taken).rejects.toBeInstanceOf(NonRetryableError);
+        }
         expect(await store.tables.rows('fine', 10)).toEqual([]);
         expect(await store.tables.rows('events', 10)).toEqual([]);
         expect(await store.events.count()).toBe(0);

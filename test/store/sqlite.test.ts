@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { NonRetryableError } from '../../src/errors.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { tempDir } from '../helpers/env.ts';
 import { describeStoreConformance, type OpenedStore } from './conformance.ts';
@@ -39,4 +41,15 @@ describeStoreConformance('sqlite', {
       },
     };
   },
+});
+
+describe('sqlite store', () => {
+  it('refuses table names in SQLite\'s own sqlite_ namespace with NonRetryableError', async () => {
+    const { store, cleanup } = open();
+    try {
+      await expect(store.tables.insert('sqlite_stat1', { a: 1 }, 'k', 0)).rejects.toBeInstanceOf(NonRetryableError);
+    } finally {
+      await cleanup();
+    }
+  });
 });

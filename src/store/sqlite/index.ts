@@ -65,11 +65,18 @@ function startCheckpointer(db: Database.Database, file: string) {
   const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 1000 } });
   worker.unref();
   worker.on('error', () => db.pragma('wal_autocheckpoint = 1000')); // fall back to SQLite's own
+  let exited = false;
+  worker.once('exit', () => (exited = true));
   return {
+    // ref(): an unref'd worker's exit is never awaited when nothing else keeps the process alive,
+    // and close() would never settle (a script's top-level await would end the process with 13).
     stop: () =>
-      new Promise<void>((resolve) => {
-        worker.once('exit', () => resolve());
-        worker.postMessage('stop');
-      }),
+      exited
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.ref();
+            worker.postMessage('stop');
+          }),
   };
 }

@@ -80,18 +80,19 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
   ...(r.response === null ? {} : { response: fromJson(r.response) }),
 });
 
-const oldestFirst = (a: RunRow, b: RunRow) => a.available_at - b.available_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** Oldest first: due first, then created first (rowid; run ids only sort by the millisecond). */
+const oldestFirst = (a: RunRow & { ord: number }, b: RunRow & { ord: number }) => a.available_at - b.available_at || a.ord - b.ord;
 
 export function sqliteRuns(db: Database.Database): RunStore {
   const claim = db.prepare(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
     WHERE id IN (
       SELECT id FROM (
-        SELECT id, available_at FROM runs WHERE status IN ('queued', 'retrying') AND available_at <= @now
+        SELECT id, available_at, rowid AS ord FROM runs WHERE status IN ('queued', 'retrying') AND available_at <= @now
         UNION ALL
-        SELECT id, available_at FROM runs WHERE status = 'running' AND lease_until < @now
-      ) ORDER BY available_at, id LIMIT @limit)
-    RETURNING *`);
+        SELECT id, available_at, rowid AS ord FROM runs WHERE status = 'running' AND lease_until < @now
+      ) ORDER BY available_at, ord LIMIT @limit)
+    RETURNING *, rowid AS ord`);
   const eventOf = db.prepare(`SELECT * FROM events WHERE seq = ?`);
   const stepsOf = db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY started_at, rowid`);
   const attemptsOf = db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY id`);
@@ -134,6 +135,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
     ORDER BY id DESC LIMIT :limit`);
   const byEvent = db.prepare(`SELECT * FROM runs WHERE event_seq = ? ORDER BY id`);
   const counts = db.prepare(`SELECT status, count(*) AS n FROM runs GROUP BY status`);
+  const nextDue = db.prepare(`SELECT min(available_at) FROM runs WHERE status IN ('queued', 'retrying')`).pluck();
   const owners = db.prepare(`SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_owner IS NOT NULL`).pluck();
   const releaseOwner = db.prepare(`
     UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @now,
@@ -163,7 +165,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
 
   // RETURNING yields rows in the order SQLite updated them, not the subquery's: sort them oldest first.
   const claimTx = db.transaction((owner: string, now: number, leaseMs: number, limit: number): ClaimedRun[] =>
-    (claim.all({ owner, now, until: now + leaseMs, limit }) as RunRow[]).sort(oldestFirst).map((row) => ({
+    (claim.all({ owner, now, until: now + leaseMs, limit }) as Array<RunRow & { ord: number }>).sort(oldestFirst).map((row) => ({
       ...toRun(row),
       event: toEvent(eventOf.get(row.event_seq) as EventRow),
       steps: (stepsOf.all(row.id) as StepRow[]).map(toStep),
@@ -219,6 +221,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
     },
     forEvent: async (seq) => (byEvent.all(seq) as RunRow[]).map(detail),
     counts: async () => Object.fromEntries((counts.all() as Array<{ status: RunStatus; n: number }>).map((r) => [r.status, r.n])),
+    nextDue: async () => (nextDue.get() as number | null) ?? undefined,
     leaseOwners: async () => owners.all() as string[],
     releaseOwner: async (owner, now) => releaseOwner.run({ owner, now }).changes,
   };

@@ -9,6 +9,7 @@ export function sqliteTables(db: Database.Database): TableStore {
     INSERT INTO store_tables (name, columns, created_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET columns = excluded.columns`);
   const known = db.prepare(`SELECT columns FROM store_tables WHERE name = ?`).pluck();
+  const objectType = db.prepare(`SELECT type FROM sqlite_master WHERE name = ?`).pluck();
 
   const insert = db.transaction((table: string, row: Record<string, unknown>, key: string, now: number) => {
     const columns = checkTable(table, row as never);
@@ -17,6 +18,9 @@ export function sqliteTables(db: Database.Database): TableStore {
     const existing = known.get(table) as string | undefined;
     const have: string[] = existing ? JSON.parse(existing) : [];
     if (!existing) {
+      // Tables share their namespace with indexes (hookline's own, and those of other tables).
+      const taken = objectType.get(table) as string | undefined;
+      if (taken !== undefined && taken !== 'table') throw new NonRetryableError(`store: the name "${table}" is taken by an ${taken} of the database; choose another name`);
       db.exec(`CREATE TABLE IF NOT EXISTS "${table}" (
         row_id INTEGER PRIMARY KEY AUTOINCREMENT, stored_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL UNIQUE)`);
     }

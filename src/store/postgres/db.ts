@@ -1,0 +1,99 @@
+import type { Pool, PoolClient } from 'pg';
+
+/** The store's view of its database: the pool, the schema it lives in, and its NOTIFY payloads. */
+export interface Db {
+  pool: Pool;
+  /** current_schema() of the connections: several hookline deployments may share one database. */
+  schema: string;
+  /** pg_notify payloads for "new events" and "runs due now", see `notice`. */
+  wake: { events: string; runs: string };
+}
+
+/** LISTEN/NOTIFY channel for wake-ups. Channels are database-wide, so payloads carry the schema. */
+export const channel = 'hookline';
+
+/** Payload of a wake-up: `schema:what:instance`; listeners ignore other schemas and their own instance. */
+export function notice(schema: string, what: 'events' | 'runs', instance: string): string {
+  return `${schema}:${what}:${instance}`;
+}
+
+export function parseNotice(payload: string | undefined): { schema: string; what: string; instance: string } | undefined {
+  const parts = (payload ?? '').split(':');
+  if (parts.length !== 3) return undefined;
+  const [schema, what, instance] = parts as [string, string, string];
+  return { schema, what, instance };
+}
+
+/**
+ * A pooled connection for several statements. While it is out of the pool nobody else listens for
+ * its errors, and a connection that dies between two statements would raise an uncaught 'error':
+ * this listener takes it (the next statement fails; the pool drops the connection on release).
+ */
+export async function checkout(pool: Pool): Promise<PoolClient> {
+  const client = await pool.connect();
+  client.on('error', ignore);
+  return client;
+}
+
+/** Hands a connection from `checkout` back; with an error, or `true`, it is closed instead. */
+export function checkin(client: PoolClient, discard?: Error | boolean): void {
+  client.removeListener('error', ignore);
+  client.release(discard);
+}
+
+const ignore = () => {};
+
+/**
+ * Runs `fn` in a transaction on one pooled connection. A connection whose ROLLBACK fails is broken
+ * and is destroyed rather than handed back to the pool.
+ */
+export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await checkout(pool);
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    checkin(client);
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').then(
+      () => checkin(client),
+      (rollbackError: Error) => checkin(client, rollbackError),
+    );
+    throw error;
+  }
+}
+
+/** Advisory lock keys: (purpose, hash of the name), so that schemas sharing a database do not block each other. */
+const purposes = { migrate: 0x686c0001, dispatch: 0x686c0002, table: 0x686c0003 } as const;
+
+export function lockKey(purpose: keyof typeof purposes, name: string): [number, number] {
+  return [purposes[purpose], fnv1a(name)];
+}
+
+/** 32-bit FNV-1a of the UTF-8 bytes, as a signed int4. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
+/** SQLSTATE of a driver error, if it has one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Text columns cannot hold NUL; error messages from the outside world occasionally do. */
+export function clean(text: string): string;
+export function clean(text: string | null | undefined): string | null;
+export function clean(text: string | null | undefined): string | null {
+  return text === undefined || text === null ? null : text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
+}
+
+/** JSON columns (text): undefined and null both stored as NULL. JSON text never holds a raw NUL. */
+export const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+export const fromJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));

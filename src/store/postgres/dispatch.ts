@@ -1,0 +1,146 @@
+import type { Pool } from 'pg';
+import { Mutex } from '../../util/mutex.ts';
+import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
+import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
+import { eventColumns, toEvent, type EventRow } from './events.ts';
+import { resolveWait } from './waits.ts';
+
+/**
+ * Events not yet dispatched, in receive order. On PostgreSQL "receive order" cannot simply be seq:
+ * a sequence value is taken when a row is inserted, not when it commits, so the receive that took
+ * seq 10 may commit after the one that took seq 11. Handing out 11 as soon as it is visible would
+ * let 10 appear later, behind it, and two events of one conversation would be dispatched out of
+ * order (a reply before its message; a wait registered between them misses one of them).
+ *
+ * Each event records the inserting transaction's id (xid8). pg_snapshot_xmin(pg_current_snapshot())
+ * is the oldest transaction still running: every transaction with a smaller id has ended, so no
+ * event with a smaller xid can ever appear again. Events below that horizon, ordered by (xid, seq),
+ * form a prefix of the final order that can only grow at its end. The price: an event waits for
+ * every older write transaction on the server to end (xids are server-wide, so other databases'
+ * count too), usually a few milliseconds. A write transaction left open for long, by any client,
+ * holds dispatch back until it ends; hookline bounds its own with idle_in_transaction_session_timeout.
+ */
+export const pendingSql = `
+  SELECT ${eventColumns} FROM events
+  WHERE status = 'received' AND xid < pg_snapshot_xmin(pg_current_snapshot())
+  ORDER BY xid, seq LIMIT $1`;
+
+/** Whether received events wait behind the horizon: an older transaction is still running. */
+const heldBackSql = `
+  SELECT EXISTS (SELECT 1 FROM events WHERE status = 'received' AND xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held`;
+
+/**
+ * Write transactions here last a millisecond or so. When everything received waits behind one,
+ * look again a few times, backing off, for up to a quarter of a second (a slow fsync) rather than
+ * leave the events to the next poll: the transaction holding them back may be another instance's
+ * claim, which wakes nobody when it ends.
+ */
+async function pending(db: Db, limit: number) {
+  const read = async () => (await db.pool.query<EventRow>(pendingSql, [limit])).rows.map(toEvent);
+  for (let attempt = 0; ; attempt++) {
+    const events = await read();
+    if (events.length > 0 || attempt === 8) return events;
+    const { rows } = await db.pool.query<{ held: boolean }>(heldBackSql);
+    // Nothing held back now: whatever was has just crossed the horizon, and this read sees it.
+    if (!rows[0]?.held) return read();
+    await new Promise((resolve) => setTimeout(resolve, 2 ** attempt));
+  }
+}
+
+const markDispatchedSql = `UPDATE events SET status = 'dispatched' WHERE seq = $1 AND generation = $2 AND status = 'received'`;
+
+const appendMessagesSql = `
+  INSERT INTO transcript_messages (conversation_id, message_id, event_seq, position, message)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[])
+  ON CONFLICT (conversation_id, message_id) DO NOTHING`;
+
+const live = liveStatuses.map((s) => `'${s}'`).join(', ');
+
+/** The partial unique index on live (recipe, key) refuses a second live run: DO NOTHING, no row returned. */
+const insertRunSql = `
+  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8)
+  ON CONFLICT (recipe, run_key) WHERE run_key IS NOT NULL AND status IN (${live}) DO NOTHING
+  RETURNING id`;
+
+const insertSkippedSql = `
+  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error)
+  VALUES ($1, $2, $3, $4, $5, 'skipped', $6, $6, $6,
+    'key "' || $4 || '" is held by live run ' ||
+      coalesce((SELECT id FROM runs WHERE recipe = $3 AND run_key = $4 AND status IN (${live}) LIMIT 1), '?'))`;
+
+function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
+  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.status, plan.now, clean(run.error)];
+}
+
+async function commit(db: Db, plan: DispatchPlan): Promise<DispatchOutcome> {
+  const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
+  return transaction(db.pool, async (client) => {
+    // Only the instance that flips the event from received does the rest; the others change nothing.
+    if ((await client.query(markDispatchedSql, [plan.seq, plan.generation])).rowCount !== 1) return outcome;
+    if (plan.messages.length > 0) {
+      const m = plan.messages;
+      await client.query(appendMessagesSql, [
+        m.map((x) => x.conversationId),
+        m.map((x) => x.messageId),
+        m.map((x) => x.eventSeq),
+        m.map((x) => x.position),
+        m.map((x) => JSON.stringify(x.message)),
+      ]);
+    }
+    let due = false;
+    for (const run of plan.runs) {
+      const params = runParams(run, plan);
+      if ((await client.query(insertRunSql, params)).rowCount === 1) {
+        outcome.created.push(run.id);
+        due ||= run.status === 'queued';
+      } else {
+        await client.query(insertSkippedSql, [run.id, plan.seq, run.recipe, run.key, plan.generation, plan.now]);
+        outcome.keyBusy.push(run.id);
+      }
+    }
+    for (const r of plan.resolutions) {
+      if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
+    }
+    if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
+    return outcome;
+  });
+}
+
+/**
+ * Mutual exclusion across instances: a session-level advisory lock, taken on a connection of its own
+ * pool (`fn` needs the main pool's connections). Should this process die, its connection drops and
+ * the server releases the lock. Callers in this process queue on a mutex first, so that one
+ * connection suffices.
+ */
+function advisoryLock(lockPool: Pool, key: [number, number]) {
+  const mutex = new Mutex();
+  return <T>(fn: () => Promise<T>): Promise<T> =>
+    mutex.run(async () => {
+      const client = await checkout(lockPool);
+      let locked = false;
+      try {
+        await client.query('SELECT pg_advisory_lock($1, $2)', key);
+        locked = true;
+        return await fn();
+      } finally {
+        if (locked) {
+          await client.query('SELECT pg_advisory_unlock($1, $2)', key).then(
+            () => checkin(client),
+            // Unlock failed: the connection is broken, and closing it is what releases the lock.
+            (error: Error) => checkin(client, error),
+          );
+        } else {
+          checkin(client, true);
+        }
+      }
+    });
+}
+
+export function postgresDispatch(db: Db, lockPool: Pool): DispatchStore {
+  return {
+    pending: (limit) => pending(db, limit),
+    commit: (plan) => commit(db, plan),
+    withLock: advisoryLock(lockPool, lockKey('dispatch', db.schema)),
+  };
+}

@@ -1,0 +1,232 @@
+import type { EventFilter, EventRecord, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
+import type { Pool } from 'pg';
+import { channel, clean, sqlState, type Db } from './db.ts';
+
+export interface EventRow {
+  seq: number;
+  source: string;
+  event_id: string;
+  type: string;
+  received_at: number;
+  headers: string;
+  body: string;
+  test: boolean;
+  status: EventRecord['status'];
+  generation: number;
+}
+
+const summaryColumns = 'seq, source, event_id, type, received_at, test, status, generation';
+export const eventColumns = `${summaryColumns}, headers, body`;
+/** The event columns of a join, qualified by the events table's alias. */
+export const eventColumnsOf = (alias: string) => eventColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
+
+export function toEvent(row: EventRow): EventRecord {
+  return { ...toSummary(row), headers: JSON.parse(row.headers), body: row.body };
+}
+
+function toSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSummary {
+  return {
+    seq: Number(row.seq),
+    source: row.source,
+    eventId: row.event_id,
+    type: row.type,
+    receivedAt: Number(row.received_at),
+    test: row.test,
+    status: row.status,
+    generation: row.generation,
+  };
+}
+
+// ---------------------------------------------------------------- SQL
+
+/**
+ * One statement, so one short transaction, for a batch of events with distinct (source, id): remember
+ * each id (new, or seen so long ago that its TTL ran out, then renewed) and store the events whose id
+ * was remembered, in batch order; wake the other instances. A concurrent receive of the same id
+ * waits on the first one's row, then finds it unexpired and returns nothing for it: a duplicate.
+ */
+export const receiveSql = `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::boolean[])
+      WITH ORDINALITY AS i (source, event_id, type, received_at, expires_at, headers, body, test, n)
+  ), seen AS (
+    INSERT INTO seen_events AS s (source, event_id, seen_at, expires_at)
+    SELECT source, event_id, received_at, expires_at FROM input ORDER BY n
+    ON CONFLICT (source, event_id) DO UPDATE SET seen_at = EXCLUDED.seen_at, expires_at = EXCLUDED.expires_at
+      WHERE s.expires_at <= EXCLUDED.seen_at
+    RETURNING source, event_id
+  ), stored AS (
+    INSERT INTO events (source, event_id, type, received_at, headers, body, test)
+    SELECT i.source, i.event_id, i.type, i.received_at, i.headers, i.body, i.test
+    FROM input i JOIN seen USING (source, event_id) ORDER BY i.n
+    RETURNING seq, source, event_id
+  )
+  SELECT i.n, stored.seq, pg_notify('${channel}', $9) FROM stored JOIN input i USING (source, event_id)`;
+
+interface Receipt {
+  event: NewEvent;
+  ttlMs: number;
+  resolve: (result: ReceiveResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Stores a batch (distinct ids) in one statement; the results in batch order. */
+async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string): Promise<ReceiveResult[]> {
+  const column = <T>(get: (r: Receipt) => T) => batch.map(get);
+  const { rows } = await pool.query<{ n: number; seq: number }>(receiveSql, [
+    // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
+    column((r) => clean(r.event.source)),
+    column((r) => clean(r.event.eventId)),
+    column((r) => clean(r.event.type)),
+    column((r) => r.event.receivedAt),
+    column((r) => r.event.receivedAt + r.ttlMs),
+    column((r) => JSON.stringify(r.event.headers)),
+    column((r) => r.event.body),
+    column((r) => r.event.test),
+    wake,
+  ]);
+  const results: ReceiveResult[] = batch.map(() => ({ duplicate: true }));
+  for (const row of rows) results[row.n - 1] = { duplicate: false, seq: row.seq };
+  return results;
+}
+
+/**
+ * Group commit: a receive goes to the database at once while fewer than `maxInFlight` statements are
+ * running; the receives that arrive meanwhile wait and go together, in the next statement. One
+ * commit (one WAL flush, one NOTIFY) then serves many requests, and each caller is answered only
+ * after it. A batch holds an id once: a second receive of it waits for the next batch, which sees
+ * the first committed and calls it a duplicate.
+ */
+export function groupCommit(pool: Pool, wake: string, maxInFlight: number, limits = { events: 500, bytes: 4 << 20 }) {
+  let queue: Receipt[] = [];
+  let inFlight = 0;
+  const flush = async () => {
+    inFlight++;
+    const batch: Receipt[] = [];
+    const ids = new Set<string>();
+    const rest: Receipt[] = [];
+    let bytes = 0;
+    for (const r of queue) {
+      const id = `${clean(r.event.source)}\n${clean(r.event.eventId)}`;
+      const full = batch.length >= limits.events || (batch.length > 0 && bytes + r.event.body.length > limits.bytes);
+      if (!full && !ids.has(id)) {
+        ids.add(id);
+        batch.push(r);
+        bytes += r.event.body.length;
+      } else {
+        rest.push(r);
+      }
+    }
+    queue = rest;
+    try {
+      const results = await receiveBatch(pool, batch, wake);
+      batch.forEach((r, i) => r.resolve(results[i]!));
+    } catch (error) {
+      // One event the database refuses (a data or constraint error) must not fail the others with it.
+      if (batch.length > 1 && /^2[23]/.test(sqlState(error) ?? '')) {
+        for (const r of batch) await receiveBatch(pool, [r], wake).then(([result]) => r.resolve(result!), r.reject);
+      } else {
+        for (const r of batch) r.reject(error);
+      }
+    } finally {
+      inFlight--;
+      if (queue.length > 0 && inFlight < maxInFlight) void flush();
+    }
+  };
+  return (event: NewEvent, ttlMs: number) =>
+    new Promise<ReceiveResult>((resolve, reject) => {
+      queue.push({ event, ttlMs, resolve, reject });
+      if (inFlight < maxInFlight) void flush();
+    });
+}
+
+/**
+ * The outer condition is checked again on the row as it is when locked: a record that a concurrent
+ * receive has just renewed is not deleted.
+ */
+export const purgeSql = `
+  DELETE FROM seen_events s
+  USING (SELECT source, event_id FROM seen_events WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) d
+  WHERE s.source = d.source AND s.event_id = d.event_id AND s.expires_at <= $1`;
+
+/** SQLite's GLOB (* ? and [...] classes, case-sensitive) as an anchored POSIX regular expression. */
+export function globToRegex(glob: string): string {
+  let out = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '[') {
+      // A ']' right after '[' or '[^' belongs to the class, as in GLOB.
+      let j = i + 1;
+      if (glob[j] === '^') j++;
+      if (glob[j] === ']') j++;
+      const end = glob.indexOf(']', j);
+      if (end === -1) {
+        out += '\\[';
+      } else {
+        out += `[${glob.slice(i + 1, end).replaceAll('\\', '\\\\')}]`;
+        i = end;
+      }
+    } else out += /[.+(){}|^$\\\]]/.test(c) ? `\\${c}` : c;
+  }
+  return `${out}$`;
+}
+
+export function listSql(f: EventFilter): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where: string[] = [];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  if (f.source !== undefined) where.push(`source = ${param(f.source)}`);
+  if (f.type !== undefined) where.push(/[*?[]/.test(f.type) ? `type ~ ${param(globToRegex(f.type))}` : `type = ${param(f.type)}`);
+  if (f.before !== undefined) where.push(`seq < ${param(f.before)}`);
+  if (f.search !== undefined) {
+    const p = param(f.search);
+    where.push(`(event_id = ${p} OR strpos(body, ${p}) > 0)`);
+  }
+  const text = `SELECT ${summaryColumns} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY seq DESC LIMIT ${param(f.limit ?? 50)}`;
+  return { text, values };
+}
+
+/**
+ * Events of a source after the event `$1`, in seq order. Sequence numbers are taken before commit,
+ * so an event E racing the trigger T can have a smaller seq than T and yet commit, and be dispatched,
+ * after it (dispatch goes by (xid, seq), see dispatch.ts); a look-back by seq alone would miss E and
+ * so would the dispatcher, which ran before the wait existed. Such an event was in flight at the
+ * same moment as T, so it lies within a few hundred seqs of it: the window keeps the scan short.
+ */
+export const afterSql = `
+  SELECT ${eventColumns} FROM events
+  WHERE source = $2 AND seq > $1 - 1000
+    AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
+  ORDER BY seq LIMIT $3`;
+
+export function postgresEvents(db: Db, options: { maxInFlight: number }): EventStore {
+  const { pool } = db;
+  return {
+    receive: groupCommit(pool, db.wake.events, options.maxInFlight),
+    purgeSeen: async (now, limit) => (await pool.query(purgeSql, [now, limit])).rowCount ?? 0,
+    list: async (filter) => (await pool.query<EventRow>(listSql(filter))).rows.map(toSummary),
+    findById: async (eventId, source) => {
+      const { rows } = await pool.query<EventRow>(
+        `SELECT ${eventColumns} FROM events WHERE event_id = $1 AND ($2::text IS NULL OR source = $2) ORDER BY seq DESC`,
+        [clean(eventId), clean(source)],
+      );
+      return rows.map(toEvent);
+    },
+    getBySeq: async (seq) => {
+      const { rows } = await pool.query<EventRow>(`SELECT ${eventColumns} FROM events WHERE seq = $1`, [seq]);
+      return rows[0] && toEvent(rows[0]);
+    },
+    after: async (afterSeq, source, limit) => (await pool.query<EventRow>(afterSql, [afterSeq, source, limit])).rows.map(toEvent),
+    replay: async (seq) => {
+      const { rowCount } = await pool.query(
+        `UPDATE events SET status = 'received', generation = generation + 1 WHERE seq = $1 RETURNING pg_notify('${channel}', $2)`,
+        [seq, db.wake.events],
+      );
+      return rowCount === 1;
+    },
+    count: async () => Number((await pool.query<{ n: number }>('SELECT count(*) AS n FROM events')).rows[0]?.n ?? 0),
+  };
+}

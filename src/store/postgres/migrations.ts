@@ -1,0 +1,159 @@
+import type { Pool } from 'pg';
+import { checkin, checkout, lockKey } from './db.ts';
+
+/**
+ * Versioned schema; the `schema_migrations` table records which versions have run (version n is
+ * migrations[n - 1]). Append only. Times are epoch milliseconds in bigint columns; JSON is kept as
+ * text (exactly what JSON.stringify wrote: jsonb would reject \u0000 in a payload and reorder keys).
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE seen_events (
+    source     text   NOT NULL,
+    event_id   text   NOT NULL,
+    -- When the id was last accepted; a later receive of it compares its own time with expires_at.
+    seen_at    bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (source, event_id)
+  );
+  CREATE INDEX seen_events_expiry ON seen_events (expires_at);
+
+  CREATE TABLE events (
+    seq         bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- The inserting transaction: dispatch hands out an event only once every transaction that
+    -- could still insert an earlier one has ended (see dispatch.ts).
+    xid         xid8    NOT NULL DEFAULT pg_current_xact_id(),
+    source      text    NOT NULL,
+    event_id    text    NOT NULL,
+    type        text    NOT NULL,
+    received_at bigint  NOT NULL,
+    headers     text    NOT NULL,
+    body        text    NOT NULL,
+    test        boolean NOT NULL DEFAULT false,
+    status      text    NOT NULL DEFAULT 'received' CHECK (status IN ('received', 'dispatched')),
+    generation  integer NOT NULL DEFAULT 0
+  );
+  CREATE INDEX events_by_id ON events (event_id, source);
+  CREATE INDEX events_pending ON events (xid, seq) WHERE status = 'received';
+  CREATE INDEX events_by_type ON events (source, type, seq);
+
+  CREATE TABLE transcript_messages (
+    conversation_id text    NOT NULL,
+    message_id      text    NOT NULL,
+    event_seq       bigint  NOT NULL,
+    position        integer NOT NULL,
+    message         text    NOT NULL,
+    PRIMARY KEY (conversation_id, message_id)
+  );
+  CREATE INDEX transcript_order ON transcript_messages (conversation_id, event_seq, position);
+
+  CREATE TABLE runs (
+    id           text    PRIMARY KEY,
+    -- Creation order: the claim's tie-break (run ids only sort by the millisecond).
+    ord          bigint  GENERATED ALWAYS AS IDENTITY,
+    event_seq    bigint  NOT NULL REFERENCES events (seq),
+    recipe       text    NOT NULL,
+    run_key      text,
+    generation   integer NOT NULL DEFAULT 0,
+    status       text    NOT NULL CHECK (status IN ('queued', 'running', 'retrying', 'waiting', 'done', 'dead', 'skipped')),
+    attempt      integer NOT NULL DEFAULT 0,
+    available_at bigint  NOT NULL,
+    lease_owner  text,
+    lease_until  bigint,
+    created_at   bigint  NOT NULL,
+    updated_at   bigint  NOT NULL,
+    error        text
+  );
+  -- The claim scans this in order. A running run was claimed when it was due, so its available_at
+  -- is in the past too; one index serves both due runs and expired leases.
+  CREATE INDEX runs_claimable ON runs (available_at, ord) WHERE status IN ('queued', 'retrying', 'running');
+  CREATE INDEX runs_by_owner ON runs (lease_owner) WHERE status = 'running';
+  CREATE INDEX runs_by_status ON runs (status, id);
+  CREATE INDEX runs_by_recipe ON runs (recipe, id);
+  CREATE INDEX runs_by_event ON runs (event_seq);
+  -- At most one live run per recipe and key.
+  CREATE UNIQUE INDEX runs_live_key ON runs (recipe, run_key)
+    WHERE run_key IS NOT NULL AND status IN ('queued', 'running', 'retrying', 'waiting');
+
+  CREATE TABLE steps (
+    run_id      text   NOT NULL REFERENCES runs (id),
+    step_id     text   NOT NULL,
+    ord         bigint GENERATED ALWAYS AS IDENTITY,
+    status      text   NOT NULL CHECK (status IN ('done', 'skipped', 'waiting')),
+    output      text,
+    started_at  bigint NOT NULL,
+    finished_at bigint,
+    PRIMARY KEY (run_id, step_id)
+  );
+
+  CREATE TABLE attempts (
+    id          bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id      text    NOT NULL REFERENCES runs (id),
+    step_id     text    NOT NULL,
+    attempt     integer NOT NULL,
+    started_at  bigint  NOT NULL,
+    duration_ms integer NOT NULL,
+    outcome     text    NOT NULL,
+    status_code integer,
+    error       text,
+    request     text,
+    response    text
+  );
+  CREATE INDEX attempts_by_run ON attempts (run_id, id);
+
+  CREATE TABLE waits (
+    run_id   text   NOT NULL REFERENCES runs (id),
+    step_id  text   NOT NULL,
+    ord      bigint GENERATED ALWAYS AS IDENTITY,
+    source   text   NOT NULL,
+    type     text   NOT NULL,
+    deadline bigint NOT NULL,
+    status   text   NOT NULL DEFAULT 'waiting' CHECK (status IN ('waiting', 'matched', 'timed_out')),
+    PRIMARY KEY (run_id, step_id)
+  );
+  CREATE INDEX waits_waiting ON waits (source, ord) WHERE status = 'waiting';
+  CREATE INDEX waits_deadline ON waits (deadline, ord) WHERE status = 'waiting';
+
+  CREATE TABLE store_tables (
+    name       text   PRIMARY KEY,
+    columns    text   NOT NULL,
+    created_at bigint NOT NULL
+  );
+  `,
+];
+
+/**
+ * Brings the schema up to date. Safe when several instances start at once: the first takes the
+ * advisory lock and migrates, the others wait for it and then find nothing left to do.
+ */
+export async function migrate(pool: Pool, schema: string): Promise<number[]> {
+  const client = await checkout(pool);
+  try {
+    // A migration may outlast statement_timeout on a big table, and so may waiting for another instance's.
+    await client.query('SET statement_timeout = 0');
+    await client.query('SELECT pg_advisory_lock($1, $2)', lockKey('migrate', schema));
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer     PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const [index, sql] of migrations.entries()) {
+      const version = index + 1;
+      if (done.has(version)) continue;
+      try {
+        await client.query('BEGIN');
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+        await client.query('COMMIT');
+      } catch (error) {
+        throw new Error(`PostgreSQL migration ${version} failed: ${(error as Error).message}`, { cause: error });
+      }
+      applied.push(version);
+    }
+    return applied;
+  } finally {
+    // The session ends here, and with it the advisory lock, the setting and any failed transaction.
+    checkin(client, true);
+  }
+}

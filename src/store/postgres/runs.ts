@@ -1,0 +1,288 @@
+import { LeaseLostError } from '../../errors.ts';
+import type { AttemptRecord, ClaimedRun, Lease, RetryResult, RunDetail, RunFilter, RunRecord, RunStatus, RunStore, StepRecord } from '../types.ts';
+import { channel, clean, fromJson, sqlState, toJson, type Db } from './db.ts';
+import { toEvent, type EventRow } from './events.ts';
+
+export interface RunRow {
+  id: string;
+  event_seq: number;
+  recipe: string;
+  run_key: string | null;
+  generation: number;
+  status: RunStatus;
+  attempt: number;
+  available_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+  error: string | null;
+}
+
+interface StepRow {
+  run_id: string;
+  step_id: string;
+  status: StepRecord['status'];
+  output: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+interface AttemptRow {
+  run_id: string;
+  step_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: AttemptRecord['outcome'];
+  status_code: number | null;
+  error: string | null;
+  request: string | null;
+  response: string | null;
+}
+
+export const toRun = (r: RunRow): RunRecord => ({
+  id: r.id,
+  eventSeq: r.event_seq,
+  recipe: r.recipe,
+  key: r.run_key,
+  generation: r.generation,
+  status: r.status,
+  attempt: r.attempt,
+  availableAt: r.available_at,
+  leaseOwner: r.lease_owner,
+  leaseUntil: r.lease_until,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  error: r.error,
+});
+
+const toStep = (r: StepRow): StepRecord => ({
+  runId: r.run_id,
+  stepId: r.step_id,
+  status: r.status,
+  output: fromJson(r.output),
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+const toAttempt = (r: AttemptRow): AttemptRecord => ({
+  runId: r.run_id,
+  stepId: r.step_id,
+  attempt: r.attempt,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  outcome: r.outcome,
+  ...(r.status_code === null ? {} : { statusCode: r.status_code }),
+  ...(r.error === null ? {} : { error: r.error }),
+  ...(r.request === null ? {} : { request: fromJson(r.request) }),
+  ...(r.response === null ? {} : { response: fromJson(r.response) }),
+});
+
+const runColumns = 'id, event_seq, recipe, run_key, generation, status, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
+const qualified = (alias: string) => runColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
+
+// Steps and attempts come back with their run as JSON arrays (one round trip); jsonb keeps bigints as numbers.
+const stepsOf = (run: string) => `
+  coalesce((SELECT jsonb_agg(jsonb_build_object('run_id', s.run_id, 'step_id', s.step_id, 'status', s.status, 'output', s.output,
+    'started_at', s.started_at, 'finished_at', s.finished_at) ORDER BY s.started_at, s.ord)
+    FROM steps s WHERE s.run_id = ${run}), '[]'::jsonb) AS steps`;
+const attemptsOf = (run: string) => `
+  coalesce((SELECT jsonb_agg(jsonb_build_object('run_id', a.run_id, 'step_id', a.step_id, 'attempt', a.attempt, 'started_at', a.started_at,
+    'duration_ms', a.duration_ms, 'outcome', a.outcome, 'status_code', a.status_code, 'error', a.error, 'request', a.request,
+    'response', a.response) ORDER BY a.id)
+    FROM attempts a WHERE a.run_id = ${run}), '[]'::jsonb) AS attempts`;
+
+// ---------------------------------------------------------------- SQL
+
+/**
+ * The queue's claim, as in pg-boss: lock due rows in order, skipping rows that a concurrent claim
+ * holds (FOR UPDATE SKIP LOCKED), and lease them in the same statement. A row that another claim
+ * leased and committed meanwhile is re-checked against the WHERE when locked, and dropped.
+ * Every running run was due when it was claimed, so `available_at <= now` holds for expired leases too.
+ */
+export const claimSql = `
+  WITH due AS (
+    SELECT id FROM runs
+    WHERE status IN ('queued', 'retrying', 'running') AND available_at <= $2
+      AND (status <> 'running' OR lease_until < $2)
+    ORDER BY available_at, ord
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE runs r SET status = 'running', lease_owner = $1, lease_until = $3, updated_at = $2
+    FROM due WHERE r.id = due.id
+    RETURNING ${qualified('r')}, r.ord
+  )
+  SELECT c.*, to_jsonb(e) - 'xid' AS event, ${stepsOf('c.id')}
+  FROM claimed c JOIN events e ON e.seq = c.event_seq
+  ORDER BY c.available_at, c.ord`;
+
+/** The lease check every worker write starts with: a run still running and still ours. */
+const held = (set: string) => `
+  UPDATE runs SET ${set}, updated_at = $3
+  WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+  RETURNING id`;
+
+/** Inserts the attempt whose values are at $n..$n+8, if there is one ($n, its step id, not null). */
+const insertAttempt = (n: number) => `
+  INSERT INTO attempts (run_id, step_id, attempt, started_at, duration_ms, outcome, status_code, error, request, response)
+  SELECT id, $${n}::text, $${n + 1}::integer, $${n + 2}::bigint, $${n + 3}::integer, $${n + 4}::text, $${n + 5}::integer,
+    $${n + 6}::text, $${n + 7}::text, $${n + 8}::text
+  FROM run WHERE $${n}::text IS NOT NULL`;
+
+function attemptParams(a: AttemptRecord | undefined): unknown[] {
+  if (!a) return Array(9).fill(null);
+  return [
+    a.stepId,
+    a.attempt,
+    a.startedAt,
+    Math.round(a.durationMs),
+    a.outcome,
+    a.statusCode ?? null,
+    clean(a.error),
+    toJson(a.request),
+    toJson(a.response),
+  ];
+}
+
+export const saveStepSql = `
+  WITH run AS (${held('attempt = 0, error = NULL')}),
+  step AS (
+    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
+    SELECT id, $4::text, $5::text, $6::text, $7::bigint, $8::bigint FROM run
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, finished_at = EXCLUDED.finished_at
+  ),
+  attempt AS (${insertAttempt(9)})
+  SELECT count(*) AS held FROM run`;
+
+export const parkSql = `
+  WITH run AS (${held(`status = 'waiting', lease_owner = NULL, lease_until = NULL`)}),
+  step AS (
+    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
+    SELECT id, $4::text, 'waiting', NULL, $3::bigint, NULL FROM run
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', output = NULL, finished_at = NULL
+  ),
+  wait AS (
+    INSERT INTO waits (run_id, step_id, source, type, deadline, status)
+    SELECT id, $4::text, $5::text, $6::text, $7::bigint, 'waiting' FROM run
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', deadline = EXCLUDED.deadline
+  )
+  SELECT count(*) AS held FROM run`;
+
+export const retryLaterSql = `
+  WITH run AS (${held(`status = 'retrying', attempt = attempt + 1, available_at = $4, error = $5, lease_owner = NULL, lease_until = NULL`)}),
+  attempt AS (${insertAttempt(6)})
+  SELECT count(*) AS held FROM run`;
+
+export const finishSql = `
+  WITH run AS (${held(`status = $4, error = $5, lease_owner = NULL, lease_until = NULL`)}),
+  attempt AS (${insertAttempt(6)})
+  SELECT count(*) AS held FROM run`;
+
+/** Back to the queue untouched; workers elsewhere are woken if it is due at once. */
+export const releaseSql = `
+  UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = $4::bigint,
+    lease_owner = NULL, lease_until = NULL, updated_at = $3::bigint
+  WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+  RETURNING (SELECT pg_notify('${channel}', $5) WHERE $4::bigint <= $3::bigint)`;
+
+/** The partial unique index refuses it (23505) when a live run holds the key. */
+export const retrySql = `
+  UPDATE runs SET status = 'queued', attempt = 0, available_at = $2, updated_at = $2, lease_owner = NULL, lease_until = NULL
+  WHERE id = $1 AND status = 'dead'
+  RETURNING pg_notify('${channel}', $3)`;
+
+export const releaseOwnerSql = `
+  UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = $2,
+    lease_owner = NULL, lease_until = NULL, updated_at = $2
+  WHERE lease_owner = $1 AND status = 'running'
+  RETURNING pg_notify('${channel}', $3)`;
+
+export function listSql(f: RunFilter): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where: string[] = [];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  if (f.status !== undefined) where.push(`status = ${param(f.status)}`);
+  if (f.recipe !== undefined) where.push(`recipe = ${param(f.recipe)}`);
+  if (f.before !== undefined) where.push(`id < ${param(f.before)}`);
+  const text = `SELECT ${runColumns} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY id DESC LIMIT ${param(f.limit ?? 50)}`;
+  return { text, values };
+}
+
+const detailSql = (where: string) => `
+  SELECT ${qualified('r')}, ${stepsOf('r.id')}, ${attemptsOf('r.id')}
+  FROM runs r WHERE ${where} ORDER BY r.id`;
+
+type DetailRow = RunRow & { steps: StepRow[]; attempts: AttemptRow[] };
+const toDetail = (row: DetailRow): RunDetail => ({ ...toRun(row), steps: row.steps.map(toStep), attempts: row.attempts.map(toAttempt) });
+
+export function postgresRuns(db: Db): RunStore {
+  const { pool } = db;
+  /** Runs a lease-checked write; none of it happens, and LeaseLostError is thrown, if the lease is gone. */
+  const write = async (lease: Lease, sql: string, params: unknown[]) => {
+    const { rows } = await pool.query<{ held: number }>(sql, [lease.runId, lease.owner, ...params]);
+    if (Number(rows[0]?.held) !== 1) throw new LeaseLostError(lease.runId);
+  };
+  const retryOne = async (id: string, now: number): Promise<RetryResult> => {
+    try {
+      if ((await pool.query(retrySql, [id, now, db.wake.runs])).rowCount === 1) return 'retried';
+    } catch (error) {
+      if (sqlState(error) === '23505' && (error as { constraint?: string }).constraint === 'runs_live_key') return 'key_busy';
+      throw error;
+    }
+    const { rows } = await pool.query('SELECT 1 FROM runs WHERE id = $1', [id]);
+    return rows.length === 0 ? 'not_found' : 'not_dead';
+  };
+
+  return {
+    claim: async (owner, now, leaseMs, limit) => {
+      const { rows } = await pool.query<RunRow & { event: EventRow; steps: StepRow[] }>(claimSql, [owner, now, now + leaseMs, limit]);
+      return rows.map((row): ClaimedRun => ({ ...toRun(row), event: toEvent(row.event), steps: row.steps.map(toStep) }));
+    },
+    heartbeat: async (owner, runIds, leaseUntil) => {
+      if (runIds.length === 0) return;
+      await pool.query(`UPDATE runs SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = 'running'`, [
+        leaseUntil,
+        runIds,
+        owner,
+      ]);
+    },
+    saveStep: (lease, step, attempt, now) =>
+      write(lease, saveStepSql, [now, step.stepId, step.status, toJson(step.output), step.startedAt, step.finishedAt, ...attemptParams(attempt)]),
+    park: (lease, wait, now) => write(lease, parkSql, [now, wait.stepId, wait.source, wait.type, wait.deadline]),
+    retryLater: (lease, attempt, availableAt, error, now) => write(lease, retryLaterSql, [now, availableAt, clean(error), ...attemptParams(attempt)]),
+    release: async (lease, availableAt, now) => {
+      const { rowCount } = await pool.query(releaseSql, [lease.runId, lease.owner, now, availableAt, db.wake.runs]);
+      if (rowCount !== 1) throw new LeaseLostError(lease.runId);
+    },
+    finish: (lease, status, error, attempt, now) => write(lease, finishSql, [now, status, clean(error), ...attemptParams(attempt)]),
+    retry: retryOne,
+    retryAllDead: async (now) => {
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM runs WHERE status = 'dead' ORDER BY id`);
+      let retried = 0;
+      for (const { id } of rows) if ((await retryOne(id, now)) === 'retried') retried++;
+      return retried;
+    },
+    list: async (filter) => (await pool.query<RunRow>(listSql(filter))).rows.map(toRun),
+    get: async (runId) => {
+      const { rows } = await pool.query<DetailRow>(detailSql('r.id = $1'), [runId]);
+      return rows[0] && toDetail(rows[0]);
+    },
+    forEvent: async (eventSeq) => (await pool.query<DetailRow>(detailSql('r.event_seq = $1'), [eventSeq])).rows.map(toDetail),
+    counts: async () => {
+      const { rows } = await pool.query<{ status: RunStatus; n: number }>('SELECT status, count(*) AS n FROM runs GROUP BY status');
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+    nextDue: async () => {
+      const { rows } = await pool.query<{ due: number | null }>(`SELECT min(available_at) AS due FROM runs WHERE status IN ('queued', 'retrying')`);
+      return rows[0]?.due ?? undefined;
+    },
+    leaseOwners: async () =>
+      (await pool.query<{ owner: string }>(`SELECT DISTINCT lease_owner AS owner FROM runs WHERE status = 'running' AND lease_owner IS NOT NULL`)).rows.map(
+        (r) => r.owner,
+      ),
+    releaseOwner: async (owner, now) => (await pool.query(releaseOwnerSql, [owner, now, db.wake.runs])).rowCount ?? 0,
+  };
+}

@@ -1,0 +1,100 @@
+import type { Pool, PoolClient } from 'pg';
+import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
+import { channel, toJson, type Db } from './db.ts';
+import { eventColumnsOf, toEvent, type EventRow } from './events.ts';
+
+/**
+ * Resolving a wait, in one statement: only if it is still waiting (the conditional UPDATE is the
+ * exactly-once: a concurrent resolver or sweeper blocks on the row, then finds it no longer
+ * waiting); its step gets the output, its run is due now, and workers elsewhere are woken.
+ */
+export const resolveSql = `
+  WITH wait AS (
+    UPDATE waits SET status = $3 WHERE run_id = $1 AND step_id = $2 AND status = 'waiting'
+    RETURNING run_id, step_id
+  ), step AS (
+    UPDATE steps s SET status = 'done', output = $4, finished_at = $5
+    FROM wait WHERE s.run_id = wait.run_id AND s.step_id = wait.step_id
+  ), run AS (
+    UPDATE runs r SET status = 'queued', available_at = $5, updated_at = $5
+    FROM wait WHERE r.id = wait.run_id AND r.status = 'waiting'
+  )
+  SELECT run_id, pg_notify('${channel}', $6) FROM wait`;
+
+export function resolveWait(
+  db: Db,
+  on: Pool | PoolClient,
+  resolution: WaitResolution,
+  status: 'matched' | 'timed_out',
+  now: number,
+): Promise<boolean> {
+  return on
+    .query(resolveSql, [resolution.runId, resolution.stepId, status, toJson(resolution.output), now, db.wake.runs])
+    .then((r) => r.rowCount === 1);
+}
+
+/**
+ * Sweepers at the same moment take disjoint waits (SKIP LOCKED); a wait that an event resolves
+ * meanwhile is either skipped (locked) or fails the re-checked `status = 'waiting'`.
+ */
+export const expireSql = `
+  WITH due AS (
+    SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= $1
+    ORDER BY deadline, ord LIMIT $2 FOR UPDATE SKIP LOCKED
+  ), wait AS (
+    UPDATE waits w SET status = 'timed_out'
+    FROM due WHERE w.run_id = due.run_id AND w.step_id = due.step_id AND w.status = 'waiting'
+    RETURNING w.run_id, w.step_id, w.deadline, w.ord
+  ), step AS (
+    UPDATE steps s SET status = 'done', output = '{"timed_out":true}', finished_at = $1
+    FROM wait WHERE s.run_id = wait.run_id AND s.step_id = wait.step_id
+  ), run AS (
+    UPDATE runs r SET status = 'queued', available_at = $1, updated_at = $1
+    FROM wait WHERE r.id = wait.run_id AND r.status = 'waiting'
+  )
+  SELECT run_id, step_id, pg_notify('${channel}', $3) FROM wait ORDER BY deadline, ord`;
+
+const waitingSql = `
+  SELECT ${eventColumnsOf('e')}, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type,
+    w.deadline, w.status AS wait_status, r.recipe
+  FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
+  WHERE w.status = 'waiting' AND w.source = $1 ORDER BY w.ord`;
+
+type WaitingRow = EventRow & {
+  run_id: string;
+  step_id: string;
+  wait_source: string;
+  wait_type: string;
+  deadline: number;
+  wait_status: WaitRecord['status'];
+  recipe: string;
+};
+
+export function postgresWaits(db: Db): WaitStore {
+  const { pool } = db;
+  return {
+    waiting: async (source) =>
+      (await pool.query<WaitingRow>(waitingSql, [source])).rows.map(
+        (row): WaitRecord => ({
+          runId: row.run_id,
+          stepId: row.step_id,
+          source: row.wait_source,
+          type: row.wait_type,
+          deadline: row.deadline,
+          status: row.wait_status,
+          recipe: row.recipe,
+          trigger: toEvent(row),
+        }),
+      ),
+    expire: async (now, limit) =>
+      (await pool.query<{ run_id: string; step_id: string }>(expireSql, [now, limit, db.wake.runs])).rows.map((r) => ({
+        runId: r.run_id,
+        stepId: r.step_id,
+      })),
+    nextDeadline: async () => {
+      const { rows } = await pool.query<{ deadline: number | null }>(`SELECT min(deadline) AS deadline FROM waits WHERE status = 'waiting'`);
+      return rows[0]?.deadline ?? undefined;
+    },
+    resolve: (resolution, now) => resolveWait(db, pool, resolution, 'matched', now),
+  };
+}
