@@ -191,7 +191,8 @@ async function runAction(
 
   const destination = action.destination?.(args) ?? action.connection ?? action.name;
   if (!deps.limiter.tryAcquire(destination)) {
-    await store.runs.release(lease, clock.now() + 250, clock.now());
+    // Back to the queue, due again shortly; the worker sleeps only until then.
+    await store.runs.release(lease, clock.now() + 50, clock.now());
     return 'released';
   }
   const ctx: ActionContext = {

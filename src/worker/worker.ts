@@ -134,8 +134,10 @@ export class Worker {
       if (!this.running) break;
       if (busy && this.inFlight.size < this.options.concurrency) continue;
       if (this.pendingWake) continue;
+      const sleep = await this.untilNextDue().catch(() => this.options.pollMs);
+      if (this.pendingWake) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs);
+        const timer = setTimeout(resolve, sleep);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();
@@ -143,6 +145,14 @@ export class Worker {
       });
       this.wakeUp = undefined;
     }
+  }
+
+  /** How long to sleep: until the next run or wait is due, at most one poll interval. */
+  private async untilNextDue(): Promise<number> {
+    const now = this.clock.now();
+    const [run, wait] = await Promise.all([this.store.runs.nextDue(), this.store.waits.nextDeadline()]);
+    const due = Math.min(run ?? Infinity, wait ?? Infinity);
+    return Math.max(1, Math.min(this.options.pollMs, due - now));
   }
 
   /** On start: runs leased by instances of this host that are gone are claimable at once. */
