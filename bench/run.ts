@@ -1,9 +1,11 @@
 // `npm run bench [-- section ...]`: prints figures measured in one run, with ratios against baselines.
 import { cpus, totalmem } from 'node:os';
+import { e2eBench } from './e2e.ts';
 import { ingestBench } from './ingest.ts';
 
 const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
   ingest: ingestBench,
+  e2e: e2eBench,
 };
 
 const options = {

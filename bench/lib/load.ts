@@ -46,3 +46,52 @@ export const median = (values: number[]): number => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+/**
+ * An open-loop load at a steady rate: request i is sent at start + i/rate whether or not earlier
+ * ones were answered (autocannon's overallRate sends each second's share in a burst, which measures
+ * the burst, not the server). Latencies in milliseconds.
+ */
+export async function paced(options: { url: string; rate: number; amount: number; request: Load['request'] }): Promise<Figures & { latencies: number[] }> {
+  const { Agent, request } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL(options.url);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const inFlight: Array<Promise<void>> = [];
+  const start = performance.now();
+  const send = () => {
+    const r = options.request();
+    const t = performance.now();
+    inFlight.push(
+      new Promise<void>((resolve) => {
+        const req = request({ host: target.hostname, port: target.port, path: r.path, method: 'POST', headers: r.headers, agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - t);
+            if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
+            resolve();
+          });
+        });
+        req.on('error', () => {
+          errors++;
+          resolve();
+        });
+        req.end(r.body);
+      }),
+    );
+  };
+  for (let i = 0; i < options.amount; i++) {
+    const due = start + (i * 1000) / options.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    send();
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const elapsed = (performance.now() - start) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx, latencies };
+}

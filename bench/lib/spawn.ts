@@ -18,8 +18,9 @@ export function startServer(args: string[], options: { cwd?: string; env?: NodeJ
       if (m) {
         proc.stdout!.off('data', onData);
         proc.stderr!.off('data', onData);
-        proc.stdout!.resume();
-        proc.stderr!.resume();
+        // After start, only warnings and errors are worth showing (servers log JSON at warn level).
+        proc.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
+        proc.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
         resolve({
           url: m[1]!,
           proc,

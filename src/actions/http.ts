@@ -31,6 +31,15 @@ export const httpAction: ActionDefinition<Args> = {
       })
       .strict(),
   destination: (args) => `http:${new URL(args.url).host}`,
+  lane: (raw) => {
+    const url = (raw as { url?: unknown } | undefined)?.url;
+    if (typeof url !== 'string') return undefined;
+    // The host is known unless a template stands in the scheme or host part of the URL.
+    const prefix = url.split('{{')[0]!;
+    const m = /^https?:\/\/([^/?#]+)([/?#]|$)/.exec(prefix);
+    if (!m || (m[2] === '' && prefix !== url)) return undefined;
+    return `http:${m[1]!.toLowerCase()}`;
+  },
   execute: async (args, ctx) => {
     const url = target(args);
     const headers: Record<string, string> = { 'idempotency-key': ctx.idempotencyKey, 'user-agent': 'hookline', ...args.headers };

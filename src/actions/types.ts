@@ -38,8 +38,13 @@ export interface ActionDefinition<Args = any> {
   /** The connection it needs; unconfigured, the step is `skipped` with the request it would send. */
   connection?: ConnectionName;
   args(t: Templatable): z.ZodType<Args>;
-  /** Where it sends, for the per-destination concurrency cap (default: its connection or name). */
+  /** Where it sends, for the per-destination concurrency cap (default: its lane). */
   destination?(args: Args): string;
+  /**
+   * The destination as far as it is known from the step's arguments as written, templates unrendered
+   * (default: its connection, or its name). Runs are queued in that lane.
+   */
+  lane?(rawArgs: unknown): string | undefined;
   execute(args: Args, ctx: ActionContext): Promise<unknown>;
   /** The request it would send, recorded when its connection is not configured. */
   preview(args: Args, config: Config): unknown;

@@ -126,8 +126,8 @@ export const configSchema = z
       .prefault({}),
     worker: z
       .object({
-        concurrency: z.number().int().min(1).default(16).meta({ description: 'recipe runs executed at once' }),
-        per_connection: z.number().int().min(1).default(8).meta({ description: 'at most this many at once to one connection' }),
+        concurrency: z.number().int().min(1).default(32).meta({ description: 'recipe runs executed at once' }),
+        per_connection: z.number().int().min(1).default(16).meta({ description: 'at most this many at once to one connection' }),
         lease: duration.default(30_000).meta({ description: 'a run leased by an instance that stops heartbeating is taken over after this' }),
         poll: duration.default(1_000).meta({ description: 'how often idle workers look for due runs and timers' }),
       })

@@ -6,13 +6,13 @@ import type { Conversations } from '../domain/conversations.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { ActionStep, CompiledRecipe, CompiledStep, WaitStep } from '../recipes/compile.ts';
+import { laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import { waitMatches } from '../worker/dispatcher.ts';
 import type { AttemptRecord, ClaimedRun, Lease, Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { DestinationLimiter } from './limiter.ts';
+import { ShutdownError, type DestinationLimiter } from './limiter.ts';
 import { decideRetry, statusOf, type RetryPolicy } from './retry.ts';
 import { eventView, truthy } from './view.ts';
 
@@ -30,7 +30,7 @@ export interface EngineDeps {
   env: Record<string, string>;
 }
 
-/** How an execution ended: the run's new state, or `released` when a destination was at its cap. */
+/** How an execution ended: the run's new state, or `released` when shutdown came first. */
 export type ExecutionResult = 'done' | 'dead' | 'waiting' | 'retrying' | 'released';
 
 /** A step failure that ends the run at once, with a message naming recipe, step and cause. */
@@ -61,24 +61,26 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
   // Failed attempts so far belong to the first unfinished step; later steps start from zero.
   let failures = run.attempt;
 
-  for (const step of recipe.steps) {
+  for (const [index, step] of recipe.steps.entries()) {
     if (finished.has(step.id)) continue;
+    // The lane the run moves to once this step is recorded: what the worker may skip while busy.
+    const nextLane = laneAt(recipe, index + 1);
     const bindings: Bindings = { trigger: view, steps: outputs, vars: deps.config.vars, env: deps.env, conversation, clock };
     const startedAt = clock.now();
     try {
       if (step.if && !truthy(await evaluateIf(step, recipe, view, bindings))) {
         const output = { skipped: 'if was false' };
-        await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, undefined, clock.now());
+        await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, undefined, clock.now(), nextLane);
         outputs[step.id] = output;
         continue;
       }
       if (step.kind === 'wait') {
-        const resolved = await waitFor(run, lease, recipe, step, view, bindings, deps);
+        const resolved = await waitFor(run, lease, recipe, step, view, bindings, deps, nextLane);
         if (resolved === undefined) return 'waiting';
         outputs[step.id] = resolved;
         continue;
       }
-      const result = await runAction(run, lease, recipe, step, view, bindings, failures + 1, deps);
+      const result = await runAction(run, lease, recipe, step, view, bindings, failures + 1, deps, nextLane);
       if (typeof result === 'string') return result;
       outputs[step.id] = result.output;
       failures = 0;
@@ -121,6 +123,7 @@ async function waitFor(
   view: Record<string, unknown>,
   bindings: Bindings,
   deps: EngineDeps,
+  nextLane: string | null,
 ): Promise<unknown | undefined> {
   const { store, clock } = deps;
   let timeoutMs: number | undefined;
@@ -143,12 +146,12 @@ async function waitFor(
         const onError = (message: string) => deps.logger.warn({ recipe: recipe.name, step: step.id, error: message }, 'wait_for match failed');
         if (await waitMatches(step, candidateView, { ...bindings, trigger: view }, onError)) {
           const output = { timed_out: false, event: candidateView };
-          await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'done', output, startedAt, finishedAt: clock.now() }, undefined, clock.now());
+          await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'done', output, startedAt, finishedAt: clock.now() }, undefined, clock.now(), nextLane);
           return output;
         }
       }
     }
-    await store.runs.park(lease, { stepId: step.id, source: step.event.source, type: step.event.type, deadline: startedAt + timeoutMs }, clock.now());
+    await store.runs.park(lease, { stepId: step.id, source: step.event.source, type: step.event.type, deadline: startedAt + timeoutMs }, clock.now(), nextLane);
     return undefined;
   });
 }
@@ -162,6 +165,7 @@ async function runAction(
   bindings: Bindings,
   attempt: number,
   deps: EngineDeps,
+  nextLane: string | null,
 ): Promise<{ output: unknown } | ExecutionResult> {
   const { store, clock, config, metrics } = deps;
   const action = step.action;
@@ -184,15 +188,18 @@ async function runAction(
     const request = action.preview(args, config);
     const output = { skipped: `${action.connection} not configured`, request };
     const record: AttemptRecord = { runId: run.id, stepId: step.id, attempt, startedAt, durationMs: 0, outcome: 'skipped', request };
-    await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, record, clock.now());
+    await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, record, clock.now(), nextLane);
     metrics.actions.inc({ action: action.name, result: 'skipped' });
     return { output };
   }
 
-  const destination = action.destination?.(args) ?? action.connection ?? action.name;
-  if (!deps.limiter.tryAcquire(destination)) {
-    // Back to the queue, due again shortly; the worker sleeps only until then.
-    await store.runs.release(lease, clock.now() + 50, clock.now());
+  const destination = action.destination?.(args) ?? step.lane;
+  try {
+    await deps.limiter.acquire(destination);
+  } catch (error) {
+    if (!(error instanceof ShutdownError)) throw error;
+    // Not started: back to the queue at once, for another instance or the next start.
+    await store.runs.release(lease, clock.now(), clock.now());
     return 'released';
   }
   const ctx: ActionContext = {
@@ -248,6 +255,6 @@ async function runAction(
   metrics.stepLatency.observe({ action: action.name }, durationMs / 1000);
   metrics.actions.inc({ action: action.name, result: 'ok' });
   const record: AttemptRecord = { runId: run.id, stepId: step.id, attempt, startedAt, durationMs, outcome: 'ok', request: ctx.trace.request, response: ctx.trace.response };
-  await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'done', output: output ?? null, startedAt, finishedAt: clock.now() }, record, clock.now());
+  await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'done', output: output ?? null, startedAt, finishedAt: clock.now() }, record, clock.now(), nextLane);
   return { output: output ?? null };
 }

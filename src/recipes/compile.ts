@@ -39,12 +39,20 @@ export interface WaitStep extends StepCommon {
 export interface ActionStep extends StepCommon {
   kind: 'action';
   action: ActionDefinition;
+  /** The destination it calls, known before its arguments are rendered (a connection, an HTTP host). */
+  lane: string;
   args: CompiledValue;
   /** Validates the rendered arguments. */
   schema: z.ZodType;
 }
 
 export type CompiledStep = WaitStep | ActionStep;
+
+/** The lane of the step at `index` (null past the end, or for a wait_for, which calls nothing). */
+export function laneAt(recipe: CompiledRecipe, index: number): string | null {
+  const step = recipe.steps[index];
+  return step?.kind === 'action' ? step.lane : null;
+}
 
 const structure = (actions: ActionRegistry) =>
   recipeSchema([...actions.values()]).extend({ steps: z.array(z.record(z.string(), z.unknown())).min(1) });
@@ -148,7 +156,7 @@ function compileStep(
     const strict = schema.safeParse(step[name]);
     if (!strict.success) report(schemaDiagnostics(yaml, strict.error.issues, [...path, name]));
   }
-  return { kind: 'action', id, if: condition, action, args, schema };
+  return { kind: 'action', id, if: condition, action, args, schema, lane: action.lane?.(step[name]) ?? action.connection ?? action.name };
 }
 
 function containsTemplate(value: unknown): boolean {

@@ -88,6 +88,8 @@ export interface NewRun {
   key?: string | undefined;
   /** queued normally; dead when the trigger's `if` or `key` failed to evaluate (error says why). */
   status: 'queued' | 'dead';
+  /** The destination its first step calls (see RunRecord.lane). */
+  lane?: string | undefined;
   error?: string | undefined;
 }
 
@@ -143,6 +145,12 @@ export interface RunRecord {
   key: string | null;
   generation: number;
   status: RunStatus;
+  /**
+   * The destination (a connection, or an HTTP host) its next step calls. A worker whose own cap for
+   * that destination is reached does not claim the run, so a slow destination holds no worker slots
+   * beyond its cap. Null when unknown; such runs are always claimable.
+   */
+  lane: string | null;
   /** Failed attempts of the current step since its last success. */
   attempt: number;
   availableAt: number;
@@ -226,15 +234,19 @@ export type RetryResult = 'retried' | 'not_found' | 'not_dead' | 'key_busy';
 export interface RunStore {
   /**
    * Leases up to `limit` runs that are due: queued or retrying with availableAt <= now, or running
-   * with an expired lease (a dead worker's). Oldest first. Each is `running`, owned until now + leaseMs.
+   * with an expired lease (a dead worker's). Oldest first; runs whose lane is in `skipLanes` are left
+   * for later. Each is `running`, owned until now + leaseMs.
    */
-  claim(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedRun[]>;
+  claim(owner: string, now: number, leaseMs: number, limit: number, skipLanes?: readonly string[]): Promise<ClaimedRun[]>;
   /** Extends the leases this owner still holds. */
   heartbeat(owner: string, runIds: string[], leaseUntil: number): Promise<void>;
-  /** Records a finished (done or skipped) step with its attempt, before the next step starts. */
-  saveStep(lease: Lease, step: StepRecord, attempt: AttemptRecord | undefined, now: number): Promise<void>;
-  /** The run waits (wait_for): a `waiting` step row, a wait with its deadline, the lease released. */
-  park(lease: Lease, wait: NewWait, now: number): Promise<void>;
+  /**
+   * Records a finished (done or skipped) step with its attempt, before the next step starts;
+   * `nextLane` is the lane of the step that comes next.
+   */
+  saveStep(lease: Lease, step: StepRecord, attempt: AttemptRecord | undefined, now: number, nextLane?: string | null): Promise<void>;
+  /** The run waits (wait_for): a `waiting` step row, a wait with its deadline, the lease released; `nextLane` as in saveStep. */
+  park(lease: Lease, wait: NewWait, now: number, nextLane?: string | null): Promise<void>;
   /** A failed attempt that will be retried at `availableAt`. */
   retryLater(lease: Lease, attempt: AttemptRecord, availableAt: number, error: string, now: number): Promise<void>;
   /** Gives the run back untouched, due at `availableAt` (throttling, shutdown). */

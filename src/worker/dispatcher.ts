@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.ts';
 import type { Conversations } from '../domain/conversations.ts';
 import { eventView, truthy } from '../engine/view.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { CompiledRecipe, WaitStep } from '../recipes/compile.ts';
+import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, WaitResolution } from '../store/types.ts';
@@ -70,12 +70,13 @@ export class Dispatcher {
     try {
       if (recipe.if && !truthy(await recipe.if.evaluate(view, bindings))) return undefined;
       stage = 'key';
-      if (!recipe.key) return { id, recipe: recipe.name, status: 'queued' };
+      const lane = laneAt(recipe, 0) ?? undefined;
+      if (!recipe.key) return { id, recipe: recipe.name, status: 'queued', lane };
       const key = await recipe.key.evaluate(view, bindings);
       if (key === undefined || key === null || typeof key === 'object') {
         throw new Error(`evaluated to ${key === undefined ? 'nothing' : JSON.stringify(key)}; a key must be a string or number`);
       }
-      return { id, recipe: recipe.name, key: String(key), status: 'queued' };
+      return { id, recipe: recipe.name, key: String(key), status: 'queued', lane };
     } catch (error) {
       // Recorded as a dead run, so the operator sees it in dead letters rather than only in a log.
       const source = stage === 'if' ? recipe.if?.source : recipe.key?.source;

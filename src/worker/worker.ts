@@ -23,6 +23,8 @@ export class Worker {
   private running = false;
   private wakeUp: (() => void) | undefined;
   private pendingWake = false;
+  /** Whether a claim could find something: new runs, a freed destination, a due time, a poll. */
+  private claimWanted = true;
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -40,10 +42,12 @@ export class Worker {
     this.dispatcher = deps.dispatcher;
     this.engine = deps.engine;
     this.options = deps.options;
+    this.engine.limiter.onFree = () => this.wake();
   }
 
-  /** Something may be due (an event stored, a run finished or was resolved): look now. */
+  /** Something may be due (an event stored, runs created or resolved, a destination freed): look now. */
   wake(): void {
+    this.claimWanted = true;
     this.pendingWake = true;
     this.wakeUp?.();
   }
@@ -68,6 +72,7 @@ export class Worker {
     this.wakeUp?.();
     this.unsubscribe?.();
     await this.loop;
+    this.engine.limiter.cancelWaiting();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(this.inFlight.values()), timeout]);
     clearInterval(this.heartbeat);
@@ -84,10 +89,15 @@ export class Worker {
     busy ||= dispatched.length > 0;
     const expired = await this.store.waits.expire(this.clock.now(), 500);
     busy ||= expired.length > 0;
-    const free = this.options.concurrency - this.inFlight.size;
-    if (free > 0) {
-      const claimed = await this.store.runs.claim(this.owner, this.clock.now(), this.options.leaseMs, free);
+    // Runs waiting in the limiter for their destination hold no slot.
+    const free = this.options.concurrency - (this.inFlight.size - this.engine.limiter.waiting());
+    if (busy) this.claimWanted = true;
+    if (free > 0 && this.claimWanted) {
+      // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
+      const claimed = await this.store.runs.claim(this.owner, this.clock.now(), this.options.leaseMs, free, this.engine.limiter.saturated());
       for (const run of claimed) this.track(run.id, executeRun(run, this.owner, this.engine));
+      // Fewer than asked: nothing more is claimable until something changes (see wake()).
+      if (claimed.length < free) this.claimWanted = false;
       busy ||= claimed.length > 0;
     }
     return busy;
@@ -95,6 +105,7 @@ export class Worker {
 
   /** Runs ticks until nothing is due and no run is in flight (tests). */
   async drain(): Promise<void> {
+    this.claimWanted = true; // the caller may have moved the clock
     for (;;) {
       const busy = await this.tick();
       if (this.inFlight.size > 0) {
@@ -107,17 +118,16 @@ export class Worker {
 
   private track(runId: string, execution: Promise<ExecutionResult>): void {
     const done = execution
-      .then((result) => {
-        if (result === 'released') this.logger.debug({ run: runId }, 'destination busy; run released');
-        else this.logger.debug({ run: runId, result }, `run ${result}`);
-      })
+      .then((result) => this.logger.debug({ run: runId, result }, `run ${result}`))
       .catch((error: unknown) => {
         if (error instanceof LeaseLostError) this.logger.warn({ run: runId }, error.message);
         else this.logger.error({ run: runId, err: error }, 'run execution failed; it will be retried when its lease expires');
       })
       .finally(() => {
         this.inFlight.delete(runId);
-        this.wake();
+        // A slot is free; a claim is wanted if that was the limit (a freed destination wakes by itself).
+        this.pendingWake = true;
+        this.wakeUp?.();
       });
     this.inFlight.set(runId, done);
   }
@@ -136,6 +146,8 @@ export class Worker {
       if (this.pendingWake) continue;
       const sleep = await this.untilNextDue().catch(() => this.options.pollMs);
       if (this.pendingWake) continue;
+      // Whatever wakes the loop next (a timer, a due run, a poll) may have made runs claimable.
+      this.claimWanted = true;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, sleep);
         this.wakeUp = () => {

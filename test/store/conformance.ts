@@ -277,6 +277,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
           key: 'conv-1',
           generation: 0,
           status: 'queued',
+          lane: null,
           attempt: 0,
           availableAt: T0 + 5,
           leaseOwner: null,
@@ -459,6 +460,22 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         await createRuns(store, [run('z2'), run('z1')], T0 + 3);
         await createRuns(store, [run('y0')], T0 + 3);
         expect((await store.runs.claim('w1', T0 + 5, LEASE, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c', 'z2', 'z1', 'y0']);
+      });
+
+      it('leaves runs whose lane is busy for later; saveStep and park move the lane on', async () => {
+        await createRuns(store, [run('slack1', { lane: 'slack' }), run('http1', { lane: 'http:a.test' }), run('nolane')], T0);
+        await createRuns(store, [run('slack2', { lane: 'slack' })], T0 + 1);
+        const first = await store.runs.claim('w1', T0 + 5, LEASE, 10, ['slack']);
+        expect(first.map((r) => [r.id, r.lane])).toEqual([['http1', 'http:a.test'], ['nolane', null]]);
+        const lease = { runId: 'http1', owner: 'w1' };
+        await store.runs.saveStep(lease, { runId: 'http1', stepId: 's1', status: 'done', output: null, startedAt: T0, finishedAt: T0 }, undefined, T0 + 5, 'slack');
+        expect((await store.runs.get('http1'))?.lane).toBe('slack');
+        await store.runs.saveStep(lease, { runId: 'http1', stepId: 's2', status: 'done', output: null, startedAt: T0, finishedAt: T0 }, undefined, T0 + 5);
+        expect((await store.runs.get('http1'))?.lane).toBe('slack');
+        await store.runs.park(lease, { stepId: 'w', source: 'muro', type: 'x', deadline: T0 + 100 }, T0 + 5, null);
+        expect((await store.runs.get('http1'))?.lane).toBeNull();
+        expect((await store.runs.claim('w1', T0 + 5, LEASE, 10, ['slack', 'other'])).map((r) => r.id)).toEqual([]);
+        expect((await store.runs.claim('w1', T0 + 5, LEASE, 10, [])).map((r) => r.id)).toEqual(['slack1', 'slack2']);
       });
 
       it('does not let a second owner claim a leased run until the lease expires, then hands it over', async () => {

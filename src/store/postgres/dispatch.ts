@@ -58,8 +58,8 @@ const live = liveStatuses.map((s) => `'${s}'`).join(', ');
 
 /** The partial unique index on live (recipe, key) refuses a second live run: DO NOTHING, no row returned. */
 const insertRunSql = `
-  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8)
+  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error, lane)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9)
   ON CONFLICT (recipe, run_key) WHERE run_key IS NOT NULL AND status IN (${live}) DO NOTHING
   RETURNING id`;
 
@@ -70,7 +70,7 @@ const insertSkippedSql = `
       coalesce((SELECT id FROM runs WHERE recipe = $3 AND run_key = $4 AND status IN (${live}) LIMIT 1), '?'))`;
 
 function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
-  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.status, plan.now, clean(run.error)];
+  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.status, plan.now, clean(run.error), run.lane ?? null];
 }
 
 async function commit(db: Db, plan: DispatchPlan): Promise<DispatchOutcome> {

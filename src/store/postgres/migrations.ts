@@ -120,6 +120,9 @@ export const migrations: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  `
+  ALTER TABLE runs ADD COLUMN lane text;
+  `,
 ];
 
 /**

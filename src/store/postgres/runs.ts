@@ -10,6 +10,7 @@ export interface RunRow {
   run_key: string | null;
   generation: number;
   status: RunStatus;
+  lane: string | null;
   attempt: number;
   available_at: number;
   lease_owner: string | null;
@@ -48,6 +49,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   key: r.run_key,
   generation: r.generation,
   status: r.status,
+  lane: r.lane,
   attempt: r.attempt,
   availableAt: r.available_at,
   leaseOwner: r.lease_owner,
@@ -79,7 +81,7 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
   ...(r.response === null ? {} : { response: fromJson(r.response) }),
 });
 
-const runColumns = 'id, event_seq, recipe, run_key, generation, status, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
+const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
 const qualified = (alias: string) => runColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 // Steps and attempts come back with their run as JSON arrays (one round trip); jsonb keeps bigints as numbers.
@@ -106,6 +108,7 @@ export const claimSql = `
     SELECT id FROM runs
     WHERE status IN ('queued', 'retrying', 'running') AND available_at <= $2
       AND (status <> 'running' OR lease_until < $2)
+      AND (status = 'running' OR lane IS NULL OR NOT (lane = ANY($5::text[])))
     ORDER BY available_at, ord
     LIMIT $4
     FOR UPDATE SKIP LOCKED
@@ -147,7 +150,7 @@ function attemptParams(a: AttemptRecord | undefined): unknown[] {
 }
 
 export const saveStepSql = `
-  WITH run AS (${held('attempt = 0, error = NULL')}),
+  WITH run AS (${held('attempt = 0, error = NULL, lane = CASE WHEN $18::boolean THEN lane ELSE $19::text END')}),
   step AS (
     INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
     SELECT id, $4::text, $5::text, $6::text, $7::bigint, $8::bigint FROM run
@@ -157,7 +160,7 @@ export const saveStepSql = `
   SELECT count(*) AS held FROM run`;
 
 export const parkSql = `
-  WITH run AS (${held(`status = 'waiting', lease_owner = NULL, lease_until = NULL`)}),
+  WITH run AS (${held(`status = 'waiting', lease_owner = NULL, lease_until = NULL, lane = CASE WHEN $8::boolean THEN lane ELSE $9::text END`)}),
   step AS (
     INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
     SELECT id, $4::text, 'waiting', NULL, $3::bigint, NULL FROM run
@@ -237,8 +240,8 @@ export function postgresRuns(db: Db): RunStore {
   };
 
   return {
-    claim: async (owner, now, leaseMs, limit) => {
-      const { rows } = await pool.query<RunRow & { event: EventRow; steps: StepRow[] }>(claimSql, [owner, now, now + leaseMs, limit]);
+    claim: async (owner, now, leaseMs, limit, skipLanes = []) => {
+      const { rows } = await pool.query<RunRow & { event: EventRow; steps: StepRow[] }>(claimSql, [owner, now, now + leaseMs, limit, [...skipLanes]]);
       return rows.map((row): ClaimedRun => ({ ...toRun(row), event: toEvent(row.event), steps: row.steps.map(toStep) }));
     },
     heartbeat: async (owner, runIds, leaseUntil) => {
@@ -249,9 +252,10 @@ export function postgresRuns(db: Db): RunStore {
         owner,
       ]);
     },
-    saveStep: (lease, step, attempt, now) =>
-      write(lease, saveStepSql, [now, step.stepId, step.status, toJson(step.output), step.startedAt, step.finishedAt, ...attemptParams(attempt)]),
-    park: (lease, wait, now) => write(lease, parkSql, [now, wait.stepId, wait.source, wait.type, wait.deadline]),
+    // A lane of `undefined` keeps the run's lane as it is; null clears it.
+    saveStep: (lease, step, attempt, now, nextLane) =>
+      write(lease, saveStepSql, [now, step.stepId, step.status, toJson(step.output), step.startedAt, step.finishedAt, ...attemptParams(attempt), nextLane === undefined, nextLane ?? null]),
+    park: (lease, wait, now, nextLane) => write(lease, parkSql, [now, wait.stepId, wait.source, wait.type, wait.deadline, nextLane === undefined, nextLane ?? null]),
     retryLater: (lease, attempt, availableAt, error, now) => write(lease, retryLaterSql, [now, availableAt, clean(error), ...attemptParams(attempt)]),
     release: async (lease, availableAt, now) => {
       const { rowCount } = await pool.query(releaseSql, [lease.runId, lease.owner, now, availableAt, db.wake.runs]);

@@ -13,8 +13,8 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
     VALUES (@conversationId, @messageId, @eventSeq, @position, @message) ON CONFLICT DO NOTHING`);
   // OR IGNORE: the partial unique index on live (recipe, key) refuses a second live run.
   const insertRun = db.prepare(`
-    INSERT OR IGNORE INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error)
-    VALUES (@id, @seq, @recipe, @key, @generation, @status, @now, @now, @now, @error)`);
+    INSERT OR IGNORE INTO runs (id, event_seq, recipe, run_key, generation, status, lane, available_at, created_at, updated_at, error)
+    VALUES (@id, @seq, @recipe, @key, @generation, @status, @lane, @now, @now, @now, @error)`);
   const holder = db.prepare(`
     SELECT id FROM runs WHERE recipe = ? AND run_key = ? AND status IN ('queued', 'running', 'retrying', 'waiting')`).pluck();
   const mutex = new Mutex();
@@ -24,7 +24,7 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
     if (markDispatched.run(plan.seq, plan.generation).changes !== 1) return outcome;
     for (const m of plan.messages) appendMessage.run({ ...m, message: JSON.stringify(m.message) });
     for (const run of plan.runs) {
-      const row = { ...run, key: run.key ?? null, error: run.error ?? null, seq: plan.seq, generation: plan.generation, now: plan.now };
+      const row = { ...run, key: run.key ?? null, lane: run.lane ?? null, error: run.error ?? null, seq: plan.seq, generation: plan.generation, now: plan.now };
       if (insertRun.run(row).changes === 1) {
         outcome.created.push(run.id);
       } else {

@@ -105,6 +105,9 @@ export const migrations: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  `
+  ALTER TABLE runs ADD COLUMN lane TEXT;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

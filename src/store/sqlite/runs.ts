@@ -11,6 +11,7 @@ export interface RunRow {
   run_key: string | null;
   generation: number;
   status: RunStatus;
+  lane: string | null;
   attempt: number;
   available_at: number;
   lease_owner: string | null;
@@ -49,6 +50,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   key: r.run_key,
   generation: r.generation,
   status: r.status,
+  lane: r.lane,
   attempt: r.attempt,
   availableAt: r.available_at,
   leaseOwner: r.lease_owner,
@@ -84,21 +86,26 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
 const oldestFirst = (a: RunRow & { ord: number }, b: RunRow & { ord: number }) => a.available_at - b.available_at || a.ord - b.ord;
 
 export function sqliteRuns(db: Database.Database): RunStore {
-  const claim = db.prepare(`
+  // Two claims in one transaction: a dead worker's expired leases, then due runs in the order of the
+  // partial indexes (INDEXED BY: without statistics SQLite would pick the status index and sort).
+  const takeOver = db.prepare(`
+    UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
+    WHERE id IN (SELECT id FROM runs INDEXED BY runs_leased WHERE status = 'running' AND lease_until < @now ORDER BY lease_until LIMIT @limit)
+    RETURNING *, rowid AS ord`);
+  const claimDue = db.prepare(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
     WHERE id IN (
-      SELECT id FROM (
-        SELECT id, available_at, rowid AS ord FROM runs WHERE status IN ('queued', 'retrying') AND available_at <= @now
-        UNION ALL
-        SELECT id, available_at, rowid AS ord FROM runs WHERE status = 'running' AND lease_until < @now
-      ) ORDER BY available_at, ord LIMIT @limit)
+      SELECT id FROM runs INDEXED BY runs_due
+      WHERE status IN ('queued', 'retrying') AND available_at <= @now
+        AND (lane IS NULL OR lane NOT IN (SELECT value FROM json_each(@skip)))
+      ORDER BY available_at, rowid LIMIT @limit)
     RETURNING *, rowid AS ord`);
   const eventOf = db.prepare(`SELECT * FROM events WHERE seq = ?`);
   const stepsOf = db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY started_at, rowid`);
   const attemptsOf = db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY id`);
   const heartbeat = db.prepare(`UPDATE runs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`);
   const touch = db.prepare(`
-    UPDATE runs SET attempt = 0, error = NULL, updated_at = @now
+    UPDATE runs SET attempt = 0, error = NULL, updated_at = @now, lane = CASE WHEN @keepLane THEN lane ELSE @lane END
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
   const upsertStep = db.prepare(`
     INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
@@ -108,7 +115,8 @@ export function sqliteRuns(db: Database.Database): RunStore {
     INSERT INTO attempts (run_id, step_id, attempt, started_at, duration_ms, outcome, status_code, error, request, response)
     VALUES (@runId, @stepId, @attempt, @startedAt, @durationMs, @outcome, @statusCode, @error, @request, @response)`);
   const toWaiting = db.prepare(`
-    UPDATE runs SET status = 'waiting', lease_owner = NULL, lease_until = NULL, updated_at = @now
+    UPDATE runs SET status = 'waiting', lease_owner = NULL, lease_until = NULL, updated_at = @now,
+      lane = CASE WHEN @keepLane THEN lane ELSE @lane END
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
   const upsertWait = db.prepare(`
     INSERT INTO waits (run_id, step_id, source, type, deadline, status) VALUES (@runId, @stepId, @source, @type, @deadline, 'waiting')
@@ -135,7 +143,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
     ORDER BY id DESC LIMIT :limit`);
   const byEvent = db.prepare(`SELECT * FROM runs WHERE event_seq = ? ORDER BY id`);
   const counts = db.prepare(`SELECT status, count(*) AS n FROM runs GROUP BY status`);
-  const nextDue = db.prepare(`SELECT min(available_at) FROM runs WHERE status IN ('queued', 'retrying')`).pluck();
+  const nextDue = db.prepare(`SELECT min(available_at) FROM runs INDEXED BY runs_due WHERE status IN ('queued', 'retrying')`).pluck();
   const owners = db.prepare(`SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_owner IS NOT NULL`).pluck();
   const releaseOwner = db.prepare(`
     UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @now,
@@ -164,20 +172,25 @@ export function sqliteRuns(db: Database.Database): RunStore {
   });
 
   // RETURNING yields rows in the order SQLite updated them, not the subquery's: sort them oldest first.
-  const claimTx = db.transaction((owner: string, now: number, leaseMs: number, limit: number): ClaimedRun[] =>
-    (claim.all({ owner, now, until: now + leaseMs, limit }) as Array<RunRow & { ord: number }>).sort(oldestFirst).map((row) => ({
+  const claimTx = db.transaction((owner: string, now: number, leaseMs: number, limit: number, skip: readonly string[]): ClaimedRun[] => {
+    const params = { owner, now, until: now + leaseMs, limit, skip: JSON.stringify(skip) };
+    const rows = takeOver.all(params) as Array<RunRow & { ord: number }>;
+    if (rows.length < limit) rows.push(...(claimDue.all({ ...params, limit: limit - rows.length }) as Array<RunRow & { ord: number }>));
+    return rows.sort(oldestFirst).map((row) => ({
       ...toRun(row),
       event: toEvent(eventOf.get(row.event_seq) as EventRow),
       steps: (stepsOf.all(row.id) as StepRow[]).map(toStep),
-    })),
-  );
-  const saveStepTx = db.transaction((lease: Lease, step: StepRecord, attempt: AttemptRecord | undefined, now: number) => {
-    held(touch.run({ id: lease.runId, owner: lease.owner, now }).changes, lease);
+    }));
+  });
+  // `undefined` keeps the lane as it is; null clears it.
+  const laneParams = (nextLane: string | null | undefined) => ({ keepLane: nextLane === undefined ? 1 : 0, lane: nextLane ?? null });
+  const saveStepTx = db.transaction((lease: Lease, step: StepRecord, attempt: AttemptRecord | undefined, now: number, nextLane?: string | null) => {
+    held(touch.run({ id: lease.runId, owner: lease.owner, now, ...laneParams(nextLane) }).changes, lease);
     upsertStep.run({ ...step, output: toJson(step.output) });
     if (attempt) insertAttempt.run(attemptParams(attempt));
   });
-  const parkTx = db.transaction((lease: Lease, wait: NewWait, now: number) => {
-    held(toWaiting.run({ id: lease.runId, owner: lease.owner, now }).changes, lease);
+  const parkTx = db.transaction((lease: Lease, wait: NewWait, now: number, nextLane?: string | null) => {
+    held(toWaiting.run({ id: lease.runId, owner: lease.owner, now, ...laneParams(nextLane) }).changes, lease);
     upsertStep.run({ runId: lease.runId, stepId: wait.stepId, status: 'waiting', output: null, startedAt: now, finishedAt: null });
     upsertWait.run({ runId: lease.runId, ...wait });
   });
@@ -202,12 +215,12 @@ export function sqliteRuns(db: Database.Database): RunStore {
   };
 
   return {
-    claim: async (owner, now, leaseMs, limit) => claimTx.immediate(owner, now, leaseMs, limit),
+    claim: async (owner, now, leaseMs, limit, skipLanes = []) => claimTx.immediate(owner, now, leaseMs, limit, skipLanes),
     heartbeat: async (owner, runIds, leaseUntil) => {
       db.transaction(() => runIds.forEach((id) => heartbeat.run(leaseUntil, id, owner)))();
     },
-    saveStep: async (lease, step, attempt, now) => saveStepTx.immediate(lease, step, attempt, now),
-    park: async (lease, wait, now) => parkTx.immediate(lease, wait, now),
+    saveStep: async (lease, step, attempt, now, nextLane) => saveStepTx.immediate(lease, step, attempt, now, nextLane),
+    park: async (lease, wait, now, nextLane) => parkTx.immediate(lease, wait, now, nextLane),
     retryLater: async (lease, attempt, at, error, now) => retryLaterTx.immediate(lease, attempt, at, error, now),
     release: async (lease, at, now) => held(release.run({ id: lease.runId, owner: lease.owner, at, now }).changes, lease),
     finish: async (lease, status, error, attempt, now) => finishTx.immediate(lease, status, error, attempt, now),
