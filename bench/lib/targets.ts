@@ -11,7 +11,7 @@ export const bare = () => startServer([join(root, 'bench/servers/bare.ts')]);
 export const expressPeer = () => startServer([join(root, 'bench/servers/express-peer.ts')], { env: { MURO_WEBHOOK_SECRET: SECRET } });
 
 /** `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. */
-export async function hookline(yaml = ''): Promise<Server & { dir: string }> {
+export async function hookline(yaml = '', args: string[] = []): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   const config = join(dir, 'hookline.yaml');
   writeFileSync(
@@ -25,7 +25,7 @@ attachments: ${join(dir, 'attachments')}
 log: { level: warn }
 ${yaml}`,
   );
-  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config], { cwd: dir });
+  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir });
   return {
     ...server,
     dir,

@@ -48,13 +48,14 @@ export class Conversations {
   }
 
   /**
-   * The transcript after this event: what is stored, plus the event's messages not seen before.
-   * Returns the new messages to store, so the dispatcher can write them with the event.
+   * The messages this event adds to its conversation (the store ignores ids it already has), and,
+   * when `withTranscript`, the transcript after this event: what is stored plus what is new.
+   * Loading the transcript costs a read per event, so it happens only when a recipe needs it.
    */
-  async withEvent(view: Record<string, unknown>, seq: number): Promise<{ transcript?: Transcript; append: TranscriptMessage[] }> {
+  async withEvent(view: Record<string, unknown>, seq: number, withTranscript: boolean): Promise<{ transcript?: Transcript; append: TranscriptMessage[] }> {
     const id = await this.idOf(view);
     if (id === undefined) return { append: [] };
-    const stored = await this.store.transcript(id);
+    const stored = withTranscript ? await this.store.transcript(id) : [];
     const known = new Set(stored.map((m) => m.messageId));
     const append: TranscriptMessage[] = [];
     for (const m of await this.messagesOf(view)) {
@@ -62,6 +63,7 @@ export class Conversations {
       known.add(m.id);
       append.push({ conversationId: id, messageId: m.id, eventSeq: seq, position: append.length, message: m.message });
     }
+    if (!withTranscript) return { append };
     return { transcript: { id, messages: [...stored.map((m) => m.message), ...append.map((m) => m.message)] }, append };
   }
 

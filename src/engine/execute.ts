@@ -57,7 +57,7 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
     outputs[s.stepId] = s.output;
     finished.add(s.stepId);
   }
-  const conversation = await deps.conversations.current(view);
+  const conversation = recipe.usesConversation ? await deps.conversations.current(view) : undefined;
   // Failed attempts so far belong to the first unfinished step; later steps start from zero.
   let failures = run.attempt;
 

@@ -19,6 +19,8 @@ export interface CompiledRecipe {
   key: CompiledExpression | undefined;
   steps: CompiledStep[];
   tests: RecipeTestCase[];
+  /** Whether any expression mentions $conversation (the transcript is loaded only then). */
+  usesConversation: boolean;
   /** Changes whenever the file's text does. */
   hash: string;
 }
@@ -105,6 +107,7 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
     key: expr(recipe.key, ['key']),
     steps,
     tests: recipe.tests ?? [],
+    usesConversation: text.includes('$conversation'),
     hash: createHash('sha256').update(text).digest('hex').slice(0, 12),
   };
   return diagnostics.length > 0 ? { diagnostics } : { recipe: result, diagnostics };

@@ -35,12 +35,36 @@ export interface CompiledExpression {
   evaluate(input: unknown, bindings: Bindings): Promise<unknown>;
 }
 
+const simplePath = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const reserved = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
+
+/**
+ * A plain path such as `data.conversation.id` read directly, with JSONata's result, as long as no
+ * list is met on the way (where JSONata would map over it); `fallback` signals "ask JSONata".
+ */
+function readPath(input: unknown, keys: string[]): unknown {
+  let value = input;
+  for (const key of keys) {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'object' || Array.isArray(value)) return fallback;
+    value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return Array.isArray(value) ? fallback : value;
+}
+const fallback = Symbol('fallback');
+
 /** Throws the JSONata syntax error (with `position`) when the text does not compile. */
 export function compileExpression(source: string): CompiledExpression {
   const expression = jsonata(source, limits);
+  const path = simplePath.test(source.trim()) && !source.split('.').some((k) => reserved.has(k)) ? source.trim().split('.') : undefined;
   return {
     source,
     evaluate: async (input, b) => {
+      // The hot path of dispatch (transcripts, keys) is mostly plain paths: no need for the interpreter.
+      if (path) {
+        const value = readPath(input, path);
+        if (value !== fallback) return plain(value);
+      }
       const iso = () => new Date(b.clock.now()).toISOString();
       const result = await expression.evaluate(input, {
         trigger: b.trigger,

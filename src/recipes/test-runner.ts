@@ -52,7 +52,7 @@ async function runCase(recipe: CompiledRecipe, test: RecipeTestCase, config: Con
   const view = { ...body, source: event.source, id, type, received_at: new Date(receivedAt).toISOString(), test: (body.data as { test?: unknown })?.test === true };
 
   const conversations = new Conversations(config.sources.muro.transcript, storedTranscript(test.conversation ?? []), clock);
-  const { transcript } = await conversations.withEvent(view, 1);
+  const { transcript } = await conversations.withEvent(view, 1, true);
   const bindings: Bindings = { trigger: view, steps: {}, vars: { ...config.vars, ...test.vars }, env: {}, conversation: transcript, clock };
 
   try {

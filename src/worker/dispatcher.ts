@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
-import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, WaitResolution } from '../store/types.ts';
+import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, WaitRecord, WaitResolution } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { newRunId } from '../util/ids.ts';
 
@@ -40,6 +40,8 @@ export class Dispatcher {
       for (const event of await store.dispatch.pending(limit)) {
         const outcome = await store.dispatch.commit(await this.plan(event));
         done.push({ event, outcome });
+        // Let the event loop answer webhooks between events: acknowledging comes first.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       return done;
     });
@@ -48,12 +50,14 @@ export class Dispatcher {
   async plan(event: EventRecord): Promise<DispatchPlan> {
     const { config, clock, conversations } = this.deps;
     const view = eventView(event);
-    const { transcript, append } = await conversations.withEvent(view, event.seq);
-    const base: Bindings = { vars: config.vars, env: this.deps.env, clock, conversation: transcript };
     const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
+    // A replay answers no waits; otherwise a waiting recipe that reads $conversation needs the transcript too.
+    const waits = event.generation === 0 ? await this.deps.store.waits.waiting(event.source) : [];
+    const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);
+    const { transcript, append } = await conversations.withEvent(view, event.seq, needsTranscript);
+    const base: Bindings = { vars: config.vars, env: this.deps.env, clock, conversation: transcript };
     const runs = await Promise.all(recipes.map((recipe) => this.startRun(recipe, view, { ...base, trigger: view, steps: {} })));
-    // A replay runs the recipes again; it does not answer waits a second time.
-    const resolutions = event.generation === 0 ? await this.resolveWaits(event, view, base) : [];
+    const resolutions = await this.resolveWaits(event, view, base, waits);
     return {
       seq: event.seq,
       generation: event.generation,
@@ -84,10 +88,10 @@ export class Dispatcher {
     }
   }
 
-  private async resolveWaits(event: EventRecord, view: Record<string, unknown>, base: Bindings): Promise<WaitResolution[]> {
-    const { store, logger } = this.deps;
+  private async resolveWaits(event: EventRecord, view: Record<string, unknown>, base: Bindings, waits: WaitRecord[]): Promise<WaitResolution[]> {
+    const { logger } = this.deps;
     const resolutions: WaitResolution[] = [];
-    for (const wait of await store.waits.waiting(event.source)) {
+    for (const wait of waits) {
       const recipe = this.deps.recipes().recipes.get(wait.recipe);
       const step = recipe?.steps.find((s): s is WaitStep => s.id === wait.stepId && s.kind === 'wait');
       if (!step || !step.event.matches(event.source, event.type)) continue;
