@@ -52,10 +52,16 @@ export class Conversations {
    * when `withTranscript`, the transcript after this event: what is stored plus what is new.
    * Loading the transcript costs a read per event, so it happens only when a recipe needs it.
    */
-  async withEvent(view: Record<string, unknown>, seq: number, withTranscript: boolean): Promise<{ transcript?: Transcript; append: TranscriptMessage[] }> {
+  async withEvent(
+    view: Record<string, unknown>,
+    seq: number,
+    withTranscript: boolean,
+    /** Messages of earlier events of the same batch, not stored yet. */
+    unstored: readonly TranscriptMessage[] = [],
+  ): Promise<{ transcript?: Transcript; append: TranscriptMessage[] }> {
     const id = await this.idOf(view);
     if (id === undefined) return { append: [] };
-    const stored = withTranscript ? await this.store.transcript(id) : [];
+    const stored = withTranscript ? [...(await this.store.transcript(id)), ...unstored.filter((m) => m.conversationId === id)] : [];
     const known = new Set(stored.map((m) => m.messageId));
     const append: TranscriptMessage[] = [];
     for (const m of await this.messagesOf(view)) {

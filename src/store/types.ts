@@ -123,12 +123,13 @@ export interface DispatchStore {
   /** Events not yet dispatched, in receive order. */
   pending(limit: number): Promise<EventRecord[]>;
   /**
-   * In one transaction: append transcript messages (ignoring ids already there), create the runs
-   * (a run whose key is held by a live run becomes `skipped`), resolve waits that are still waiting
-   * (step output stored, run queued), and mark the event dispatched. A plan for an event that is no
-   * longer `received` (another instance dispatched it) changes nothing and returns empty lists.
+   * In one transaction, for each plan in order: append transcript messages (ignoring ids already
+   * there), create the runs (a run whose key is held by a live run becomes `skipped`), resolve waits
+   * that are still waiting (step output stored, run queued), and mark the event dispatched. A plan for
+   * an event that is no longer `received` (another instance dispatched it) changes nothing and its
+   * outcome has empty lists. One outcome per plan, in the same order.
    */
-  commit(plan: DispatchPlan): Promise<DispatchOutcome>;
+  commit(plans: DispatchPlan[]): Promise<DispatchOutcome[]>;
   /**
    * Mutual exclusion between dispatching and registering waits, across every instance that shares
    * the store, so that an event and a new wait_for can never miss each other.
@@ -300,6 +301,89 @@ export interface TableStore {
   rows(table: string, limit: number): Promise<Array<Record<string, unknown>>>;
 }
 
+// ---------------------------------------------------------------- tickets
+
+/** An attachment as the stored event describes it (see domain/attachments.ts). */
+export interface TicketAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  /** Null when it was not saved (too large, spam, not base64). */
+  sha256: string | null;
+  saved: boolean;
+  reason?: string | undefined;
+  contentId?: string | null | undefined;
+}
+
+export interface TicketMessageInput {
+  /** A retried step records nothing twice: the message with this key already exists. */
+  idempotencyKey: string;
+  eventSeq: number;
+  receivedAt: number;
+  /** Sender address (the customer); compared lower-cased. */
+  from: string;
+  fromName?: string | null | undefined;
+  subject: string;
+  text: string;
+  html?: string | null | undefined;
+  /** The email's Message-ID, and the ids it replies to (In-Reply-To, then References). */
+  messageId?: string | null | undefined;
+  replyTo: string[];
+  /** A ticket number written in the subject, like [#T-12]. */
+  ticketNumber?: number | undefined;
+  attachments: TicketAttachment[];
+}
+
+export interface TicketResult {
+  ticketId: number;
+  customerId: number;
+  messageId: number;
+  /** A new ticket was opened (false: appended to an existing one). */
+  created: boolean;
+  /** This input was recorded before (same idempotency key): nothing changed. */
+  duplicate: boolean;
+}
+
+export interface TicketSummary {
+  id: number;
+  subject: string;
+  status: string;
+  customer: { id: number; email: string; name: string | null };
+  messageCount: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TicketMessage {
+  id: number;
+  eventSeq: number;
+  receivedAt: number;
+  from: string;
+  subject: string;
+  text: string;
+  html: string | null;
+  messageId: string | null;
+  attachments: TicketAttachment[];
+}
+
+export interface TicketDetail extends TicketSummary {
+  messages: TicketMessage[];
+}
+
+export interface TicketStore {
+  /**
+   * In one transaction: get or create the customer by sender address; find the ticket the email
+   * belongs to — the number in its subject, else a stored message it replies to, else a stored
+   * message that already replies to it (a reply that arrived first) — or open a new one; append
+   * the message with its attachments' metadata. Messages are listed in receive order whatever the
+   * order of recording, and a ticket takes its subject from its earliest message.
+   */
+  record(input: TicketMessageInput, now: number): Promise<TicketResult>;
+  /** Newest activity first. `search` matches subject or customer email. */
+  list(filter: { status?: string | undefined; search?: string | undefined; limit?: number | undefined }): Promise<TicketSummary[]>;
+  get(id: number): Promise<TicketDetail | undefined>;
+}
+
 /** What another instance may have changed: new events to dispatch, or runs that became due. */
 export type Wake = 'events' | 'runs';
 
@@ -311,6 +395,7 @@ export interface Store {
   readonly waits: WaitStore;
   readonly conversations: ConversationStore;
   readonly tables: TableStore;
+  readonly tickets: TicketStore;
   /**
    * Calls `listener` when another instance stored events or made runs due (Postgres LISTEN/NOTIFY),
    * so idle workers wake at once instead of at their next poll. SQLite, owned by one process, never

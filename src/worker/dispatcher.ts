@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
-import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, WaitRecord, WaitResolution } from '../store/types.ts';
+import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, TranscriptMessage, WaitRecord, WaitResolution } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { newRunId } from '../util/ids.ts';
 
@@ -32,29 +32,35 @@ export class Dispatcher {
     this.deps = deps;
   }
 
-  /** Dispatches pending events (up to `limit`); returns the outcomes, in order. */
-  async dispatchPending(limit = 200): Promise<Array<{ event: EventRecord; outcome: DispatchOutcome }>> {
+  /**
+   * Dispatches pending events (up to `limit`), committed together in one transaction; returns the
+   * outcomes, in order.
+   */
+  async dispatchPending(limit = 100): Promise<Array<{ event: EventRecord; outcome: DispatchOutcome }>> {
     const { store } = this.deps;
     return store.dispatch.withLock(async () => {
-      const done: Array<{ event: EventRecord; outcome: DispatchOutcome }> = [];
-      for (const event of await store.dispatch.pending(limit)) {
-        const outcome = await store.dispatch.commit(await this.plan(event));
-        done.push({ event, outcome });
+      const events = await store.dispatch.pending(limit);
+      if (events.length === 0) return [];
+      const plans: DispatchPlan[] = [];
+      for (const event of events) {
+        plans.push(await this.plan(event, plans.flatMap((p) => p.messages)));
         // Let the event loop answer webhooks between events: acknowledging comes first.
         await new Promise((resolve) => setImmediate(resolve));
       }
-      return done;
+      const outcomes = await store.dispatch.commit(plans);
+      return events.map((event, i) => ({ event, outcome: outcomes[i]! }));
     });
   }
 
-  async plan(event: EventRecord): Promise<DispatchPlan> {
+  /** What an event causes; `unstored` are the transcript messages of the events planned before it in this batch. */
+  async plan(event: EventRecord, unstored: TranscriptMessage[] = []): Promise<DispatchPlan> {
     const { config, clock, conversations } = this.deps;
     const view = eventView(event);
     const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
     // A replay answers no waits; otherwise a waiting recipe that reads $conversation needs the transcript too.
     const waits = event.generation === 0 ? await this.deps.store.waits.waiting(event.source) : [];
     const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);
-    const { transcript, append } = await conversations.withEvent(view, event.seq, needsTranscript);
+    const { transcript, append } = await conversations.withEvent(view, event.seq, needsTranscript, unstored);
     const base: Bindings = { vars: config.vars, env: this.deps.env, clock, conversation: transcript };
     const runs = await Promise.all(recipes.map((recipe) => this.startRun(recipe, view, { ...base, trigger: view, steps: {} })));
     const resolutions = await this.resolveWaits(event, view, base, waits);

@@ -3,7 +3,7 @@
 // that passes this suite can replace another without the engine noticing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, NonRetryableError, StoreUnavailableError } from '../../src/errors.ts';
-import type { Lease, Store, StepRecord } from '../../src/store/types.ts';
+import type { Lease, StepRecord, Store, TicketMessageInput } from '../../src/store/types.ts';
 import { attempt, commit, createRuns, newEvent, receive, run, settle, T0, TTL, uid } from './fixtures.ts';
 
 export interface OpenedStore {
@@ -838,6 +838,75 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect((await store.waits.waiting('muro')).map((w) => [w.runId, w.deadline])).toEqual([['r1', T0 + 200]]);
         expect((await store.runs.get('r1'))?.steps[0]).toMatchObject({ status: 'waiting', output: null, finishedAt: null });
         expect(await store.waits.expire(T0 + 200, 10)).toEqual([{ runId: 'r1', stepId: 'wait' }]);
+      });
+    });
+
+    describe('tickets', () => {
+      const email = (over: Partial<TicketMessageInput> = {}): TicketMessageInput => ({
+        idempotencyKey: uid('key'),
+        eventSeq: 1,
+        receivedAt: T0,
+        from: 'Jordan.Lee@Client.example',
+        fromName: 'Jordan Lee',
+        subject: 'Invoice is wrong',
+        text: 'Hello',
+        html: null,
+        messageId: `<${uid('m')}@client.example>`,
+        replyTo: [],
+        attachments: [],
+        ...over,
+      });
+
+      it('opens a ticket for a new email, with its customer by sender address and its attachments', async () => {
+        const result = await store.tickets.record(
+          email({ messageId: '<a1@x>', attachments: [{ filename: 'shot.png', contentType: 'image/png', size: 70, sha256: 'ab'.repeat(32), saved: true, contentId: null }] }),
+          T0,
+        );
+        expect(result).toMatchObject({ created: true, duplicate: false });
+        const ticket = await store.tickets.get(result.ticketId);
+        expect(ticket).toMatchObject({ subject: 'Invoice is wrong', status: 'open', messageCount: 1, customer: { email: 'jordan.lee@client.example', name: 'Jordan Lee' } });
+        expect(ticket!.messages[0]).toMatchObject({ from: 'Jordan.Lee@Client.example', messageId: '<a1@x>', attachments: [{ filename: 'shot.png', sha256: 'ab'.repeat(32), saved: true, size: 70 }] });
+      });
+
+      it('appends a reply (In-Reply-To / References, or a [#T-n] number) to its ticket; the same customer', async () => {
+        const first = await store.tickets.record(email({ messageId: '<root@x>', eventSeq: 1 }), T0);
+        const reply = await store.tickets.record(email({ messageId: '<r1@x>', replyTo: ['<root@x>'], subject: 'Re: Invoice is wrong', eventSeq: 2, from: 'jordan.lee@client.example' }), T0 + 1);
+        expect(reply).toMatchObject({ ticketId: first.ticketId, customerId: first.customerId, created: false });
+        const byRefs = await store.tickets.record(email({ messageId: '<r2@x>', replyTo: ['<unknown@x>', '<r1@x>'], eventSeq: 3 }), T0 + 2);
+        expect(byRefs.ticketId).toBe(first.ticketId);
+        const byNumber = await store.tickets.record(email({ ticketNumber: first.ticketId, subject: `Re: [#T-${first.ticketId}]`, eventSeq: 4 }), T0 + 3);
+        expect(byNumber.ticketId).toBe(first.ticketId);
+        const other = await store.tickets.record(email({ eventSeq: 5, subject: 'Another matter' }), T0 + 4);
+        expect(other).toMatchObject({ created: true });
+        expect(other.ticketId).not.toBe(first.ticketId);
+        expect((await store.tickets.get(first.ticketId))!.messageCount).toBe(4);
+      });
+
+      it('threads a reply that was recorded before the email it answers, and names the ticket after the earliest', async () => {
+        const reply = await store.tickets.record(email({ messageId: '<late@x>', replyTo: ['<early@x>'], subject: 'Re: Help', eventSeq: 11 }), T0);
+        const original = await store.tickets.record(email({ messageId: '<early@x>', subject: 'Help', eventSeq: 10 }), T0 + 1);
+        expect(original).toMatchObject({ ticketId: reply.ticketId, created: false });
+        const ticket = await store.tickets.get(reply.ticketId);
+        expect(ticket!.subject).toBe('Help');
+        expect(ticket!.messages.map((m) => m.messageId)).toEqual(['<early@x>', '<late@x>']);
+      });
+
+      it('records nothing twice for the same idempotency key', async () => {
+        const input = email();
+        const first = await store.tickets.record(input, T0);
+        const again = await store.tickets.record({ ...input }, T0 + 5);
+        expect(again).toEqual({ ...first, created: false, duplicate: true });
+        expect((await store.tickets.get(first.ticketId))!.messageCount).toBe(1);
+      });
+
+      it('lists tickets, most recently active first, filtered by status or search', async () => {
+        const a = await store.tickets.record(email({ subject: 'Printer on fire', from: 'a@one.example' }), T0);
+        const b = await store.tickets.record(email({ subject: 'Login fails', from: 'b@two.example' }), T0 + 10);
+        expect((await store.tickets.list({})).map((t) => t.id)).toEqual([b.ticketId, a.ticketId]);
+        expect((await store.tickets.list({ search: 'printer' })).map((t) => t.id)).toEqual([a.ticketId]);
+        expect((await store.tickets.list({ search: 'b@two' })).map((t) => t.id)).toEqual([b.ticketId]);
+        expect(await store.tickets.list({ status: 'closed' })).toEqual([]);
+        expect(await store.tickets.get(999_999)).toBeUndefined();
       });
     });
 

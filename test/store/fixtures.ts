@@ -37,15 +37,18 @@ export interface PlanParts {
   resolutions?: WaitResolution[];
 }
 
-export function commit(store: Store, seq: number, parts: PlanParts = {}): Promise<DispatchOutcome> {
-  return store.dispatch.commit({
-    seq,
-    generation: parts.generation ?? 0,
-    now: parts.now ?? T0,
-    messages: parts.messages ?? [],
-    runs: parts.runs ?? [],
-    resolutions: parts.resolutions ?? [],
-  });
+export async function commit(store: Store, seq: number, parts: PlanParts = {}): Promise<DispatchOutcome> {
+  const [outcome] = await store.dispatch.commit([
+    {
+      seq,
+      generation: parts.generation ?? 0,
+      now: parts.now ?? T0,
+      messages: parts.messages ?? [],
+      runs: parts.runs ?? [],
+      resolutions: parts.resolutions ?? [],
+    },
+  ]);
+  return outcome!;
 }
 
 /** Receives an event (of `source`) and dispatches it with these runs at `now`; returns the event's seq. */

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
 import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
@@ -73,11 +73,26 @@ function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
   return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.status, plan.now, clean(run.error), run.lane ?? null];
 }
 
-async function commit(db: Db, plan: DispatchPlan): Promise<DispatchOutcome> {
-  const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
+/** Every plan in one transaction: one commit serves a batch of events. */
+async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]> {
   return transaction(db.pool, async (client) => {
+    const outcomes: DispatchOutcome[] = [];
+    let due = false;
+    for (const plan of plans) {
+      const { outcome, runsDue } = await commitOne(db, client, plan);
+      outcomes.push(outcome);
+      due ||= runsDue;
+    }
+    if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
+    return outcomes;
+  });
+}
+
+async function commitOne(db: Db, client: PoolClient, plan: DispatchPlan): Promise<{ outcome: DispatchOutcome; runsDue: boolean }> {
+  const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
+  {
     // Only the instance that flips the event from received does the rest; the others change nothing.
-    if ((await client.query(markDispatchedSql, [plan.seq, plan.generation])).rowCount !== 1) return outcome;
+    if ((await client.query(markDispatchedSql, [plan.seq, plan.generation])).rowCount !== 1) return { outcome, runsDue: false };
     if (plan.messages.length > 0) {
       const m = plan.messages;
       await client.query(appendMessagesSql, [
@@ -102,9 +117,8 @@ async function commit(db: Db, plan: DispatchPlan): Promise<DispatchOutcome> {
     for (const r of plan.resolutions) {
       if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
     }
-    if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
-    return outcome;
-  });
+    return { outcome, runsDue: due };
+  }
 }
 
 /**
@@ -140,7 +154,7 @@ function advisoryLock(lockPool: Pool, key: [number, number]) {
 export function postgresDispatch(db: Db, lockPool: Pool): DispatchStore {
   return {
     pending: (limit) => pending(db, limit),
-    commit: (plan) => commit(db, plan),
+    commit: (plans) => commit(db, plans),
     withLock: advisoryLock(lockPool, lockKey('dispatch', db.schema)),
   };
 }

@@ -10,6 +10,7 @@ import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
 import { postgresRuns } from './runs.ts';
 import { postgresTables } from './tables.ts';
+import { postgresTickets } from './tickets.ts';
 import { postgresWaits } from './waits.ts';
 
 export interface PostgresOptions {
@@ -101,6 +102,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     waits: postgresWaits(db),
     conversations: postgresConversations(db),
     tables: postgresTables(db),
+    tickets: postgresTickets(db),
     subscribe: (fn) => {
       listeners.add(fn);
       if (!listener && !closing) listener = listen({ ...base, application_name: 'hookline-listen' }, schema, instance, wake);

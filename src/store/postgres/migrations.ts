@@ -123,6 +123,61 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN lane text;
   `,
+  `
+  CREATE TABLE customers (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email      text   NOT NULL UNIQUE,
+    name       text,
+    created_at bigint NOT NULL
+  );
+
+  CREATE TABLE tickets (
+    id            bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id   bigint  NOT NULL REFERENCES customers (id),
+    subject       text    NOT NULL,
+    status        text    NOT NULL DEFAULT 'open',
+    first_seq     bigint  NOT NULL,
+    message_count integer NOT NULL DEFAULT 0,
+    created_at    bigint  NOT NULL,
+    updated_at    bigint  NOT NULL
+  );
+  CREATE INDEX tickets_recent ON tickets (updated_at);
+
+  CREATE TABLE ticket_messages (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ticket_id       bigint NOT NULL REFERENCES tickets (id),
+    idempotency_key text   NOT NULL UNIQUE,
+    event_seq       bigint NOT NULL,
+    received_at     bigint NOT NULL,
+    from_address    text   NOT NULL,
+    subject         text   NOT NULL,
+    text            text   NOT NULL,
+    html            text,
+    message_id      text,
+    reply_to        text   NOT NULL
+  );
+  CREATE INDEX ticket_messages_by_ticket ON ticket_messages (ticket_id, event_seq);
+  CREATE INDEX ticket_messages_by_message_id ON ticket_messages (message_id);
+
+  CREATE TABLE ticket_message_refs (
+    ticket_message_id bigint NOT NULL REFERENCES ticket_messages (id),
+    ref               text   NOT NULL
+  );
+  CREATE INDEX ticket_message_refs_by_ref ON ticket_message_refs (ref);
+
+  CREATE TABLE attachments (
+    id                bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ticket_message_id bigint  NOT NULL REFERENCES ticket_messages (id),
+    filename          text    NOT NULL,
+    content_type      text    NOT NULL,
+    size              bigint  NOT NULL,
+    sha256            text,
+    saved             boolean NOT NULL,
+    reason            text,
+    content_id        text
+  );
+  CREATE INDEX attachments_by_message ON attachments (ticket_message_id);
+  `,
 ];
 
 /**

@@ -19,7 +19,7 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
     SELECT id FROM runs WHERE recipe = ? AND run_key = ? AND status IN ('queued', 'running', 'retrying', 'waiting')`).pluck();
   const mutex = new Mutex();
 
-  const commit = db.transaction((plan: DispatchPlan): DispatchOutcome => {
+  const commitOne = (plan: DispatchPlan): DispatchOutcome => {
     const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
     if (markDispatched.run(plan.seq, plan.generation).changes !== 1) return outcome;
     for (const m of plan.messages) appendMessage.run({ ...m, message: JSON.stringify(m.message) });
@@ -35,11 +35,13 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
     }
     for (const r of plan.resolutions) if (resolve(r, 'matched', plan.now)) outcome.resolved.push(r.runId);
     return outcome;
-  });
+  };
+  // One transaction for a batch of events: their page writes share one WAL append.
+  const commit = db.transaction((plans: DispatchPlan[]) => plans.map(commitOne));
 
   return {
     pending: async (limit) => (pending.all(limit) as EventRow[]).map(toEvent),
-    commit: async (plan) => commit.immediate(plan),
+    commit: async (plans) => commit.immediate(plans),
     // One process owns a SQLite file, so an in-process lock excludes everyone who matters.
     withLock: (fn) => mutex.run(fn),
   };

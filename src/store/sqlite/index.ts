@@ -10,6 +10,7 @@ import { sqliteEvents } from './events.ts';
 import { migrate } from './migrations.ts';
 import { sqliteRuns } from './runs.ts';
 import { sqliteTables } from './tables.ts';
+import { sqliteTickets } from './tickets.ts';
 import { sqliteWaits } from './waits.ts';
 
 export interface SqliteOptions {
@@ -45,6 +46,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     waits: sqliteWaits(db),
     conversations: sqliteConversations(db),
     tables: sqliteTables(db),
+    tickets: sqliteTickets(db),
     subscribe: () => () => {},
     ping: async () => {
       probe.get();

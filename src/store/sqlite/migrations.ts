@@ -108,6 +108,61 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN lane TEXT;
   `,
+  `
+  CREATE TABLE customers (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    email      TEXT    NOT NULL UNIQUE,
+    name       TEXT,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE tickets (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id   INTEGER NOT NULL REFERENCES customers (id),
+    subject       TEXT    NOT NULL,
+    status        TEXT    NOT NULL DEFAULT 'open',
+    first_seq     INTEGER NOT NULL,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  );
+  CREATE INDEX tickets_recent ON tickets (updated_at);
+
+  CREATE TABLE ticket_messages (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id       INTEGER NOT NULL REFERENCES tickets (id),
+    idempotency_key TEXT    NOT NULL UNIQUE,
+    event_seq       INTEGER NOT NULL,
+    received_at     INTEGER NOT NULL,
+    from_address    TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    text            TEXT    NOT NULL,
+    html            TEXT,
+    message_id      TEXT,
+    reply_to        TEXT    NOT NULL
+  );
+  CREATE INDEX ticket_messages_by_ticket ON ticket_messages (ticket_id, event_seq);
+  CREATE INDEX ticket_messages_by_message_id ON ticket_messages (message_id);
+
+  CREATE TABLE ticket_message_refs (
+    ticket_message_id INTEGER NOT NULL REFERENCES ticket_messages (id),
+    ref               TEXT    NOT NULL
+  );
+  CREATE INDEX ticket_message_refs_by_ref ON ticket_message_refs (ref);
+
+  CREATE TABLE attachments (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_message_id INTEGER NOT NULL REFERENCES ticket_messages (id),
+    filename          TEXT    NOT NULL,
+    content_type      TEXT    NOT NULL,
+    size              INTEGER NOT NULL,
+    sha256            TEXT,
+    saved             INTEGER NOT NULL,
+    reason            TEXT,
+    content_id        TEXT
+  );
+  CREATE INDEX attachments_by_message ON attachments (ticket_message_id);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,0 +1,137 @@
+import type { PoolClient } from 'pg';
+import type { TicketAttachment, TicketDetail, TicketMessageInput, TicketResult, TicketStore, TicketSummary } from '../types.ts';
+import { clean, lockKey, transaction, type Db } from './db.ts';
+
+interface SummaryRow {
+  id: number;
+  subject: string;
+  status: string;
+  message_count: number;
+  created_at: number;
+  updated_at: number;
+  customer_id: number;
+  email: string;
+  name: string | null;
+}
+
+const toSummary = (r: SummaryRow): TicketSummary => ({
+  id: Number(r.id),
+  subject: r.subject,
+  status: r.status,
+  customer: { id: Number(r.customer_id), email: r.email, name: r.name },
+  messageCount: r.message_count,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+const summarySql = `
+  SELECT t.id, t.subject, t.status, t.message_count, t.created_at, t.updated_at, c.id AS customer_id, c.email, c.name
+  FROM tickets t JOIN customers c ON c.id = t.customer_id`;
+
+const one = async <T>(client: PoolClient, sql: string, params: unknown[]): Promise<T | undefined> => (await client.query(sql, params)).rows[0] as T | undefined;
+
+async function record(client: PoolClient, input: TicketMessageInput, now: number): Promise<TicketResult> {
+  // Ticket threading reads then writes across several rows: one recorder at a time, across instances.
+  await client.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('tickets', 'record'));
+  const seen = await one<{ id: number; ticket_id: number; customer_id: number }>(
+    client,
+    `SELECT m.id, m.ticket_id, t.customer_id FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.idempotency_key = $1`,
+    [input.idempotencyKey],
+  );
+  if (seen) return { ticketId: Number(seen.ticket_id), customerId: Number(seen.customer_id), messageId: Number(seen.id), created: false, duplicate: true };
+  const customer = await one<{ id: number }>(
+    client,
+    `INSERT INTO customers (email, name, created_at) VALUES ($1, $2, $3)
+     ON CONFLICT (email) DO UPDATE SET name = coalesce(customers.name, EXCLUDED.name) RETURNING id`,
+    [clean(input.from.trim().toLowerCase()), clean(input.fromName ?? null), now],
+  );
+  const customerId = Number(customer!.id);
+  let ticketId: number | undefined;
+  if (input.ticketNumber !== undefined) ticketId = (await one<{ id: number }>(client, `SELECT id FROM tickets WHERE id = $1`, [input.ticketNumber]))?.id;
+  for (const ref of input.replyTo) {
+    ticketId ??= (await one<{ ticket_id: number }>(client, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1 ORDER BY id LIMIT 1`, [ref]))?.ticket_id;
+  }
+  if (ticketId === undefined && input.messageId) {
+    ticketId = (
+      await one<{ ticket_id: number }>(
+        client,
+        `SELECT m.ticket_id FROM ticket_message_refs r JOIN ticket_messages m ON m.id = r.ticket_message_id WHERE r.ref = $1 ORDER BY m.id LIMIT 1`,
+        [input.messageId],
+      )
+    )?.ticket_id;
+  }
+  const created = ticketId === undefined;
+  ticketId ??= (await one<{ id: number }>(client, `INSERT INTO tickets (customer_id, subject, first_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id`, [customerId, clean(input.subject), input.eventSeq, now]))!.id;
+  ticketId = Number(ticketId);
+  const message = await one<{ id: number }>(
+    client,
+    `INSERT INTO ticket_messages (ticket_id, idempotency_key, event_seq, received_at, from_address, subject, text, html, message_id, reply_to)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+    [ticketId, input.idempotencyKey, input.eventSeq, input.receivedAt, clean(input.from), clean(input.subject), clean(input.text), clean(input.html ?? null), clean(input.messageId ?? null), clean(input.replyTo.join(' '))],
+  );
+  const messageId = Number(message!.id);
+  const refs = [...new Set(input.replyTo)];
+  if (refs.length > 0) await client.query(`INSERT INTO ticket_message_refs (ticket_message_id, ref) SELECT $1, unnest($2::text[])`, [messageId, refs.map((r) => clean(r))]);
+  for (const a of input.attachments) {
+    await client.query(
+      `INSERT INTO attachments (ticket_message_id, filename, content_type, size, sha256, saved, reason, content_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [messageId, clean(a.filename), clean(a.contentType), a.size, a.sha256, a.saved, clean(a.reason ?? null), clean(a.contentId ?? null)],
+    );
+  }
+  // The earliest message (by receive order) names the ticket, whichever was recorded first.
+  await client.query(
+    `UPDATE tickets SET message_count = message_count + 1, updated_at = greatest(updated_at, $2),
+       subject = CASE WHEN $3 < first_seq THEN $4 ELSE subject END, first_seq = least(first_seq, $3) WHERE id = $1`,
+    [ticketId, now, input.eventSeq, clean(input.subject)],
+  );
+  return { ticketId, customerId, messageId, created, duplicate: false };
+}
+
+export function postgresTickets(db: Db): TicketStore {
+  return {
+    record: (input, now) => transaction(db.pool, (client) => record(client, input, now)),
+    list: async (f) =>
+      (
+        await db.pool.query<SummaryRow>(
+          `${summarySql} WHERE ($1::text IS NULL OR t.status = $1)
+             AND ($2::text IS NULL OR strpos(lower(t.subject), lower($2)) > 0 OR strpos(c.email, lower($2)) > 0)
+           ORDER BY t.updated_at DESC, t.id DESC LIMIT $3`,
+          [f.status ?? null, f.search ?? null, f.limit ?? 50],
+        )
+      ).rows.map(toSummary),
+    get: async (id): Promise<TicketDetail | undefined> => {
+      const row = (await db.pool.query<SummaryRow>(`${summarySql} WHERE t.id = $1`, [id])).rows[0];
+      if (!row) return undefined;
+      const messages = (await db.pool.query(`SELECT * FROM ticket_messages WHERE ticket_id = $1 ORDER BY event_seq, id`, [id])).rows as Array<Record<string, unknown>>;
+      const attachments = (
+        await db.pool.query(`SELECT * FROM attachments WHERE ticket_message_id = ANY($1::bigint[]) ORDER BY id`, [messages.map((m) => m.id)])
+      ).rows as Array<Record<string, unknown>>;
+      return {
+        ...toSummary(row),
+        messages: messages.map((m) => ({
+          id: Number(m.id),
+          eventSeq: Number(m.event_seq),
+          receivedAt: Number(m.received_at),
+          from: m.from_address as string,
+          subject: m.subject as string,
+          text: m.text as string,
+          html: m.html as string | null,
+          messageId: m.message_id as string | null,
+          attachments: attachments
+            .filter((a) => Number(a.ticket_message_id) === Number(m.id))
+            .map(
+              (a): TicketAttachment => ({
+                filename: a.filename as string,
+                contentType: a.content_type as string,
+                size: Number(a.size),
+                sha256: a.sha256 as string | null,
+                saved: a.saved as boolean,
+                ...(a.reason ? { reason: a.reason as string } : {}),
+                contentId: a.content_id as string | null,
+              }),
+            ),
+        })),
+      };
+    },
+  };
+}

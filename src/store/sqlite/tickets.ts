@@ -1,0 +1,120 @@
+import type Database from 'better-sqlite3';
+import type { TicketAttachment, TicketDetail, TicketMessageInput, TicketResult, TicketStore, TicketSummary } from '../types.ts';
+
+interface SummaryRow {
+  id: number;
+  subject: string;
+  status: string;
+  message_count: number;
+  created_at: number;
+  updated_at: number;
+  customer_id: number;
+  email: string;
+  name: string | null;
+}
+
+const toSummary = (r: SummaryRow): TicketSummary => ({
+  id: r.id,
+  subject: r.subject,
+  status: r.status,
+  customer: { id: r.customer_id, email: r.email, name: r.name },
+  messageCount: r.message_count,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const summarySql = `
+  SELECT t.id, t.subject, t.status, t.message_count, t.created_at, t.updated_at, c.id AS customer_id, c.email, c.name
+  FROM tickets t JOIN customers c ON c.id = t.customer_id`;
+
+export function sqliteTickets(db: Database.Database): TicketStore {
+  const byKey = db.prepare(`SELECT id, ticket_id FROM ticket_messages WHERE idempotency_key = ?`);
+  const customerOf = db.prepare(`SELECT customer_id FROM tickets WHERE id = ?`).pluck();
+  const upsertCustomer = db.prepare(`
+    INSERT INTO customers (email, name, created_at) VALUES (?, ?, ?)
+    ON CONFLICT (email) DO UPDATE SET name = coalesce(customers.name, excluded.name)
+    RETURNING id`).pluck();
+  const ticketExists = db.prepare(`SELECT id FROM tickets WHERE id = ?`).pluck();
+  const repliedTo = db.prepare(`SELECT ticket_id FROM ticket_messages WHERE message_id = ? ORDER BY id LIMIT 1`).pluck();
+  const replyingTo = db.prepare(`
+    SELECT m.ticket_id FROM ticket_message_refs r JOIN ticket_messages m ON m.id = r.ticket_message_id
+    WHERE r.ref = ? ORDER BY m.id LIMIT 1`).pluck();
+  const openTicket = db.prepare(`
+    INSERT INTO tickets (customer_id, subject, first_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`).pluck();
+  const insertMessage = db.prepare(`
+    INSERT INTO ticket_messages (ticket_id, idempotency_key, event_seq, received_at, from_address, subject, text, html, message_id, reply_to)
+    VALUES (@ticketId, @idempotencyKey, @eventSeq, @receivedAt, @from, @subject, @text, @html, @messageId, @replyTo) RETURNING id`).pluck();
+  const insertRef = db.prepare(`INSERT INTO ticket_message_refs (ticket_message_id, ref) VALUES (?, ?)`);
+  const insertAttachment = db.prepare(`
+    INSERT INTO attachments (ticket_message_id, filename, content_type, size, sha256, saved, reason, content_id)
+    VALUES (@messageId, @filename, @contentType, @size, @sha256, @saved, @reason, @contentId)`);
+  // The earliest message (by receive order) names the ticket, whichever was recorded first.
+  const touchTicket = db.prepare(`
+    UPDATE tickets SET message_count = message_count + 1, updated_at = max(updated_at, @now),
+      subject = CASE WHEN @seq < first_seq THEN @subject ELSE subject END, first_seq = min(first_seq, @seq)
+    WHERE id = @id`);
+  const get = db.prepare(`${summarySql} WHERE t.id = ?`);
+  const messages = db.prepare(`SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY event_seq, id`);
+  const attachmentsOf = db.prepare(`SELECT * FROM attachments WHERE ticket_message_id = ? ORDER BY id`);
+  const list = db.prepare(`${summarySql}
+    WHERE (:status IS NULL OR t.status = :status)
+      AND (:search IS NULL OR instr(lower(t.subject), lower(:search)) > 0 OR instr(c.email, lower(:search)) > 0)
+    ORDER BY t.updated_at DESC, t.id DESC LIMIT :limit`);
+
+  const record = db.transaction((input: TicketMessageInput, now: number): TicketResult => {
+    const seen = byKey.get(input.idempotencyKey) as { id: number; ticket_id: number } | undefined;
+    if (seen) return { ticketId: seen.ticket_id, customerId: customerOf.get(seen.ticket_id) as number, messageId: seen.id, created: false, duplicate: true };
+    const customerId = upsertCustomer.get(input.from.trim().toLowerCase(), input.fromName ?? null, now) as number;
+    let ticketId = input.ticketNumber !== undefined ? (ticketExists.get(input.ticketNumber) as number | undefined) : undefined;
+    for (const ref of input.replyTo) ticketId ??= repliedTo.get(ref) as number | undefined;
+    if (ticketId === undefined && input.messageId) ticketId = replyingTo.get(input.messageId) as number | undefined;
+    const created = ticketId === undefined;
+    ticketId ??= openTicket.get(customerId, input.subject, input.eventSeq, now, now) as number;
+    const messageId = insertMessage.get({
+      ...input,
+      ticketId,
+      html: input.html ?? null,
+      messageId: input.messageId ?? null,
+      replyTo: input.replyTo.join(' '),
+    }) as number;
+    for (const ref of new Set(input.replyTo)) insertRef.run(messageId, ref);
+    for (const a of input.attachments) {
+      insertAttachment.run({ ...a, messageId, saved: a.saved ? 1 : 0, reason: a.reason ?? null, contentId: a.contentId ?? null });
+    }
+    touchTicket.run({ id: ticketId, now, seq: input.eventSeq, subject: input.subject });
+    return { ticketId, customerId, messageId, created, duplicate: false };
+  });
+
+  return {
+    record: async (input, now) => record.immediate(input, now),
+    list: async (f) => (list.all({ status: f.status ?? null, search: f.search ?? null, limit: f.limit ?? 50 }) as SummaryRow[]).map(toSummary),
+    get: async (id): Promise<TicketDetail | undefined> => {
+      const row = get.get(id) as SummaryRow | undefined;
+      if (!row) return undefined;
+      return {
+        ...toSummary(row),
+        messages: (messages.all(id) as Array<Record<string, unknown>>).map((m) => ({
+          id: m.id as number,
+          eventSeq: m.event_seq as number,
+          receivedAt: m.received_at as number,
+          from: m.from_address as string,
+          subject: m.subject as string,
+          text: m.text as string,
+          html: m.html as string | null,
+          messageId: m.message_id as string | null,
+          attachments: (attachmentsOf.all(m.id) as Array<Record<string, unknown>>).map(
+            (a): TicketAttachment => ({
+              filename: a.filename as string,
+              contentType: a.content_type as string,
+              size: a.size as number,
+              sha256: a.sha256 as string | null,
+              saved: a.saved === 1,
+              ...(a.reason ? { reason: a.reason as string } : {}),
+              contentId: a.content_id as string | null,
+            }),
+          ),
+        })),
+      };
+    },
+  };
+}
