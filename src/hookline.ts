@@ -3,6 +3,7 @@ import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
 import type { Config, SourceName } from './config/schema.ts';
 import { sourceNames } from './config/schema.ts';
+import { storeAttachments } from './domain/attachments.ts';
 import { Conversations } from './domain/conversations.ts';
 import type { EngineDeps } from './engine/execute.ts';
 import { DestinationLimiter } from './engine/limiter.ts';
@@ -109,6 +110,11 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       dedupTtlMs: config.sources[name].dedup_ttl,
     }));
 
+  const attachmentLimits = {
+    dir: config.attachments,
+    perAttachment: config.sources.meru.attachment_limit,
+    perEmail: config.sources.meru.email_attachments_limit,
+  };
   let closing: Promise<void> | undefined;
   const app = createServer({
     config,
@@ -118,6 +124,10 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     metrics,
     sources,
     onStored: () => worker.wake(),
+    prepare: async (source, event, raw) =>
+      source === 'meru' && Array.isArray(event.attachments) && event.attachments.length > 0
+        ? JSON.stringify(await storeAttachments(event, attachmentLimits))
+        : raw,
     isClosing: () => closing !== undefined,
   });
 

@@ -3,7 +3,7 @@ import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { bearer, tokenMatches } from './auth.ts';
-import { eventDetail, eventJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses } from './operations.ts';
+import { eventDetail, eventJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson } from './operations.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -76,4 +76,20 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   });
 
   app.get('/recipes', async () => recipesJson(deps.recipes()));
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/tickets', async (request) => {
+    const q = request.query;
+    const tickets = await store.tickets.list({ status: q.status || undefined, search: q.q || undefined, limit: limitOf(q.limit) });
+    return { tickets: tickets.map(ticketJson) };
+  });
+
+  app.get<{ Params: { id: string } }>('/tickets/:id', async (request, reply) => {
+    const id = ticketId(request.params.id);
+    const ticket = id === undefined ? undefined : await store.tickets.get(id);
+    return ticket ? ticketJson(ticket) : reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no ticket ${request.params.id}` });
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/summaries', async (request) => ({
+    summaries: await store.tables.rows(summariesTable, limitOf(request.query.limit)),
+  }));
 }

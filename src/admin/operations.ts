@@ -1,6 +1,6 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
-import type { EventRecord, RetryResult, RunDetail, RunStatus, Store } from '../store/types.ts';
+import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
 
 /**
  * What operators can ask and do, shared by the admin API, the console and the CLI, so that the three
@@ -100,3 +100,48 @@ export function recipesJson(set: RecipeSet) {
     errors: set.diagnostics.map((d) => ({ file: d.file, line: d.line, col: d.col, message: d.message, text: formatDiagnostic(d) })),
   };
 }
+
+export function ticketJson(t: TicketSummary | TicketDetail) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: t.id,
+    number: `T-${t.id}`,
+    subject: t.subject,
+    status: t.status,
+    customer: t.customer,
+    message_count: t.messageCount,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt),
+    ...('messages' in t
+      ? {
+          messages: t.messages.map((m) => ({
+            id: m.id,
+            event_seq: m.eventSeq,
+            received_at: iso(m.receivedAt),
+            from: m.from,
+            subject: m.subject,
+            text: m.text,
+            html: m.html,
+            message_id: m.messageId,
+            attachments: m.attachments.map((a) => ({
+              filename: a.filename,
+              content_type: a.contentType,
+              size: a.size,
+              sha256: a.sha256,
+              saved: a.saved,
+              ...(a.reason ? { reason: a.reason } : {}),
+            })),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** "T-12" or "12" → 12. */
+export function ticketId(text: string): number | undefined {
+  const m = /^(?:T-)?(\d{1,12})$/i.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The LLM summaries the built-in recipe stores (the table exists once the first was stored). */
+export const summariesTable = 'conversation_summaries';

@@ -7,6 +7,7 @@ import { eventsCommands } from './events.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { testCommand } from './test.ts';
+import { ticketsCommand } from './tickets.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   eventsCommands(program);
   deadCommand(program);
   testCommand(program);
+  ticketsCommand(program);
   return program;
 }
 

@@ -102,7 +102,7 @@ export const configSchema = z
     data_dir: z.string().default('./data').meta({ description: 'where generated development secrets are kept' }),
     connections: z
       .object({
-        slack: connection({ webhook_url: optionalText, base_url: optionalText }).prefault({}),
+        slack: connection({ webhook_url: optionalText }).prefault({}),
         hubspot: connection({ access_token: optionalText, base_url: z.string().default('https://api.hubapi.com') }).prefault({}),
         pagerduty: connection({
           routing_key: optionalText,

@@ -61,7 +61,7 @@ export function schemaDiagnostics(yaml: YamlFile, issues: readonly z.core.$ZodIs
     if (issue.code === 'unrecognized_keys') {
       at = [...path, issue.keys[0] ?? ''];
       message = `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
       message = `missing required key (expected ${issue.expected})`;
     }
     const pos = positionOf(yaml, at, issue.code === 'unrecognized_keys');

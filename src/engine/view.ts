@@ -13,6 +13,7 @@ export function eventView(event: EventRecord): Record<string, unknown> {
     type: event.type,
     received_at: new Date(event.receivedAt).toISOString(),
     test: event.test,
+    seq: event.seq,
   };
 }
 

@@ -75,10 +75,17 @@ export function compileExpression(source: string): CompiledExpression {
         // $now() and $millis() follow the injected clock, so recipes are testable without waiting.
         now: iso,
         millis: () => b.clock.now(),
+        escapeHtml,
       });
       return plain(result);
     },
   };
+}
+
+/** $escapeHtml(text): for destinations that render HTML (HubSpot notes), visitor text stays text. */
+function escapeHtml(text: unknown): string | undefined {
+  if (text === undefined || text === null) return undefined;
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** JSONata sequences carry extra flags; results are stored and sent, so keep plain JSON values. */

@@ -46,7 +46,7 @@ steps:
   it('reports unknown actions, several actions in one step, and missing actions', () => {
     const text = 'on: muro/a\nsteps:\n  - id: a\n    slak: { text: x }\n  - id: b\n    log: x\n    http: { url: "https://x.test" }\n  - id: c\n';
     expect(errorsOf(text)).toEqual([
-      expect.stringMatching(/^r\.yaml:4:5: steps\.0\.slak: unknown action "slak"; expected one of wait_for, log, store, http/),
+      expect.stringMatching(/^r\.yaml:4:5: steps\.0\.slak: unknown action "slak"; expected one of wait_for, slack, hubspot\.upsert_contact, .*, http$/),
       expect.stringMatching(/^r\.yaml:7:5: steps\.1\.http: one action per step, found log and http/),
       expect.stringMatching(/^r\.yaml:8:5: steps\.2: step has no action/),
     ]);
