@@ -16,6 +16,11 @@ export async function medianRun(server: Server, o: BenchOptions, rate?: number, 
   await measure({ ...load, durationSec: 2 });
   const rounds: Figures[] = [];
   for (let i = 0; i < o.rounds; i++) rounds.push(await measure({ ...load, durationSec: o.durationSec }));
+  return medians(rounds);
+}
+
+/** Medians of rates and latencies over rounds; errors summed. */
+export function medians(rounds: Figures[]): Figures {
   return {
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
@@ -33,14 +38,7 @@ async function medianRunPaced(server: Server, o: BenchOptions, rate: number): Pr
   const rounds: Figures[] = [];
   for (let i = 0; i < o.rounds; i++) rounds.push(await paced({ url: server.url, rate, amount: rate * o.durationSec, request }));
   const after = await ackHistogram(server.url);
-  return {
-    rps: median(rounds.map((r) => r.rps)),
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    errors: rounds.reduce((n, r) => n + r.errors, 0),
-    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
-    ...(after ? { serverP99: quantile(after, before, 0.99) } : {}),
-  };
+  return { ...medians(rounds), ...(after ? { serverP99: quantile(after, before, 0.99) } : {}) };
 }
 
 /** hookline's own ack latency histogram (from /metrics): request in to answer out, without the client's share. */
