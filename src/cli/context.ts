@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
-import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 
 /** Opens the configured store for one CLI command and closes it afterwards. */
 export async function withStore<T>(command: Command, fn: (store: Store, loaded: LoadedConfig) => Promise<T>): Promise<T> {
   const loaded = loadConfig({ file: command.optsWithGlobals().config });
+  const { openStore } = await import('../store/open.ts');
   const store = await openStore(loaded.config.store, { longRunning: false });
   try {
     return await fn(store, loaded);

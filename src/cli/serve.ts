@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { redactUrl } from '../store/open.ts';
-import { startHookline } from '../hookline.ts';
 
 export function serveCommand(program: Command): void {
   program
@@ -13,6 +11,8 @@ export function serveCommand(program: Command): void {
     .action(async (options: { port?: number; worker: boolean; receiver: boolean }, command: Command) => {
       const { config, file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
       if (!options.worker && !options.receiver) throw new Error('--no-worker and --no-receiver together leave nothing to run');
+      // Loaded here, not at the top: other commands start faster without the server's modules.
+      const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../store/open.ts')]);
       const hookline = await startHookline({
         config,
         worker: options.worker,
