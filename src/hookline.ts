@@ -3,6 +3,7 @@ import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
 import type { Config, SourceName } from './config/schema.ts';
 import { sourceNames } from './config/schema.ts';
+import { consoleApp } from './console/index.ts';
 import { storeAttachments } from './domain/attachments.ts';
 import { Conversations } from './domain/conversations.ts';
 import type { EngineDeps } from './engine/execute.ts';
@@ -132,6 +133,24 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   });
 
   await app.register((scope) => adminApi(scope, { store, clock, token: config.admin.token, recipes, wake: () => worker.wake() }), { prefix: '/admin' });
+  let url = '';
+  await app.register(
+    (scope) =>
+      consoleApp(scope, {
+        store,
+        clock,
+        config,
+        metrics,
+        logger,
+        token: config.admin.token,
+        recipes,
+        wake: () => worker.wake(),
+        secrets: secrets.secrets,
+        receiving: sources.map((s) => s.name),
+        selfUrl: () => url,
+      }),
+    { prefix: '/console' },
+  );
 
   const purge = setInterval(() => {
     store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
@@ -139,7 +158,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   purge.unref();
 
   const address = await app.listen({ host: config.server.host, port: options.port ?? config.server.port });
-  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   if (options.worker !== false) await worker.start();
 
   return {

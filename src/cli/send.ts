@@ -1,23 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { sourceNames, type SourceName } from '../config/schema.ts';
 import { resolveSecrets } from '../receive/dev-secrets.ts';
-import { sampleFile, sampleNames } from '../samples/samples.ts';
-import { signatureHeaders } from '../verify/sign.ts';
-
-/** A sample event by type or sample name, with a fresh id; muro samples are marked data.test = true. */
-export function sampleEvent(source: SourceName, name: string): Record<string, unknown> | undefined {
-  const file = sampleFile(source, name);
-  const id = `evt_test_${randomBytes(8).toString('hex')}`;
-  if (!file) {
-    return source === 'muro' ? { id, type: name, created_at: new Date().toISOString(), data: { test: true } } : undefined;
-  }
-  const event = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  if (source === 'meru') return { ...event, event_id: id, timestamp: new Date().toISOString() };
-  return { ...event, id, created_at: new Date().toISOString(), data: { ...(event.data as object), test: true } };
-}
+import { sampleNames } from '../samples/samples.ts';
+import { sampleEvent, signedDelivery } from '../samples/test-event.ts';
 
 export function sendCommand(program: Command): void {
   program
@@ -35,12 +22,9 @@ export function sendCommand(program: Command): void {
 
       const secret = resolveSecrets(config).secrets[name][0];
       if (!secret) throw new Error(`sources.${name}.secrets is empty`);
-      const body = JSON.stringify(event);
-      const id = String(event.id ?? event.event_id ?? '');
-      const type = String(event.type ?? 'email.received');
+      const { id, type, body, headers } = signedDelivery(name, event, secret, Date.now());
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
       const url = options.url ?? `http://${host}:${config.server.port}${config.sources[name].path}`;
-      const headers = signatureHeaders(name, body, secret, Math.floor(Date.now() / 1000), { id, type });
 
       const response = await fetch(url, { method: 'POST', headers, body }).catch((error: Error) => {
         throw new Error(`cannot reach ${url} (${error.cause ? String((error.cause as Error).message) : error.message}); is \`hookline serve\` running?`);

@@ -29,6 +29,7 @@ export function serveCommand(program: Command): void {
       }
       lines.push(`  health:          GET  ${hookline.url}/healthz   ${hookline.url}/readyz`);
       lines.push(`  metrics:         GET  ${hookline.url}/metrics`);
+      if (config.admin.token) lines.push(`  console:         ${hookline.url}/console  (sign in with admin.token)`);
       if (!options.worker) lines.push('  worker: off (--no-worker): events are stored, recipes run elsewhere');
       if (!options.receiver) lines.push('  receiver: off (--no-receiver): this instance only runs recipes');
       if (hookline.secrets.generated.length > 0) {

@@ -1,0 +1,83 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { retryMessages } from '../admin/operations.ts';
+import type { Config, SourceName } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { RecipeSet } from '../recipes/load.ts';
+import type { Store } from '../store/types.ts';
+import type { Clock } from '../util/clock.ts';
+import type { VNode } from './html.ts';
+import type { Section } from './layout.ts';
+import type { Sampler } from './sampler.ts';
+
+export interface ConsoleDeps {
+  store: Store;
+  clock: Clock;
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  /** The admin token; without one the console does not exist (every /console path answers 404). */
+  token: string | undefined;
+  recipes: () => RecipeSet;
+  /** The worker has something to do (a replay, a retry). */
+  wake: () => void;
+  /** Secrets per source (configured, or the generated development ones): the test event is signed with the first. */
+  secrets: Record<SourceName, readonly string[]>;
+  /** Sources whose webhook routes this instance serves. */
+  receiving: SourceName[];
+  /** This instance's own base URL, known once it listens (the test event is posted there). */
+  selfUrl: () => string;
+  /** How often the overview sampler reads the metrics (default 10 s). */
+  sampleEveryMs?: number;
+}
+
+/** What the route modules share: the dependencies and how to answer with a page or a fragment. */
+export interface Kit {
+  deps: ConsoleDeps;
+  sampler: Sampler;
+  /** The signed-in session's CSRF token. */
+  csrf(request: FastifyRequest): string;
+  page(reply: FastifyReply, request: FastifyRequest, title: string, section: Section | undefined, body: VNode, status?: number): FastifyReply;
+  fragment(reply: FastifyReply, body: VNode): FastifyReply;
+  notFound(reply: FastifyReply, request: FastifyRequest, what: string): FastifyReply;
+  /** The event a run belongs to, as the pages link it. */
+  eventRef(seq: number): Promise<EventRef | undefined>;
+}
+
+export interface EventRef {
+  id: string;
+  seq: number;
+  type: string;
+  source: string;
+}
+
+export type Query = Record<string, string | string[] | undefined>;
+export type Form = Record<string, string | undefined>;
+
+/** One query or form value: the first if repeated, trimmed, bounded. */
+export function str(value: string | string[] | undefined, max = 300): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  const t = v?.trim();
+  return t ? t.slice(0, max) : undefined;
+}
+
+export function intOf(value: string | string[] | undefined): number | undefined {
+  const v = str(value, 20);
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+const notices: Record<string, { text: (q: Query) => string; kind: 'ok' | 'error' }> = {
+  retried: { text: () => `Run ${retryMessages.retried}.`, kind: 'ok' },
+  not_dead: { text: () => `Not retried: ${retryMessages.not_dead}.`, kind: 'error' },
+  key_busy: { text: () => `Not retried: ${retryMessages.key_busy}.`, kind: 'error' },
+  not_found: { text: () => `Not retried: ${retryMessages.not_found}.`, kind: 'error' },
+  retried_all: { text: (q) => `${intOf(q.n) ?? 0} dead run${intOf(q.n) === 1 ? '' : 's'} queued again; finished steps will not run again.`, kind: 'ok' },
+  replayed: { text: () => 'Replaying: the event goes through the recipes again.', kind: 'ok' },
+  signed_out: { text: () => 'Signed out.', kind: 'ok' },
+};
+
+/** Notices arrive in a redirect's query as a code (never as text to show), mapped to their message here. */
+export function noticeOf(q: Query): { notice?: string; noticeKind?: 'ok' | 'error' } {
+  const n = notices[str(q.notice, 40) ?? ''];
+  return n ? { notice: n.text(q), noticeKind: n.kind } : {};
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SourceName } from '../../config/schema.ts';
+import { sampleNames } from '../../samples/samples.ts';
+import { sampleEvent, signedDelivery } from '../../samples/test-event.ts';
+import { consoleUrl, html, type VNode } from '../html.ts';
+import { intOf, str, type Form, type Kit, type Query } from '../kit.ts';
+import { Arrival, PayloadField, SendPage, type Sent } from '../pages/send.ts';
+
+/**
+ * "Send test event": a sample (or edited JSON) signed exactly as `hookline send` signs it, posted to
+ * this instance's own webhook path, then the stored event and its runs as they finish.
+ */
+export async function sendRoutes(app: FastifyInstance, kit: Kit): Promise<void> {
+  const { deps } = kit;
+  const { store, clock } = deps;
+
+  // ------------------------------------------------------------ send a test event
+
+  const samples = Object.fromEntries(deps.receiving.map((source) => [source, sampleNames(source)]));
+
+  function sendForm(request: FastifyRequest, extra: { chosen?: string | undefined; payload?: string | undefined; error?: string | undefined } = {}) {
+    return { receiving: deps.receiving, samples, csrf: kit.csrf(request), ...extra };
+  }
+
+  /** "muro/conversation.opened" -> a source this instance receives and a sample name. */
+  function chosenEvent(value: string | undefined): { source: SourceName; name: string } | undefined {
+    const m = /^([a-z]+)\/([\w.-]+)$/.exec(value ?? '');
+    return m && deps.receiving.includes(m[1] as SourceName) ? { source: m[1] as SourceName, name: m[2]! } : undefined;
+  }
+
+  async function arrival(source: string, id: string): Promise<VNode> {
+    const [event] = await store.events.findById(id, source);
+    const runs = event ? (await store.runs.forEvent(event.seq)).filter((r) => r.generation === event.generation) : [];
+    return html`<${Arrival} source=${source} id=${id} event=${event} runs=${runs} />`;
+  }
+
+  app.get('/send', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
+    const q = request.query;
+    const source = str(q.source, 20);
+    const id = str(q.id, 300);
+    const status = intOf(q.status);
+    const sent: Sent | undefined = source && id !== undefined && status !== undefined ? { source, id, status, answer: str(q.answer, 500) ?? '' } : undefined;
+    const live = sent && sent.status === 200 ? await arrival(sent.source, sent.id) : undefined;
+    return kit.page(reply, request, 'Send a test event', 'send', html`<${SendPage} form=${sendForm(request, { chosen: str(q.event, 100) })} sent=${sent} arrival=${live} />`);
+  });
+
+  app.get('/live/arrival', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
+    const source = str(request.query.source, 20) ?? '';
+    const id = str(request.query.id, 300) ?? '';
+    return kit.fragment(reply, await arrival(source, id));
+  });
+
+  app.get('/live/sample', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
+    const chosen = chosenEvent(str(request.query.event, 100));
+    const event = chosen && sampleEvent(chosen.source, chosen.name, clock.now());
+    return kit.fragment(reply, html`<${PayloadField} value=${event ? JSON.stringify(event, null, 2) : ''} />`);
+  });
+
+  app.post('/send', async (request, reply) => {
+    const form = (request.body ?? {}) as Form;
+    const chosen = chosenEvent(form.event);
+    const payload = form.payload?.trim() ? form.payload : undefined;
+    const again = (error: string) => kit.page(reply, request, 'Send a test event', 'send', html`<${SendPage} form=${sendForm(request, { chosen: form.event, payload: form.payload, error })} sent=${undefined} />`, 400);
+    if (!chosen) return again('Choose a source and type this instance receives.');
+    let event: Record<string, unknown> | undefined;
+    if (payload !== undefined) {
+      try {
+        event = JSON.parse(payload) as Record<string, unknown>;
+      } catch (error) {
+        return again(`The payload is not JSON: ${(error as Error).message}`);
+      }
+      if (typeof event !== 'object' || event === null || Array.isArray(event)) return again('The payload must be a JSON object.');
+    } else {
+      event = sampleEvent(chosen.source, chosen.name, clock.now());
+      if (!event) return again(`There is no ${chosen.source} sample "${chosen.name}".`);
+    }
+    const secret = deps.secrets[chosen.source][0];
+    if (!secret) return again(`sources.${chosen.source}.secrets is empty.`);
+    const delivery = signedDelivery(chosen.source, event, secret, clock.now());
+    const url = `${deps.selfUrl()}${deps.config.sources[chosen.source].path}`;
+    let status: number;
+    let answer: string;
+    try {
+      const response = await fetch(url, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(15_000) });
+      status = response.status;
+      answer = (await response.text()).slice(0, 500);
+    } catch (error) {
+      return again(`Could not post to ${url}: ${(error as Error).message}`);
+    }
+    deps.logger.info({ source: chosen.source, id: delivery.id, status }, 'console: test event sent');
+    return reply.redirect(consoleUrl('/send', { event: form.event, source: chosen.source, id: delivery.id || '(none)', status, answer }), 303);
+  });
+}
