@@ -2,10 +2,12 @@
 import { cpus, totalmem } from 'node:os';
 import { e2eBench } from './e2e.ts';
 import { ingestBench } from './ingest.ts';
+import { scaleBench } from './scale.ts';
 
 const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
   ingest: ingestBench,
   e2e: e2eBench,
+  scale: scaleBench,
 };
 
 const options = {

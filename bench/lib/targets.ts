@@ -10,14 +10,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 export const bare = () => startServer([join(root, 'bench/servers/bare.ts')]);
 export const expressPeer = () => startServer([join(root, 'bench/servers/express-peer.ts')], { env: { MURO_WEBHOOK_SECRET: SECRET } });
 
-/** `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. */
-export async function hookline(yaml = '', args: string[] = []): Promise<Server & { dir: string }> {
+/**
+ * `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. The store
+ * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL).
+ */
+export async function hookline(yaml = '', args: string[] = [], storeUrl?: string): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   const config = join(dir, 'hookline.yaml');
   writeFileSync(
     config,
     `server: { host: 127.0.0.1, port: 0 }
-store: { url: "sqlite:${join(dir, 'hookline.db')}" }
+store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
 sources: { muro: { secrets: ["${SECRET}"] }, meru: { secrets: ["whsec_${SECRET}"] } }
 recipes: ${join(dir, 'recipes')}
 data_dir: ${dir}

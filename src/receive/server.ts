@@ -18,6 +18,17 @@ export interface ServerDeps extends WebhookDeps {
 
 const otherMethods = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
+/** A readiness probe gives up after a few seconds; so does /readyz, answering 503 rather than late. */
+const readyTimeoutMs = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** The HTTP adapter: reads bytes, calls the receiving path, answers. No business logic here. */
 export function createServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
@@ -55,13 +66,17 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  // Ready: the store answers a query within readyTimeoutMs. The answer names the database (address,
+  // schema, pool) so that an operator sees which one an instance uses and how busy its pool is.
   app.get('/readyz', async (_request, reply) => {
+    const started = performance.now();
     try {
-      await deps.store.ping();
+      await withTimeout(deps.store.ping(), readyTimeoutMs, `the store did not answer within ${readyTimeoutMs} ms`);
+      const database = { ...deps.store.describe?.(), ping_ms: Math.round((performance.now() - started) * 10) / 10 };
       const extra = deps.readiness ? await deps.readiness() : {};
-      return { ok: true, store: deps.store.kind, ...extra };
+      return { ok: true, store: deps.store.kind, database, ...extra };
     } catch (error) {
-      return reply.code(503).send({ ok: false, store: deps.store.kind, error: (error as Error).message });
+      return reply.code(503).send({ ok: false, store: deps.store.kind, database: { ...deps.store.describe?.() }, error: (error as Error).message });
     }
   });
   app.get('/metrics', async (_request, reply) => {

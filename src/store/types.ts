@@ -404,5 +404,10 @@ export interface Store {
   subscribe(listener: (what: Wake) => void): () => void;
   /** Resolves when the store can be read and written. */
   ping(): Promise<void>;
+  /**
+   * What /readyz reports of the store besides "it answers": where it is and its connections
+   * (never a password). Optional: a backend may have nothing to add.
+   */
+  describe?(): Record<string, unknown>;
   close(): Promise<void>;
 }

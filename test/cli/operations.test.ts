@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookline } from '../../src/hookline.ts';
+import { describeBackends, type FreshStore } from '../helpers/backends.ts';
 import { bin, writeChildConfig } from '../helpers/child.ts';
 import { startDestination, type Destination } from '../helpers/destination.ts';
 import { tempDir, testConfig } from '../helpers/env.ts';
@@ -20,15 +21,18 @@ async function hookline(args: string[], cwd: string) {
   }
 }
 
-describe('events, show, replay, dead', () => {
+describeBackends('cli: events, show, replay, dead', (backend) => {
   let temp: ReturnType<typeof tempDir>;
   let dest: Destination;
+  let db: FreshStore;
   beforeAll(async () => {
     temp = tempDir();
     dest = await startDestination();
+    db = await backend.fresh(temp.dir);
     writeRecipe(temp.dir, 'forward', `on: muro/*\nsteps: [ { id: call, http: { url: "${dest.origin}/x" } } ]\n`);
-    writeChildConfig(temp.dir);
-    const hl = await startHookline({ config: testConfig(temp.dir), worker: false });
+    // The CLI opens the store that hookline.yaml names, whether or not a server runs.
+    writeChildConfig(temp.dir, '', db.url);
+    const hl = await startHookline({ config: testConfig(temp.dir, { store: { url: db.url } }), worker: false });
     dest.failNext(422);
     await postMuro(hl, { id: 'evt_cli_dead', type: 'conversation.opened', data: { visitor: { email: 'cli@x.test' } } });
     await postMuro(hl, { id: 'evt_cli_ok', type: 'message.created', data: {} });
@@ -37,6 +41,7 @@ describe('events, show, replay, dead', () => {
   });
   afterAll(async () => {
     await dest.close();
+    await db.drop();
     temp.cleanup();
   });
 

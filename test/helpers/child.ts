@@ -6,13 +6,16 @@ import { MERU_SECRET, MURO_SECRET } from './env.ts';
 
 export const bin = fileURLToPath(new URL('../../bin/hookline.js', import.meta.url));
 
-/** A hookline.yaml for a child process, its files in `dir`; `extra` is appended verbatim. */
-export function writeChildConfig(dir: string, extra = ''): string {
+/**
+ * A hookline.yaml for a child process, its files in `dir`; `extra` is appended verbatim. The store is
+ * `dir`/hookline.db unless `storeUrl` names another (a PostgreSQL schema several children share).
+ */
+export function writeChildConfig(dir: string, extra = '', storeUrl = `sqlite:${join(dir, 'hookline.db')}`): string {
   const file = join(dir, 'hookline.yaml');
   writeFileSync(
     file,
     `server: { host: 127.0.0.1, port: 0 }
-store: { url: "sqlite:${join(dir, 'hookline.db')}" }
+store: { url: ${JSON.stringify(storeUrl)} }
 sources:
   muro: { secrets: ["${MURO_SECRET}"] }
   meru: { secrets: ["${MERU_SECRET}"] }

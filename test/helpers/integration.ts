@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startHookline, type Hookline } from '../../src/hookline.ts';
 import { manualClock } from '../../src/util/clock.ts';
+import { sqlite, type Backend, type FreshStore } from './backends.ts';
 import { tempDir, testConfig } from './env.ts';
 
 export const shippedRecipes = fileURLToPath(new URL('../../recipes/', import.meta.url));
@@ -20,6 +21,8 @@ export interface Integration {
   hl: Hookline;
   dir: string;
   clock: ReturnType<typeof manualClock>;
+  /** The store it runs on, for checks behind its back. */
+  db: FreshStore;
   stop(): Promise<void>;
 }
 
@@ -27,18 +30,25 @@ export interface Integration {
  * hookline in-process with the shipped recipes (copied, unchanged), the worker driven by the test
  * (drain) and a hand-moved clock that starts at the fixtures' time.
  */
-export async function startWithShippedRecipes(overrides: Partial<ConfigInput> = {}, start = Date.parse('2026-11-20T09:14:00Z')): Promise<Integration> {
+export async function startWithShippedRecipes(
+  overrides: Partial<ConfigInput> = {},
+  start = Date.parse('2026-11-20T09:14:00Z'),
+  backend: Backend = sqlite,
+): Promise<Integration> {
   const temp = tempDir('hookline-integration-');
   cpSync(shippedRecipes, join(temp.dir, 'recipes'), { recursive: true });
   const clock = manualClock(start);
-  const config = testConfig(temp.dir, { retry: { schedule: [30_000, 60_000], jitter: 0, timeout: 5_000 }, ...overrides } as never);
+  const db = await backend.fresh(temp.dir);
+  const config = testConfig(temp.dir, { retry: { schedule: [30_000, 60_000], jitter: 0, timeout: 5_000 }, ...overrides, store: { url: db.url } } as never);
   const hl = await startHookline({ config, clock, worker: false });
   return {
     hl,
     dir: temp.dir,
     clock,
+    db,
     stop: async () => {
       await hl.close();
+      await db.drop();
       temp.cleanup();
     },
   };

@@ -1,27 +1,48 @@
 import { request, type Agent } from 'node:http';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { startHookline, type Hookline } from '../../src/hookline.ts';
+import { startHookline, type Hookline, type HooklineOptions } from '../../src/hookline.ts';
 import type { Logger } from '../../src/observability/logger.ts';
 import type { Clock } from '../../src/util/clock.ts';
+import { sqlite, type Backend, type FreshStore } from './backends.ts';
 import { tempDir, testConfig } from './env.ts';
 
 type Overrides = Parameters<typeof testConfig>[1];
 
 export interface TestHookline extends Hookline {
   dir: string;
+  /** The store it runs on, for checks behind its back. */
+  db: FreshStore;
   stop(): Promise<void>;
 }
 
-/** A real hookline on a real socket and a real SQLite file in a temp folder. */
-export async function startTestHookline(options: { overrides?: Overrides; clock?: Clock; logger?: Logger; dir?: string } = {}): Promise<TestHookline> {
+/** A real hookline on a real socket and a fresh store (a SQLite file in a temp folder by default). */
+export async function startTestHookline(
+  options: { overrides?: Overrides; clock?: Clock; logger?: Logger; dir?: string; backend?: Backend; worker?: boolean; actions?: HooklineOptions['actions'] } = {},
+): Promise<TestHookline> {
   const temp = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
-  const config = testConfig(temp.dir, options.overrides as Overrides);
-  const hookline = await startHookline({ config, ...(options.clock && { clock: options.clock }), ...(options.logger && { logger: options.logger }) });
+  const db = await (options.backend ?? sqlite).fresh(temp.dir);
+  const config = testConfig(temp.dir, { ...(options.overrides as object), store: { ...(options.overrides?.store as object), url: db.url } } as Overrides);
+  let hookline: Hookline;
+  try {
+    hookline = await startHookline({
+      config,
+      ...(options.clock && { clock: options.clock }),
+      ...(options.logger && { logger: options.logger }),
+      ...(options.worker !== undefined && { worker: options.worker }),
+      ...(options.actions && { actions: options.actions }),
+    });
+  } catch (error) {
+    await db.drop();
+    temp.cleanup();
+    throw error;
+  }
   return {
     ...hookline,
     dir: temp.dir,
+    db,
     stop: async () => {
       await hookline.close();
+      await db.drop();
       temp.cleanup();
     },
   };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCertificates, type TestCertificates } from '../emulators/certs.ts';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../emulators/pagerduty.ts';
 import { spawnHookline, writeChildConfig, type Child } from '../helpers/child.ts';
+import { describeBackends } from '../helpers/backends.ts';
 import { tempDir } from '../helpers/env.ts';
 import { sample, shippedRecipes, startWithShippedRecipes } from '../helpers/integration.ts';
 import { message, postMuro } from '../helpers/recipes.ts';
@@ -23,99 +24,113 @@ afterAll(async () => {
 const vip = (conversation: string, text: string, author: 'visitor' | 'agent' = 'visitor') =>
   message(conversation, author, text, { visitor: { id: 'vis_1', name: 'Dana', email: 'Dana@BigCustomer.example' } });
 
-describe('VIP paging, end to end through a hookline process that trusts the test CA', () => {
-  let child: Child;
-  let cleanup: () => void;
-  beforeAll(async () => {
-    const temp = tempDir('hookline-vip-');
-    cleanup = temp.cleanup;
-    cpSync(shippedRecipes, join(temp.dir, 'recipes'), { recursive: true });
-    const config = writeChildConfig(
-      temp.dir,
-      `connections:\n  pagerduty: { routing_key: "${pd.routingKey}", base_url: "https://${pd.server}" }\n` +
-        `vars: { vip_emails: [ dana@bigcustomer.example ], vip_first_response_timeout: 1500ms, muro_inbox_url: https://app.muro.example/inbox }\n` +
-        `worker: { poll: 100 }\n`,
-    );
-    writeFileSync(config, readFileSync(config, 'utf8').replace('log: { level: warn }', 'log: { level: debug }'));
-    // pdjs only speaks https: the hookline process trusts the emulator's CA the way an operator's would.
-    child = await spawnHookline(['serve', '--config', config], { cwd: temp.dir, env: { NODE_EXTRA_CA_CERTS: certs.caCertPath } });
-  });
-  afterAll(async () => {
-    await child.stop();
-    cleanup();
-  });
+describeBackends('integrations: VIP paging', (backend) => {
+  // One emulator serves every backend's suite: each starts from an empty incident list.
+  beforeAll(() => pd.reset());
 
-  it('a reply before the timeout pages nobody', async () => {
-    const waiting = child.waitForLog(/"msg":"run waiting"/);
-    await postMuro(child, vip('conv_fast', 'help please'));
-    await waiting;
-    const done = child.waitForLog(/"msg":"run done"/);
-    await postMuro(child, vip('conv_fast', 'on it', 'agent'));
-    await done;
-    expect(pd.events.filter((e) => e.dedupKey === 'muro-frt-conv_fast')).toEqual([]);
-  });
-
-  it('no reply: one trigger however many times the visitor writes; the late reply resolves it', async () => {
-    await postMuro(child, vip('conv_slow', 'help please'));
-    for (let i = 0; i < 5; i++) await postMuro(child, vip('conv_slow', `still waiting ${i}`));
-    await pd.waitFor(1, 10_000);
-    const incident = pd.incident('muro-frt-conv_slow');
-    expect(incident).toMatchObject({ status: 'triggered', triggerCount: 1, severity: 'critical', source: 'muro' });
-    expect(incident!.summary).toBe('VIP Dana@BigCustomer.example has waited over 1500ms for a first reply in muro');
-
-    const done = child.waitForLog(/"msg":"run done"/);
-    await postMuro(child, vip('conv_slow', 'sorry for the wait', 'agent'));
-    await done;
-    expect(pd.incident('muro-frt-conv_slow')).toMatchObject({ status: 'resolved', triggerCount: 1, resolveCount: 1 });
-    expect(pd.events.filter((e) => e.dedupKey === 'muro-frt-conv_slow').map((e) => e.action)).toEqual(['trigger', 'resolve']);
-  });
-
-  it('muro test events never page', async () => {
-    const done = child.waitForLog(/"msg":"recipes|run done|run waiting/, 3_000).catch(() => 'nothing ran');
-    await postMuro(child, sample('muro/message.created.test', (e) => (e.data.visitor.email = 'dana@bigcustomer.example')));
-    await done;
-    expect(pd.events.filter((e) => e.dedupKey.includes('conv_test'))).toEqual([]);
-  });
-});
-
-describe('PagerDuty failures (in process, the test CA added to the default store)', () => {
-  beforeAll(() => setDefaultCACertificates([...getCACertificates('default'), certs.ca]));
-
-  it('500 is retried; 429 after pdjs’s own retries is retried; 403 goes to dead letters', async () => {
-    const it_ = await startWithShippedRecipes({
-      connections: { pagerduty: { routing_key: pd.routingKey, base_url: `https://${pd.server}` } },
-      vars: { vip_emails: ['dana@bigcustomer.example'], vip_first_response_timeout: '2m', muro_inbox_url: 'https://app.muro.example/inbox' },
-    } as never);
-    try {
-      const post = (event: Record<string, unknown>) => postMuro(it_.hl, event, it_.clock.now());
-      const page = async (conversation: string) => {
-        await post(vip(conversation, 'help'));
-        await it_.hl.worker.drain();
-        it_.clock.advance(120_000);
-        await it_.hl.worker.drain();
+  describe('VIP paging, end to end through a hookline process that trusts the test CA', () => {
+    let child: Child;
+    let cleanup: () => Promise<void>;
+    beforeAll(async () => {
+      const temp = tempDir('hookline-vip-');
+      const db = await backend.fresh(temp.dir);
+      cleanup = async () => {
+        await db.drop();
+        temp.cleanup();
       };
-      pd.failNext(500);
-      await page('conv_pd500');
-      expect((await it_.hl.store.runs.list({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/PagerDuty Events API answered 500/)]);
-      it_.clock.advance(30_000);
-      await it_.hl.worker.drain();
-      expect(pd.incident('muro-frt-conv_pd500')?.triggerCount).toBe(1);
+      cpSync(shippedRecipes, join(temp.dir, 'recipes'), { recursive: true });
+      const config = writeChildConfig(
+        temp.dir,
+        `connections:\n  pagerduty: { routing_key: "${pd.routingKey}", base_url: "https://${pd.server}" }\n` +
+          `vars: { vip_emails: [ dana@bigcustomer.example ], vip_first_response_timeout: 1500ms, muro_inbox_url: https://app.muro.example/inbox }\n` +
+          `worker: { poll: 100 }\n`,
+        db.url,
+      );
+      writeFileSync(config, readFileSync(config, 'utf8').replace('log: { level: warn }', 'log: { level: debug }'));
+      // pdjs only speaks https: the hookline process trusts the emulator's CA the way an operator's would.
+      child = await spawnHookline(['serve', '--config', config], { cwd: temp.dir, env: { NODE_EXTRA_CA_CERTS: certs.caCertPath } });
+    });
+    afterAll(async () => {
+      await child.stop();
+      await cleanup();
+    });
 
-      const before = pd.requests.length;
-      pd.failNext(429, 429, 429, 429);
-      await page('conv_pd429');
-      expect(pd.requests.length - before).toBe(4); // pdjs's own three retries, then hookline's schedule
-      expect((await it_.hl.store.runs.list({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/answered 429/)]);
-      it_.clock.advance(30_000);
-      await it_.hl.worker.drain();
-      expect(pd.incident('muro-frt-conv_pd429')?.triggerCount).toBe(1);
+    it('a reply before the timeout pages nobody', async () => {
+      const waiting = child.waitForLog(/"msg":"run waiting"/);
+      await postMuro(child, vip('conv_fast', 'help please'));
+      await waiting;
+      const done = child.waitForLog(/"msg":"run done"/);
+      await postMuro(child, vip('conv_fast', 'on it', 'agent'));
+      await done;
+      expect(pd.events.filter((e) => e.dedupKey === 'muro-frt-conv_fast')).toEqual([]);
+    });
 
-      pd.failNext(403);
-      await page('conv_pd403');
-      const dead = await it_.hl.store.runs.list({ status: 'dead' });
-      expect(dead.map((r) => r.error)).toEqual([expect.stringMatching(/answered 403.*check the credential of connections\.pagerduty/)]);
-    } finally {
-      await it_.stop();
-    }
+    it('no reply: one trigger however many times the visitor writes; the late reply resolves it', async () => {
+      await postMuro(child, vip('conv_slow', 'help please'));
+      for (let i = 0; i < 5; i++) await postMuro(child, vip('conv_slow', `still waiting ${i}`));
+      await pd.waitFor(1, 10_000);
+      const incident = pd.incident('muro-frt-conv_slow');
+      expect(incident).toMatchObject({ status: 'triggered', triggerCount: 1, severity: 'critical', source: 'muro' });
+      expect(incident!.summary).toBe('VIP Dana@BigCustomer.example has waited over 1500ms for a first reply in muro');
+
+      const done = child.waitForLog(/"msg":"run done"/);
+      await postMuro(child, vip('conv_slow', 'sorry for the wait', 'agent'));
+      await done;
+      expect(pd.incident('muro-frt-conv_slow')).toMatchObject({ status: 'resolved', triggerCount: 1, resolveCount: 1 });
+      expect(pd.events.filter((e) => e.dedupKey === 'muro-frt-conv_slow').map((e) => e.action)).toEqual(['trigger', 'resolve']);
+    });
+
+    it('muro test events never page', async () => {
+      const done = child.waitForLog(/"msg":"recipes|run done|run waiting/, 3_000).catch(() => 'nothing ran');
+      await postMuro(child, sample('muro/message.created.test', (e) => (e.data.visitor.email = 'dana@bigcustomer.example')));
+      await done;
+      expect(pd.events.filter((e) => e.dedupKey.includes('conv_test'))).toEqual([]);
+    });
+  });
+
+  describe('PagerDuty failures (in process, the test CA added to the default store)', () => {
+    beforeAll(() => setDefaultCACertificates([...getCACertificates('default'), certs.ca]));
+
+    it('500 is retried; 429 after pdjs’s own retries is retried; 403 goes to dead letters', async () => {
+      const it_ = await startWithShippedRecipes(
+        {
+          connections: { pagerduty: { routing_key: pd.routingKey, base_url: `https://${pd.server}` } },
+          vars: { vip_emails: ['dana@bigcustomer.example'], vip_first_response_timeout: '2m', muro_inbox_url: 'https://app.muro.example/inbox' },
+        } as never,
+        undefined,
+        backend,
+      );
+      try {
+        const post = (event: Record<string, unknown>) => postMuro(it_.hl, event, it_.clock.now());
+        const page = async (conversation: string) => {
+          await post(vip(conversation, 'help'));
+          await it_.hl.worker.drain();
+          it_.clock.advance(120_000);
+          await it_.hl.worker.drain();
+        };
+        pd.failNext(500);
+        await page('conv_pd500');
+        expect((await it_.hl.store.runs.list({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/PagerDuty Events API answered 500/)]);
+        it_.clock.advance(30_000);
+        await it_.hl.worker.drain();
+        expect(pd.incident('muro-frt-conv_pd500')?.triggerCount).toBe(1);
+
+        const before = pd.requests.length;
+        pd.failNext(429, 429, 429, 429);
+        await page('conv_pd429');
+        expect(pd.requests.length - before).toBe(4); // pdjs's own three retries, then hookline's schedule
+        expect((await it_.hl.store.runs.list({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/answered 429/)]);
+        it_.clock.advance(30_000);
+        await it_.hl.worker.drain();
+        expect(pd.incident('muro-frt-conv_pd429')?.triggerCount).toBe(1);
+
+        pd.failNext(403);
+        await page('conv_pd403');
+        const dead = await it_.hl.store.runs.list({ status: 'dead' });
+        expect(dead.map((r) => r.error)).toEqual([expect.stringMatching(/answered 403.*check the credential of connections\.pagerduty/)]);
+      } finally {
+        await it_.stop();
+      }
+    });
   });
 });

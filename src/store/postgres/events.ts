@@ -1,6 +1,6 @@
 import type { EventFilter, EventRecord, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
-import type { Pool } from 'pg';
-import { channel, clean, sqlState, type Db } from './db.ts';
+import type { Pool, QueryConfig } from 'pg';
+import { channel, checkin, checkout, clean, sqlState, type Db } from './db.ts';
 
 export interface EventRow {
   seq: number;
@@ -66,28 +66,52 @@ export const receiveSql = `
 interface Receipt {
   event: NewEvent;
   ttlMs: number;
+  /** performance.now() by which the caller must have its answer (see groupCommit). */
+  deadline: number;
   resolve: (result: ReceiveResult) => void;
   reject: (error: unknown) => void;
 }
 
-/** Stores a batch (distinct ids) in one statement; the results in batch order. */
+/**
+ * Stores a batch (distinct ids) in one statement; the results in batch order. The statement may take
+ * what is left of the batch's earliest deadline, no more: past it the client gives up (the server may
+ * still commit, and the sender's retry is then a duplicate, which is fine; a 2xx without a commit is not).
+ */
 async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string): Promise<ReceiveResult[]> {
   const column = <T>(get: (r: Receipt) => T) => batch.map(get);
-  const { rows } = await pool.query<{ n: number; seq: number }>(receiveSql, [
-    // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
-    column((r) => clean(r.event.source)),
-    column((r) => clean(r.event.eventId)),
-    column((r) => clean(r.event.type)),
-    column((r) => r.event.receivedAt),
-    column((r) => r.event.receivedAt + r.ttlMs),
-    column((r) => JSON.stringify(r.event.headers)),
-    column((r) => r.event.body),
-    column((r) => r.event.test),
-    wake,
-  ]);
-  const results: ReceiveResult[] = batch.map(() => ({ duplicate: true }));
-  for (const row of rows) results[row.n - 1] = { duplicate: false, seq: row.seq };
-  return results;
+  const client = await checkout(pool);
+  let failure: Error | undefined;
+  try {
+    const remaining = Math.round(Math.min(...batch.map((r) => r.deadline)) - performance.now());
+    if (remaining <= 0) throw new Error('no answer from the database in time (connecting took the whole statement timeout)');
+    // query_timeout per query is honoured by pg's Client, though its typings only know it per client.
+    const query: QueryConfig & { query_timeout: number } = {
+      text: receiveSql,
+      values: [
+        // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
+        column((r) => clean(r.event.source)),
+        column((r) => clean(r.event.eventId)),
+        column((r) => clean(r.event.type)),
+        column((r) => r.event.receivedAt),
+        column((r) => r.event.receivedAt + r.ttlMs),
+        column((r) => JSON.stringify(r.event.headers)),
+        column((r) => r.event.body),
+        column((r) => r.event.test),
+        wake,
+      ],
+      query_timeout: remaining,
+    };
+    const { rows } = await client.query<{ n: number; seq: number }>(query);
+    const results: ReceiveResult[] = batch.map(() => ({ duplicate: true }));
+    for (const row of rows) results[row.n - 1] = { duplicate: false, seq: row.seq };
+    return results;
+  } catch (error) {
+    failure = error as Error;
+    throw error;
+  } finally {
+    // A connection whose statement failed or timed out is closed, not reused (as pool.query does).
+    checkin(client, failure);
+  }
 }
 
 /**
@@ -96,8 +120,13 @@ async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string)
  * commit (one WAL flush, one NOTIFY) then serves many requests, and each caller is answered only
  * after it. A batch holds an id once: a second receive of it waits for the next batch, which sees
  * the first committed and calls it a duplicate.
+ *
+ * Every receive is answered within `budgetMs` (statement timeout + 1 s): with 503 if it is not
+ * stored by then. Without that bound, receives queued behind statements on a database that went
+ * silent (a network cut drops packets, it does not reset connections) would each wait for those to
+ * time out first, then for their own: longer than the senders' timeouts (muro: 10 s).
  */
-export function groupCommit(pool: Pool, wake: string, maxInFlight: number, limits = { events: 500, bytes: 4 << 20 }) {
+export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budgetMs: number, limits = { events: 500, bytes: 4 << 20 }) {
   let queue: Receipt[] = [];
   let inFlight = 0;
   const flush = async () => {
@@ -105,8 +134,14 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, limit
     const batch: Receipt[] = [];
     const ids = new Set<string>();
     const rest: Receipt[] = [];
+    const now = performance.now();
     let bytes = 0;
     for (const r of queue) {
+      // Too late to try: its time went waiting for earlier statements.
+      if (r.deadline - now < 50) {
+        r.reject(new Error(`no answer from the database within ${budgetMs} ms`));
+        continue;
+      }
       const id = `${clean(r.event.source)}\n${clean(r.event.eventId)}`;
       const full = batch.length >= limits.events || (batch.length > 0 && bytes + r.event.body.length > limits.bytes);
       if (!full && !ids.has(id)) {
@@ -119,6 +154,7 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, limit
     }
     queue = rest;
     try {
+      if (batch.length === 0) return;
       const results = await receiveBatch(pool, batch, wake);
       batch.forEach((r, i) => r.resolve(results[i]!));
     } catch (error) {
@@ -135,7 +171,7 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, limit
   };
   return (event: NewEvent, ttlMs: number) =>
     new Promise<ReceiveResult>((resolve, reject) => {
-      queue.push({ event, ttlMs, resolve, reject });
+      queue.push({ event, ttlMs, deadline: performance.now() + budgetMs, resolve, reject });
       if (inFlight < maxInFlight) void flush();
     });
 }
@@ -202,10 +238,10 @@ export const afterSql = `
     AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
   ORDER BY seq LIMIT $3`;
 
-export function postgresEvents(db: Db, options: { maxInFlight: number }): EventStore {
+export function postgresEvents(db: Db, options: { maxInFlight: number; budgetMs: number }): EventStore {
   const { pool } = db;
   return {
-    receive: groupCommit(pool, db.wake.events, options.maxInFlight),
+    receive: groupCommit(pool, db.wake.events, options.maxInFlight, options.budgetMs),
     purgeSeen: async (now, limit) => (await pool.query(purgeSql, [now, limit])).rowCount ?? 0,
     list: async (filter) => (await pool.query<EventRow>(listSql(filter))).rows.map(toSummary),
     findById: async (eventId, source) => {

@@ -73,7 +73,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   // receives on one local server: 1 in flight 13.8k/s, 2 9.5k/s, 5 6.5k/s, 10 3.6k/s; one receive
   // per statement 1.5k/s. Two, so that a batch waiting on a lock (another instance storing the same
   // id) does not hold up every other receive; the rest of the pool stays free for the workers.
-  const events = postgresEvents(db, { maxInFlight: Math.min(2, poolSize) });
+  const events = postgresEvents(db, { maxInFlight: Math.min(2, poolSize), budgetMs: statementTimeoutMs + 1_000 });
 
   const listeners = new Set<(what: Wake) => void>();
   let listener: Listener | undefined;
@@ -113,6 +113,13 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     ping: async () => {
       await pool.query('SELECT 1');
     },
+    describe: () => ({
+      address: where,
+      schema,
+      statement_timeout_ms: statementTimeoutMs,
+      // Connections of the main pool (the dispatch lock and LISTEN have one each besides).
+      pool: { max: poolSize, open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+    }),
     close: () =>
       (closing ??= (async () => {
         listeners.clear();
