@@ -94,6 +94,3 @@ export function clean(text: string | null | undefined): string | null {
   return text === undefined || text === null ? null : text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
 }
 
-/** JSON columns (text): undefined and null both stored as NULL. JSON text never holds a raw NUL. */
-export const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
-export const fromJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));

@@ -2,7 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
 import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
-import { eventColumns, toEvent, type EventRow } from './events.ts';
+import { toEvent, type EventRow } from '../rows.ts';
+import { eventColumns } from './events.ts';
 import { resolveWait } from './waits.ts';
 
 /**

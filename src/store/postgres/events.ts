@@ -1,41 +1,11 @@
-import type { EventFilter, EventRecord, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
+import { eventSummaryColumns, toEvent, toEventSummary, type EventRow } from '../rows.ts';
+import type { EventFilter, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
 import type { Pool, QueryConfig } from 'pg';
 import { channel, checkin, checkout, clean, sqlState, type Db } from './db.ts';
 
-export interface EventRow {
-  seq: number;
-  source: string;
-  event_id: string;
-  type: string;
-  received_at: number;
-  headers: string;
-  body: string;
-  test: boolean;
-  status: EventRecord['status'];
-  generation: number;
-}
-
-const summaryColumns = 'seq, source, event_id, type, received_at, test, status, generation';
-export const eventColumns = `${summaryColumns}, headers, body`;
+export const eventColumns = `${eventSummaryColumns}, headers, body`;
 /** The event columns of a join, qualified by the events table's alias. */
 export const eventColumnsOf = (alias: string) => eventColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
-
-export function toEvent(row: EventRow): EventRecord {
-  return { ...toSummary(row), headers: JSON.parse(row.headers), body: row.body };
-}
-
-function toSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSummary {
-  return {
-    seq: Number(row.seq),
-    source: row.source,
-    eventId: row.event_id,
-    type: row.type,
-    receivedAt: Number(row.received_at),
-    test: row.test,
-    status: row.status,
-    generation: row.generation,
-  };
-}
 
 // ---------------------------------------------------------------- SQL
 
@@ -220,7 +190,7 @@ export function listSql(f: EventFilter): { text: string; values: unknown[] } {
     const p = param(f.search);
     where.push(`(event_id = ${p} OR strpos(body, ${p}) > 0)`);
   }
-  const text = `SELECT ${summaryColumns} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const text = `SELECT ${eventSummaryColumns} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY seq DESC LIMIT ${param(f.limit ?? 50)}`;
   return { text, values };
 }
@@ -243,7 +213,7 @@ export function postgresEvents(db: Db, options: { maxInFlight: number; budgetMs:
   return {
     receive: groupCommit(pool, db.wake.events, options.maxInFlight, options.budgetMs),
     purgeSeen: async (now, limit) => (await pool.query(purgeSql, [now, limit])).rowCount ?? 0,
-    list: async (filter) => (await pool.query<EventRow>(listSql(filter))).rows.map(toSummary),
+    list: async (filter) => (await pool.query<EventRow>(listSql(filter))).rows.map(toEventSummary),
     findById: async (eventId, source) => {
       const { rows } = await pool.query<EventRow>(
         `SELECT ${eventColumns} FROM events WHERE event_id = $1 AND ($2::text IS NULL OR source = $2) ORDER BY seq DESC`,

@@ -1,32 +1,7 @@
 import type { PoolClient } from 'pg';
-import type { TicketAttachment, TicketDetail, TicketMessageInput, TicketResult, TicketStore, TicketSummary } from '../types.ts';
+import { ticketSummarySql, toTicketAttachment, toTicketMessage, toTicketSummary, type TicketSummaryRow } from '../rows.ts';
+import type { TicketDetail, TicketMessageInput, TicketResult, TicketStore } from '../types.ts';
 import { clean, lockKey, transaction, type Db } from './db.ts';
-
-interface SummaryRow {
-  id: number;
-  subject: string;
-  status: string;
-  message_count: number;
-  created_at: number;
-  updated_at: number;
-  customer_id: number;
-  email: string;
-  name: string | null;
-}
-
-const toSummary = (r: SummaryRow): TicketSummary => ({
-  id: Number(r.id),
-  subject: r.subject,
-  status: r.status,
-  customer: { id: Number(r.customer_id), email: r.email, name: r.name },
-  messageCount: r.message_count,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-
-const summarySql = `
-  SELECT t.id, t.subject, t.status, t.message_count, t.created_at, t.updated_at, c.id AS customer_id, c.email, c.name
-  FROM tickets t JOIN customers c ON c.id = t.customer_id`;
 
 const one = async <T>(client: PoolClient, sql: string, params: unknown[]): Promise<T | undefined> => (await client.query(sql, params)).rows[0] as T | undefined;
 
@@ -92,45 +67,25 @@ export function postgresTickets(db: Db): TicketStore {
     record: (input, now) => transaction(db.pool, (client) => record(client, input, now)),
     list: async (f) =>
       (
-        await db.pool.query<SummaryRow>(
-          `${summarySql} WHERE ($1::text IS NULL OR t.status = $1)
+        await db.pool.query<TicketSummaryRow>(
+          `${ticketSummarySql} WHERE ($1::text IS NULL OR t.status = $1)
              AND ($2::text IS NULL OR strpos(lower(t.subject), lower($2)) > 0 OR strpos(c.email, lower($2)) > 0)
            ORDER BY t.updated_at DESC, t.id DESC LIMIT $3`,
           [f.status ?? null, f.search ?? null, f.limit ?? 50],
         )
-      ).rows.map(toSummary),
+      ).rows.map(toTicketSummary),
     get: async (id): Promise<TicketDetail | undefined> => {
-      const row = (await db.pool.query<SummaryRow>(`${summarySql} WHERE t.id = $1`, [id])).rows[0];
+      const row = (await db.pool.query<TicketSummaryRow>(`${ticketSummarySql} WHERE t.id = $1`, [id])).rows[0];
       if (!row) return undefined;
       const messages = (await db.pool.query(`SELECT * FROM ticket_messages WHERE ticket_id = $1 ORDER BY event_seq, id`, [id])).rows as Array<Record<string, unknown>>;
       const attachments = (
         await db.pool.query(`SELECT * FROM attachments WHERE ticket_message_id = ANY($1::bigint[]) ORDER BY id`, [messages.map((m) => m.id)])
       ).rows as Array<Record<string, unknown>>;
       return {
-        ...toSummary(row),
-        messages: messages.map((m) => ({
-          id: Number(m.id),
-          eventSeq: Number(m.event_seq),
-          receivedAt: Number(m.received_at),
-          from: m.from_address as string,
-          subject: m.subject as string,
-          text: m.text as string,
-          html: m.html as string | null,
-          messageId: m.message_id as string | null,
-          attachments: attachments
-            .filter((a) => Number(a.ticket_message_id) === Number(m.id))
-            .map(
-              (a): TicketAttachment => ({
-                filename: a.filename as string,
-                contentType: a.content_type as string,
-                size: Number(a.size),
-                sha256: a.sha256 as string | null,
-                saved: a.saved as boolean,
-                ...(a.reason ? { reason: a.reason as string } : {}),
-                contentId: a.content_id as string | null,
-              }),
-            ),
-        })),
+        ...toTicketSummary(row),
+        messages: messages.map((m) =>
+          toTicketMessage(m, attachments.filter((a) => Number(a.ticket_message_id) === Number(m.id)).map(toTicketAttachment)),
+        ),
       };
     },
   };

@@ -1,7 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
 import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
-import { channel, toJson, type Db } from './db.ts';
-import { eventColumnsOf, toEvent, type EventRow } from './events.ts';
+import { toJson } from '../rows.ts';
+import { channel, type Db } from './db.ts';
+import { toWaiting, type WaitingRow } from '../rows.ts';
+import { eventColumnsOf } from './events.ts';
 
 /**
  * Resolving a wait, in one statement: only if it is still waiting (the conditional UPDATE is the
@@ -60,32 +62,10 @@ const waitingSql = `
   FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
   WHERE w.status = 'waiting' AND w.source = $1 ORDER BY w.ord`;
 
-type WaitingRow = EventRow & {
-  run_id: string;
-  step_id: string;
-  wait_source: string;
-  wait_type: string;
-  deadline: number;
-  wait_status: WaitRecord['status'];
-  recipe: string;
-};
-
 export function postgresWaits(db: Db): WaitStore {
   const { pool } = db;
   return {
-    waiting: async (source) =>
-      (await pool.query<WaitingRow>(waitingSql, [source])).rows.map(
-        (row): WaitRecord => ({
-          runId: row.run_id,
-          stepId: row.step_id,
-          source: row.wait_source,
-          type: row.wait_type,
-          deadline: row.deadline,
-          status: row.wait_status,
-          recipe: row.recipe,
-          trigger: toEvent(row),
-        }),
-      ),
+    waiting: async (source) => (await pool.query<WaitingRow>(waitingSql, [source])).rows.map(toWaiting),
     expire: async (now, limit) =>
       (await pool.query<{ run_id: string; step_id: string }>(expireSql, [now, limit, db.wake.runs])).rows.map((r) => ({
         runId: r.run_id,

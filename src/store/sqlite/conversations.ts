@@ -1,20 +1,10 @@
 import type Database from 'better-sqlite3';
-import type { ConversationStore, TranscriptMessage } from '../types.ts';
+import { toTranscriptMessage, transcriptSql, type MessageRow } from '../rows.ts';
+import type { ConversationStore } from '../types.ts';
 
 export function sqliteConversations(db: Database.Database): ConversationStore {
-  const transcript = db.prepare(`
-    SELECT conversation_id, message_id, event_seq, position, message FROM transcript_messages
-    WHERE conversation_id = ? ORDER BY event_seq, position`);
+  const transcript = db.prepare(transcriptSql('?'));
   return {
-    transcript: async (conversationId) =>
-      (transcript.all(conversationId) as Array<{ conversation_id: string; message_id: string; event_seq: number; position: number; message: string }>).map(
-        (r): TranscriptMessage => ({
-          conversationId: r.conversation_id,
-          messageId: r.message_id,
-          eventSeq: r.event_seq,
-          position: r.position,
-          message: JSON.parse(r.message),
-        }),
-      ),
+    transcript: async (conversationId) => (transcript.all(conversationId) as MessageRow[]).map(toTranscriptMessage),
   };
 }

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { Mutex } from '../../util/mutex.ts';
 import type { DispatchOutcome, DispatchPlan, DispatchStore } from '../types.ts';
-import { toEvent, type EventRow } from './events.ts';
+import { toEvent, type EventRow } from '../rows.ts';
 import { waitResolver } from './waits.ts';
 
 export function sqliteDispatch(db: Database.Database): DispatchStore {

@@ -1,45 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { EventFilter, EventRecord, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
-
-export type { EventRow };
-
-interface EventRow {
-  seq: number;
-  source: string;
-  event_id: string;
-  type: string;
-  received_at: number;
-  headers: string;
-  body: string;
-  test: number;
-  status: EventRecord['status'];
-  generation: number;
-}
+import { eventSummaryColumns, toEvent, toEventSummary, type EventRow } from '../rows.ts';
+import type { EventFilter, EventStore, NewEvent, ReceiveResult } from '../types.ts';
 
 interface Pending {
   event: NewEvent;
   ttlMs: number;
   resolve: (result: ReceiveResult) => void;
   reject: (error: unknown) => void;
-}
-
-const summaryColumns = 'seq, source, event_id, type, received_at, test, status, generation';
-
-export function toEvent(row: EventRow): EventRecord {
-  return { ...toSummary(row), headers: JSON.parse(row.headers), body: row.body };
-}
-
-function toSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSummary {
-  return {
-    seq: row.seq,
-    source: row.source,
-    eventId: row.event_id,
-    type: row.type,
-    receivedAt: row.received_at,
-    test: row.test === 1,
-    status: row.status,
-    generation: row.generation,
-  };
 }
 
 export function sqliteEvents(db: Database.Database): EventStore {
@@ -85,7 +52,7 @@ export function sqliteEvents(db: Database.Database): EventStore {
   const bySeq = db.prepare(`SELECT * FROM events WHERE seq = ?`);
   const count = db.prepare(`SELECT count(*) AS n FROM events`).pluck();
   const list = db.prepare(`
-    SELECT ${summaryColumns} FROM events
+    SELECT ${eventSummaryColumns} FROM events
     WHERE (:source IS NULL OR source = :source) AND (:type IS NULL OR type GLOB :type)
       AND (:before IS NULL OR seq < :before)
       AND (:search IS NULL OR event_id = :search OR instr(body, :search) > 0)
@@ -106,7 +73,7 @@ export function sqliteEvents(db: Database.Database): EventStore {
           search: filter.search ?? null,
           limit: filter.limit ?? 50,
         }) as EventRow[]
-      ).map(toSummary),
+      ).map(toEventSummary),
     findById: async (eventId, source) => (byId.all(eventId, source ?? null, source ?? null) as EventRow[]).map(toEvent),
     getBySeq: async (seq) => {
       const row = bySeq.get(seq) as EventRow | undefined;

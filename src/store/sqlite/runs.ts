@@ -1,88 +1,8 @@
 import type Database from 'better-sqlite3';
 import { LeaseLostError } from '../../errors.ts';
 import type { AttemptRecord, ClaimedRun, Lease, NewWait, RetryResult, RunDetail, RunRecord, RunStatus, RunStore, StepRecord } from '../types.ts';
-import { toEvent, type EventRow } from './events.ts';
-import { fromJson, toJson } from './json.ts';
+import { toAttempt, toEvent, toJson, toRun, toStep, type AttemptRow, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 
-export interface RunRow {
-  id: string;
-  event_seq: number;
-  recipe: string;
-  run_key: string | null;
-  generation: number;
-  status: RunStatus;
-  lane: string | null;
-  attempt: number;
-  available_at: number;
-  lease_owner: string | null;
-  lease_until: number | null;
-  created_at: number;
-  updated_at: number;
-  error: string | null;
-}
-
-interface StepRow {
-  run_id: string;
-  step_id: string;
-  status: StepRecord['status'];
-  output: string | null;
-  started_at: number;
-  finished_at: number | null;
-}
-
-interface AttemptRow {
-  run_id: string;
-  step_id: string;
-  attempt: number;
-  started_at: number;
-  duration_ms: number;
-  outcome: AttemptRecord['outcome'];
-  status_code: number | null;
-  error: string | null;
-  request: string | null;
-  response: string | null;
-}
-
-export const toRun = (r: RunRow): RunRecord => ({
-  id: r.id,
-  eventSeq: r.event_seq,
-  recipe: r.recipe,
-  key: r.run_key,
-  generation: r.generation,
-  status: r.status,
-  lane: r.lane,
-  attempt: r.attempt,
-  availableAt: r.available_at,
-  leaseOwner: r.lease_owner,
-  leaseUntil: r.lease_until,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  error: r.error,
-});
-
-const toStep = (r: StepRow): StepRecord => ({
-  runId: r.run_id,
-  stepId: r.step_id,
-  status: r.status,
-  output: fromJson(r.output),
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-});
-
-const toAttempt = (r: AttemptRow): AttemptRecord => ({
-  runId: r.run_id,
-  stepId: r.step_id,
-  attempt: r.attempt,
-  startedAt: r.started_at,
-  durationMs: r.duration_ms,
-  outcome: r.outcome,
-  ...(r.status_code === null ? {} : { statusCode: r.status_code }),
-  ...(r.error === null ? {} : { error: r.error }),
-  ...(r.request === null ? {} : { request: fromJson(r.request) }),
-  ...(r.response === null ? {} : { response: fromJson(r.response) }),
-});
-
-/** Oldest first: due first, then created first (rowid; run ids only sort by the millisecond). */
 const oldestFirst = (a: RunRow & { ord: number }, b: RunRow & { ord: number }) => a.available_at - b.available_at || a.ord - b.ord;
 
 export function sqliteRuns(db: Database.Database): RunStore {

@@ -1,31 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { TicketAttachment, TicketDetail, TicketMessageInput, TicketResult, TicketStore, TicketSummary } from '../types.ts';
-
-interface SummaryRow {
-  id: number;
-  subject: string;
-  status: string;
-  message_count: number;
-  created_at: number;
-  updated_at: number;
-  customer_id: number;
-  email: string;
-  name: string | null;
-}
-
-const toSummary = (r: SummaryRow): TicketSummary => ({
-  id: r.id,
-  subject: r.subject,
-  status: r.status,
-  customer: { id: r.customer_id, email: r.email, name: r.name },
-  messageCount: r.message_count,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const summarySql = `
-  SELECT t.id, t.subject, t.status, t.message_count, t.created_at, t.updated_at, c.id AS customer_id, c.email, c.name
-  FROM tickets t JOIN customers c ON c.id = t.customer_id`;
+import { ticketSummarySql, toTicketAttachment, toTicketMessage, toTicketSummary, type TicketSummaryRow } from '../rows.ts';
+import type { TicketDetail, TicketMessageInput, TicketResult, TicketStore } from '../types.ts';
 
 export function sqliteTickets(db: Database.Database): TicketStore {
   const byKey = db.prepare(`SELECT id, ticket_id FROM ticket_messages WHERE idempotency_key = ?`);
@@ -53,10 +28,10 @@ export function sqliteTickets(db: Database.Database): TicketStore {
     UPDATE tickets SET message_count = message_count + 1, updated_at = max(updated_at, @now),
       subject = CASE WHEN @seq < first_seq THEN @subject ELSE subject END, first_seq = min(first_seq, @seq)
     WHERE id = @id`);
-  const get = db.prepare(`${summarySql} WHERE t.id = ?`);
+  const get = db.prepare(`${ticketSummarySql} WHERE t.id = ?`);
   const messages = db.prepare(`SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY event_seq, id`);
   const attachmentsOf = db.prepare(`SELECT * FROM attachments WHERE ticket_message_id = ? ORDER BY id`);
-  const list = db.prepare(`${summarySql}
+  const list = db.prepare(`${ticketSummarySql}
     WHERE (:status IS NULL OR t.status = :status)
       AND (:search IS NULL OR instr(lower(t.subject), lower(:search)) > 0 OR instr(c.email, lower(:search)) > 0)
     ORDER BY t.updated_at DESC, t.id DESC LIMIT :limit`);
@@ -87,33 +62,15 @@ export function sqliteTickets(db: Database.Database): TicketStore {
 
   return {
     record: async (input, now) => record.immediate(input, now),
-    list: async (f) => (list.all({ status: f.status ?? null, search: f.search ?? null, limit: f.limit ?? 50 }) as SummaryRow[]).map(toSummary),
+    list: async (f) => (list.all({ status: f.status ?? null, search: f.search ?? null, limit: f.limit ?? 50 }) as TicketSummaryRow[]).map(toTicketSummary),
     get: async (id): Promise<TicketDetail | undefined> => {
-      const row = get.get(id) as SummaryRow | undefined;
+      const row = get.get(id) as TicketSummaryRow | undefined;
       if (!row) return undefined;
       return {
-        ...toSummary(row),
-        messages: (messages.all(id) as Array<Record<string, unknown>>).map((m) => ({
-          id: m.id as number,
-          eventSeq: m.event_seq as number,
-          receivedAt: m.received_at as number,
-          from: m.from_address as string,
-          subject: m.subject as string,
-          text: m.text as string,
-          html: m.html as string | null,
-          messageId: m.message_id as string | null,
-          attachments: (attachmentsOf.all(m.id) as Array<Record<string, unknown>>).map(
-            (a): TicketAttachment => ({
-              filename: a.filename as string,
-              contentType: a.content_type as string,
-              size: a.size as number,
-              sha256: a.sha256 as string | null,
-              saved: a.saved === 1,
-              ...(a.reason ? { reason: a.reason as string } : {}),
-              contentId: a.content_id as string | null,
-            }),
-          ),
-        })),
+        ...toTicketSummary(row),
+        messages: (messages.all(id) as Array<Record<string, unknown>>).map((m) =>
+          toTicketMessage(m, (attachmentsOf.all(m.id) as Array<Record<string, unknown>>).map(toTicketAttachment)),
+        ),
       };
     },
   };

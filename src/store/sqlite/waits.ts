@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
-import { toEvent, type EventRow } from './events.ts';
-import { toJson } from './json.ts';
+import type { WaitResolution, WaitStore } from '../types.ts';
+import { toJson, toWaiting, type WaitingRow } from '../rows.ts';
 
 /** Resolving a wait: only if still waiting; its step gets the output and its run is due now. */
 export function waitResolver(db: Database.Database) {
@@ -33,24 +32,7 @@ export function sqliteWaits(db: Database.Database): WaitStore {
   const resolveTx = db.transaction((resolution: WaitResolution, now: number) => resolve(resolution, 'matched', now));
 
   return {
-    waiting: async (source) =>
-      (
-        waiting.all(source) as Array<
-          EventRow & { run_id: string; step_id: string; wait_source: string; wait_type: string; deadline: number; wait_status: WaitRecord['status']; recipe: string }
-        >
-      ).map(
-        (row): WaitRecord => ({
-          runId: row.run_id,
-          stepId: row.step_id,
-          // Aliased: e.* has a `source` too (the trigger's), which may be another source than the wait's.
-          source: row.wait_source,
-          type: row.wait_type,
-          deadline: row.deadline,
-          status: row.wait_status,
-          recipe: row.recipe,
-          trigger: toEvent(row),
-        }),
-      ),
+    waiting: async (source) => (waiting.all(source) as WaitingRow[]).map(toWaiting),
     expire: async (now, limit) => expireTx.immediate(now, limit),
     nextDeadline: async () => (next.get() as number | null) ?? undefined,
     resolve: async (resolution, now) => resolveTx.immediate(resolution, now),
