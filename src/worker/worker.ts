@@ -146,10 +146,13 @@ export class Worker {
       if (this.pendingWake) continue;
       const sleep = await this.untilNextDue().catch(() => this.options.pollMs);
       if (this.pendingWake) continue;
-      // Whatever wakes the loop next (a timer, a due run, a poll) may have made runs claimable.
-      this.claimWanted = true;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, sleep);
+        const timer = setTimeout(() => {
+          // A due time or the poll interval came: runs may have become claimable (retries, other
+          // instances' work). A wake-up by a finished run alone does not make anything claimable.
+          this.claimWanted = true;
+          resolve();
+        }, sleep);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();
