@@ -80,7 +80,9 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
         outputs[step.id] = resolved;
         continue;
       }
-      const result = await runAction(run, lease, recipe, step, view, bindings, failures + 1, deps, nextLane);
+      const last = index === recipe.steps.length - 1;
+      const result = await runAction(run, lease, recipe, step, view, bindings, failures + 1, deps, nextLane, last);
+      if (result === 'done') deps.metrics.runs.inc({ recipe: recipe.name, outcome: 'done' });
       if (typeof result === 'string') return result;
       outputs[step.id] = result.output;
       failures = 0;
@@ -166,6 +168,8 @@ async function runAction(
   attempt: number,
   deps: EngineDeps,
   nextLane: string | null,
+  /** The recipe's last step: its success ends the run, in the same commit as its record. */
+  last: boolean,
 ): Promise<{ output: unknown } | ExecutionResult> {
   const { store, clock, config, metrics } = deps;
   const action = step.action;
@@ -255,6 +259,11 @@ async function runAction(
   metrics.stepLatency.observe({ action: action.name }, durationMs / 1000);
   metrics.actions.inc({ action: action.name, result: 'ok' });
   const record: AttemptRecord = { runId: run.id, stepId: step.id, attempt, startedAt, durationMs, outcome: 'ok', request: ctx.trace.request, response: ctx.trace.response };
-  await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'done', output: output ?? null, startedAt, finishedAt: clock.now() }, record, clock.now(), nextLane);
+  const stepRecord = { runId: run.id, stepId: step.id, status: 'done' as const, output: output ?? null, startedAt, finishedAt: clock.now() };
+  if (last) {
+    await store.runs.finish(lease, 'done', undefined, record, clock.now(), stepRecord);
+    return 'done';
+  }
+  await store.runs.saveStep(lease, stepRecord, record, clock.now(), nextLane);
   return { output: output ?? null };
 }

@@ -252,8 +252,11 @@ export interface RunStore {
   retryLater(lease: Lease, attempt: AttemptRecord, availableAt: number, error: string, now: number): Promise<void>;
   /** Gives the run back untouched, due at `availableAt` (throttling, shutdown). */
   release(lease: Lease, availableAt: number, now: number): Promise<void>;
-  /** The run ends: done, or dead with the error (and the failed attempt, if one). */
-  finish(lease: Lease, status: 'done' | 'dead', error: string | undefined, attempt: AttemptRecord | undefined, now: number): Promise<void>;
+  /**
+   * The run ends: done, or dead with the error (and the failed attempt, if one). `step`, when given,
+   * is the last step's record, stored in the same transaction (saveStep and finish in one commit).
+   */
+  finish(lease: Lease, status: 'done' | 'dead', error: string | undefined, attempt: AttemptRecord | undefined, now: number, step?: StepRecord): Promise<void>;
   /** Dead letter back to the queue, attempts reset; finished steps stay finished. */
   retry(runId: string, now: number): Promise<RetryResult>;
   /** Every dead run that can be retried; returns how many were. */

@@ -42,8 +42,12 @@ export class Dispatcher {
       const events = await store.dispatch.pending(limit);
       if (events.length === 0) return [];
       const plans: DispatchPlan[] = [];
+      // The waits of a source are read once per batch: a wait two events of the batch both answer
+      // is resolved by the first; the commit's conditional update makes the second a no-op.
+      const waiting = new Map<string, Promise<WaitRecord[]>>();
+      const waitsOf = (source: string) => waiting.get(source) ?? waiting.set(source, store.waits.waiting(source)).get(source)!;
       for (const event of events) {
-        plans.push(await this.plan(event, plans.flatMap((p) => p.messages)));
+        plans.push(await this.plan(event, plans.flatMap((p) => p.messages), waitsOf));
         // Let the event loop answer webhooks between events: acknowledging comes first.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -53,12 +57,16 @@ export class Dispatcher {
   }
 
   /** What an event causes; `unstored` are the transcript messages of the events planned before it in this batch. */
-  async plan(event: EventRecord, unstored: TranscriptMessage[] = []): Promise<DispatchPlan> {
+  async plan(
+    event: EventRecord,
+    unstored: TranscriptMessage[] = [],
+    waitsOf: (source: string) => Promise<WaitRecord[]> = (source) => this.deps.store.waits.waiting(source),
+  ): Promise<DispatchPlan> {
     const { config, clock, conversations } = this.deps;
     const view = eventView(event);
     const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
     // A replay answers no waits; otherwise a waiting recipe that reads $conversation needs the transcript too.
-    const waits = event.generation === 0 ? await this.deps.store.waits.waiting(event.source) : [];
+    const waits = event.generation === 0 ? await waitsOf(event.source) : [];
     const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);
     const { transcript, append } = await conversations.withEvent(view, event.seq, needsTranscript, unstored);
     const base: Bindings = { vars: config.vars, env: this.deps.env, clock, conversation: transcript };

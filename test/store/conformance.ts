@@ -632,6 +632,19 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
       });
     });
 
+    describe('runs: finish with the last step', () => {
+      it('stores the last step and ends the run in one call; with a lost lease, neither', async () => {
+        await claimed(['last', 'lost']);
+        const step = (runId: string) => ({ runId, stepId: 'final', status: 'done' as const, output: { ok: 1 }, startedAt: T0, finishedAt: T0 + 1 });
+        await store.runs.finish(lease('last'), 'done', undefined, attempt('last', 'final'), T0 + 5, step('last'));
+        const done = await store.runs.get('last');
+        expect(done).toMatchObject({ status: 'done', steps: [{ stepId: 'final', status: 'done', output: { ok: 1 } }] });
+        expect(done?.attempts).toHaveLength(1);
+        await expect(store.runs.finish({ runId: 'lost', owner: 'someone-else' }, 'done', undefined, undefined, T0 + 5, step('lost'))).rejects.toBeInstanceOf(LeaseLostError);
+        expect((await store.runs.get('lost'))?.steps).toEqual([]);
+      });
+    });
+
     describe('runs: retry, list, counts, owners', () => {
       it('retry puts a dead run back in the queue, attempt reset, finished steps kept', async () => {
         await claimed(['r1']);

@@ -102,7 +102,12 @@ export const retryLaterSql = `
 
 export const finishSql = `
   WITH run AS (${held(`status = $4, error = $5, lease_owner = NULL, lease_until = NULL`)}),
-  attempt AS (${insertAttempt(6)})
+  attempt AS (${insertAttempt(6)}),
+  step AS (
+    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
+    SELECT id, $15::text, $16::text, $17::text, $18::bigint, $19::bigint FROM run WHERE $15::text IS NOT NULL
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, finished_at = EXCLUDED.finished_at
+  )
   SELECT count(*) AS held FROM run`;
 
 /** Back to the queue untouched; workers elsewhere are woken if it is due at once. */
@@ -183,7 +188,8 @@ export function postgresRuns(db: Db): RunStore {
       const { rowCount } = await pool.query(releaseSql, [lease.runId, lease.owner, now, availableAt, db.wake.runs]);
       if (rowCount !== 1) throw new LeaseLostError(lease.runId);
     },
-    finish: (lease, status, error, attempt, now) => write(lease, finishSql, [now, status, clean(error), ...attemptParams(attempt)]),
+    finish: (lease, status, error, attempt, now, step) =>
+      write(lease, finishSql, [now, status, clean(error), ...attemptParams(attempt), step?.stepId ?? null, step?.status ?? null, toJson(step?.output), step?.startedAt ?? null, step?.finishedAt ?? null]),
     retry: retryOne,
     retryAllDead: async (now) => {
       const { rows } = await pool.query<{ id: string }>(`SELECT id FROM runs WHERE status = 'dead' ORDER BY id`);

@@ -118,8 +118,9 @@ export function sqliteRuns(db: Database.Database): RunStore {
     held(toRetrying.run({ id: lease.runId, owner: lease.owner, at, error, now }).changes, lease);
     insertAttempt.run(attemptParams(attempt));
   });
-  const finishTx = db.transaction((lease: Lease, status: 'done' | 'dead', error: string | undefined, attempt: AttemptRecord | undefined, now: number) => {
+  const finishTx = db.transaction((lease: Lease, status: 'done' | 'dead', error: string | undefined, attempt: AttemptRecord | undefined, now: number, step?: StepRecord) => {
     held(finish.run({ id: lease.runId, owner: lease.owner, status, error: error ?? null, now }).changes, lease);
+    if (step) upsertStep.run({ ...step, output: toJson(step.output) });
     if (attempt) insertAttempt.run(attemptParams(attempt));
   });
   const retryOne = (id: string, now: number): RetryResult => {
@@ -143,7 +144,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
     park: async (lease, wait, now, nextLane) => parkTx.immediate(lease, wait, now, nextLane),
     retryLater: async (lease, attempt, at, error, now) => retryLaterTx.immediate(lease, attempt, at, error, now),
     release: async (lease, at, now) => held(release.run({ id: lease.runId, owner: lease.owner, at, now }).changes, lease),
-    finish: async (lease, status, error, attempt, now) => finishTx.immediate(lease, status, error, attempt, now),
+    finish: async (lease, status, error, attempt, now, step) => finishTx.immediate(lease, status, error, attempt, now, step),
     retry: async (id, now) => retryOne(id, now),
     retryAllDead: async (now) => (deadIds.all() as string[]).filter((id) => retryOne(id, now) === 'retried').length,
     list: async (f) =>
