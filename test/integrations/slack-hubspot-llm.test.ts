@@ -109,7 +109,7 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
 
     it('429 waits for Retry-After, 500 retries, 401 dead-letters naming the connection', async () => {
       await start();
-      hubspot.failNext({ status: 429, retryAfter: 10 }, 502);
+      hubspot.failNext({ status: 429, retryAfter: 10 }, 500);
       await post(sample('muro/visitor.identified'));
       await it_!.hl.worker.drain();
       let [run] = await runsOf('hubspot-sync-visitor');
@@ -164,11 +164,15 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       expect(Number(row!.latency_ms)).toBeGreaterThanOrEqual(0);
     });
 
-    it('429 retries after Retry-After; an exhausted quota and a wrong key go to dead letters', async () => {
+    it('500 retries on the schedule, 429 after Retry-After; an exhausted quota and a wrong key go to dead letters', async () => {
       await start();
-      openai.failNext({ status: 429, retryAfter: 3 });
+      openai.failNext(500, { status: 429, retryAfter: 3 });
       await post(sample('muro/conversation.opened'));
       await post(sample('muro/conversation.closed'));
+      await it_!.hl.worker.drain();
+      expect((await runsOf('llm-conversation-summary'))[0]).toMatchObject({ status: 'retrying', availableAt: it_!.clock.now() + 30_000 });
+      expect((await runsOf('llm-conversation-summary'))[0]!.error).toMatch(/OpenAI answered 500/);
+      it_!.clock.advance(30_000);
       await it_!.hl.worker.drain();
       expect((await runsOf('llm-conversation-summary'))[0]).toMatchObject({ status: 'retrying', availableAt: it_!.clock.now() + 3_000 });
       it_!.clock.advance(3_000);
