@@ -6,24 +6,42 @@ import type { ActionContext, ActionDefinition } from './types.ts';
 
 /**
  * pdjs always calls https://<server>/v2/enqueue: `connections.pagerduty.base_url` gives the server
- * (host and port; it must be https). pdjs retries a 429 by itself, three times; its pause between
- * them is set to 1 s here, and hookline's own schedule takes over after that.
+ * (host and port). pdjs retries a 429 by itself, three times; its pause between them is set to 1 s
+ * here, and hookline's own schedule takes over after that.
  */
 function server(config: Config): string {
   return new URL(config.connections.pagerduty.base_url).host;
 }
 
+/** The Events API endpoint as configured (an http:// base URL is only ever a local stand-in). */
+function endpoint(config: Config): string {
+  const base = new URL(config.connections.pagerduty.base_url);
+  return `${base.protocol === 'http:' ? 'http' : 'https'}://${base.host}/v2/enqueue`;
+}
+
+type EventsResponse = { status: number; ok: boolean; data?: unknown; headers: { get(name: string): string | null } };
+
 async function send(ctx: ActionContext, data: Record<string, unknown>) {
-  ctx.trace.request = { method: 'POST', url: `https://${server(ctx.config)}/v2/enqueue`, body: { ...data, routing_key: '[redacted]' } };
-  let response: { status: number; ok: boolean; data?: unknown; headers: { get(name: string): string | null } };
+  const url = endpoint(ctx.config);
+  const body = { routing_key: ctx.config.connections.pagerduty.routing_key!, ...data };
+  ctx.trace.request = { method: 'POST', url, body: { ...data, routing_key: '[redacted]' } };
+  let response: EventsResponse;
   try {
-    response = (await event({
-      server: server(ctx.config),
-      data: { routing_key: ctx.config.connections.pagerduty.routing_key!, ...data } as never,
-      retryTimeout: 1000,
-      // node-fetch options, passed through by pdjs: the step's deadline.
-      ...({ signal: ctx.signal, timeout: ctx.config.retry.timeout } as object),
-    })) as never;
+    if (url.startsWith('http:')) {
+      // pdjs cannot speak plain HTTP (it builds https:// itself). A plain-http base URL, such as a
+      // local stand-in of PagerDuty, gets the same Events API v2 request through fetch instead.
+      const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: ctx.signal });
+      const text = await answer.text();
+      response = { status: answer.status, ok: answer.ok, headers: answer.headers, data: text ? JSON.parse(text) : undefined };
+    } else {
+      response = (await event({
+        server: server(ctx.config),
+        data: body as never,
+        retryTimeout: 1000,
+        // node-fetch options, passed through by pdjs: the step's deadline.
+        ...({ signal: ctx.signal, timeout: ctx.config.retry.timeout } as object),
+      })) as never;
+    }
   } catch (error) {
     const e = error as { type?: string };
     // A non-JSON answer makes pdjs reject with node-fetch's invalid-json error: the status is lost.
@@ -69,7 +87,7 @@ export const pagerdutyTrigger: ActionDefinition<TriggerArgs> = {
     });
     return { dedup_key: answer.dedup_key, status: answer.status, message: answer.message };
   },
-  preview: (args, config) => ({ method: 'POST', url: `https://${server(config)}/v2/enqueue`, body: { event_action: 'trigger', dedup_key: args.dedup_key, payload: { summary: args.summary, severity: args.severity, source: args.source } } }),
+  preview: (args, config) => ({ method: 'POST', url: endpoint(config), body: { event_action: 'trigger', dedup_key: args.dedup_key, payload: { summary: args.summary, severity: args.severity, source: args.source } } }),
   fake: (args) => ({ dedup_key: args.dedup_key ?? 'fake', status: 'success' }),
 };
 
@@ -85,6 +103,6 @@ export const pagerdutyResolve: ActionDefinition<ResolveArgs> = {
     const answer = await send(ctx, { event_action: 'resolve', dedup_key: args.dedup_key });
     return { dedup_key: answer.dedup_key, status: answer.status, message: answer.message };
   },
-  preview: (args, config) => ({ method: 'POST', url: `https://${server(config)}/v2/enqueue`, body: { event_action: 'resolve', dedup_key: args.dedup_key } }),
+  preview: (args, config) => ({ method: 'POST', url: endpoint(config), body: { event_action: 'resolve', dedup_key: args.dedup_key } }),
   fake: (args) => ({ dedup_key: args.dedup_key, status: 'success' }),
 };

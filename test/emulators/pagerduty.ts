@@ -22,8 +22,8 @@ export type PagerDutyAction = 'trigger' | 'acknowledge' | 'resolve';
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 
 export interface PagerDutyEmulatorOptions {
-  /** Key and certificate to serve (from createTestCertificates / sharedTestCertificates). */
-  tls: TlsOptions;
+  /** Key and certificate to serve (from createTestCertificates / sharedTestCertificates); plain HTTP without. */
+  tls?: TlsOptions;
   /** Answer 429 when more than `max` events arrive within `intervalMs`. */
   rateLimit?: { max: number; intervalMs?: number };
 }
@@ -207,7 +207,7 @@ export async function startPagerDutyEmulator(options: PagerDutyEmulatorOptions):
     return enqueue(req);
   };
 
-  const core = await startEmulator({ name: 'pagerduty', handler, failureResponse, tls: options.tls });
+  const core = await startEmulator({ name: 'pagerduty', handler, failureResponse, ...(options.tls ? { tls: options.tls } : {}) });
 
   return {
     ...core,

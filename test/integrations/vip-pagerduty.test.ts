@@ -134,3 +134,24 @@ describeBackends('integrations: VIP paging', (backend) => {
     });
   });
 });
+
+describe('PagerDuty at a plain-http base URL (a local stand-in)', () => {
+  it('sends the same Events API v2 request without pdjs, which only speaks https', async () => {
+    const plain = await startPagerDutyEmulator({});
+    const it_ = await startWithShippedRecipes({
+      connections: { pagerduty: { routing_key: plain.routingKey, base_url: `http://${plain.server}` } },
+      vars: { vip_emails: ['dana@bigcustomer.example'], vip_first_response_timeout: '2m', muro_inbox_url: 'https://app.muro.example/inbox' },
+    } as never);
+    try {
+      await postMuro(it_.hl, vip('conv_plain', 'help'), it_.clock.now());
+      await it_.hl.worker.drain();
+      it_.clock.advance(120_000);
+      await it_.hl.worker.drain();
+      expect(plain.incident('muro-frt-conv_plain')).toMatchObject({ status: 'triggered', triggerCount: 1, severity: 'critical' });
+      expect(plain.requests[0]!.body).toMatchObject({ routing_key: plain.routingKey, event_action: 'trigger', dedup_key: 'muro-frt-conv_plain' });
+    } finally {
+      await it_.stop();
+      await plain.close();
+    }
+  });
+});
