@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
+import { NonRetryableError } from '../errors.ts';
 import { errorForStatus, networkError, parseRetryAfter, truncate } from './http-status.ts';
 import type { ActionContext, ActionDefinition } from './types.ts';
 
@@ -43,13 +44,33 @@ export const hubspotUpsertContact: ActionDefinition<UpsertArgs> = {
       .strict(),
   execute: async (args, ctx) => {
     const email = args.email.trim().toLowerCase();
-    const input = { idProperty: 'email', id: email, properties: { ...args.properties, email } };
+    const api = client(ctx.config);
+    const properties = { ...args.properties, email };
+    const input = { idProperty: 'email', id: email, properties };
     ctx.trace.request = { method: 'POST', path: '/crm/v3/objects/contacts/batch/upsert', body: { inputs: [input] } };
-    const result = await call(ctx, 'contact upsert', () => client(ctx.config).crm.contacts.batchApi.upsert({ inputs: [input] }));
-    const contact = result.results[0];
-    ctx.trace.response = { status: 200, body: { id: contact?.id, new: (contact as { _new?: boolean } | undefined)?._new } };
-    if (!contact) throw new Error('HubSpot contact upsert answered without a contact');
-    return { id: contact.id, email, created: (contact as { _new?: boolean })._new === true };
+    try {
+      const result = await call(ctx, 'contact upsert', () => api.crm.contacts.batchApi.upsert({ inputs: [input] }));
+      const contact = result.results[0];
+      if (!contact) throw new Error('HubSpot contact upsert answered without a contact');
+      ctx.trace.response = { status: 200, body: { id: contact.id, new: (contact as { _new?: boolean })._new } };
+      return { id: contact.id, email, created: (contact as { _new?: boolean })._new === true };
+    } catch (error) {
+      // A HubSpot-compatible API without the batch upsert endpoint: create, and update by email
+      // when the contact exists (409). Real HubSpot always has the endpoint.
+      if (!(error instanceof NonRetryableError && (error.status === 404 || error.status === 405))) throw error;
+    }
+    ctx.trace.request = { method: 'POST', path: '/crm/v3/objects/contacts', body: { properties } };
+    try {
+      const created = await call(ctx, 'contact create', () => api.crm.contacts.basicApi.create({ properties, associations: [] }));
+      ctx.trace.response = { status: 201, body: { id: created.id } };
+      return { id: created.id, email, created: true };
+    } catch (error) {
+      if (!(error instanceof NonRetryableError && error.status === 409)) throw error;
+    }
+    ctx.trace.request = { method: 'PATCH', path: `/crm/v3/objects/contacts/${email}?idProperty=email`, body: { properties } };
+    const updated = await call(ctx, 'contact update', () => api.crm.contacts.basicApi.update(email, { properties }, 'email'));
+    ctx.trace.response = { status: 200, body: { id: updated.id } };
+    return { id: updated.id, email, created: false };
   },
   preview: (args, config) => ({ method: 'POST', url: `${config.connections.hubspot.base_url}/crm/v3/objects/contacts/batch/upsert`, body: { inputs: [{ idProperty: 'email', id: args.email, properties: args.properties }] } }),
   fake: (args) => ({ id: '1', email: args.email, created: true }),

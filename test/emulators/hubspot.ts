@@ -33,6 +33,8 @@ export interface HubSpotEmulatorOptions {
   scopes?: string[];
   /** Enforce a rolling-window limit: more than `max` calls per `intervalMs` answer 429. */
   rateLimit?: { max: number; intervalMs?: number };
+  /** Serve the batch upsert endpoint (default true); false answers it 404 like an unknown route. */
+  batchUpsert?: boolean;
   /** Clock for createdAt/updatedAt (default: the real clock). */
   now?: () => Date;
 }
@@ -495,7 +497,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     const { method, path } = req;
     if (path === contactsPrefix && method === 'POST') return { scope: WRITE, run: () => createContactRoute(req) };
     if (path === `${contactsPrefix}/search` && method === 'POST') return { scope: READ, run: () => searchRoute(req) };
-    if (path === `${contactsPrefix}/batch/upsert` && method === 'POST') return { scope: WRITE, run: () => batchUpsertRoute(req) };
+    if (path === `${contactsPrefix}/batch/upsert` && method === 'POST' && options.batchUpsert !== false) return { scope: WRITE, run: () => batchUpsertRoute(req) };
     if (path === notesPrefix && method === 'POST') return { scope: WRITE, run: () => createNoteRoute(req) };
     const contactMatch = path.startsWith(`${contactsPrefix}/`) ? decodeURIComponent(path.slice(contactsPrefix.length + 1)) : undefined;
     if (contactMatch !== undefined && !contactMatch.includes('/')) {

@@ -107,6 +107,25 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       expect(hubspot.contacts.size).toBe(1);
     });
 
+    it('against an API without the batch upsert endpoint: create, then update by email when the contact exists', async () => {
+      hubspot = await startHubSpotEmulator({ accessToken: token, batchUpsert: false });
+      closers.push(() => hubspot.close());
+      it_ = await startWithShippedRecipes({ connections: { hubspot: { access_token: token, base_url: hubspot.basePath } } } as never);
+      await post(sample('muro/visitor.identified'));
+      await it_!.hl.worker.drain();
+      await post(sample('muro/visitor.identified', (e) => ((e.id = 'evt_identified_update'), (e.data.visitor.phone = '+44 20 0000 0000'))));
+      await it_!.hl.worker.drain();
+      expect(hubspot.contacts.size).toBe(1);
+      expect(hubspot.contactByEmail('dana@bigcustomer.example')?.properties).toMatchObject({ firstname: 'Dana', phone: '+44 20 0000 0000' });
+      expect(hubspot.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+        'POST /crm/v3/objects/contacts/batch/upsert 404',
+        'POST /crm/v3/objects/contacts 201',
+        'POST /crm/v3/objects/contacts/batch/upsert 404',
+        'POST /crm/v3/objects/contacts 409',
+        'PATCH /crm/v3/objects/contacts/dana%40bigcustomer.example 200',
+      ]);
+    });
+
     it('429 waits for Retry-After, 500 retries, 401 dead-letters naming the connection', async () => {
       await start();
       hubspot.failNext({ status: 429, retryAfter: 10 }, 500);
