@@ -6,7 +6,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
+import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import { waitMatches } from '../worker/dispatcher.ts';
@@ -181,12 +181,9 @@ async function runAction(
     const detail = error instanceof ExpressionError ? error.message : describeJsonataError(error);
     throw new StepFailure(`recipe ${recipe.name}, step ${step.id}: ${detail}`);
   }
-  const parsed = step.schema.safeParse(args);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${[action.name, ...i.path].join('.')}: ${i.message}`).join('; ');
-    throw new StepFailure(`recipe ${recipe.name}, step ${step.id}: rendered arguments are invalid: ${issues}`);
-  }
-  args = parsed.data;
+  const checked = checkRenderedArgs(step, args);
+  if (!checked.ok) throw new StepFailure(`recipe ${recipe.name}, ${checked.message}`);
+  args = checked.args;
 
   if (action.connection && !isConfigured(config, action.connection)) {
     const request = action.preview(args, config);

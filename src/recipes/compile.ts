@@ -56,8 +56,25 @@ export function laneAt(recipe: CompiledRecipe, index: number): string | null {
   return step?.kind === 'action' ? step.lane : null;
 }
 
-const structure = (actions: ActionRegistry) =>
-  recipeSchema([...actions.values()]).extend({ steps: z.array(z.record(z.string(), z.unknown())).min(1) });
+/** The schemas a registry's recipes are checked with, built once per registry, not per file or step. */
+const schemasOf = new WeakMap<ActionRegistry, { structure: z.ZodType; variants: ReturnType<typeof stepVariants> }>();
+function schemas(actions: ActionRegistry) {
+  let found = schemasOf.get(actions);
+  if (!found) {
+    const list = [...actions.values()];
+    found = { structure: recipeSchema(list).extend({ steps: z.array(z.record(z.string(), z.unknown())).min(1) }), variants: stepVariants(list) };
+    schemasOf.set(actions, found);
+  }
+  return found;
+}
+
+/** Checks an action step's rendered arguments against its schema; the error names each argument. */
+export function checkRenderedArgs(step: ActionStep, args: unknown): { ok: true; args: unknown } | { ok: false; message: string } {
+  const parsed = step.schema.safeParse(args);
+  if (parsed.success) return { ok: true, args: parsed.data };
+  const issues = parsed.error.issues.map((i) => `${[step.action.name, ...i.path].join('.')}: ${i.message}`).join('; ');
+  return { ok: false, message: `step ${step.id}: rendered arguments are invalid: ${issues}` };
+}
 
 /**
  * Validates and compiles one recipe file. Every problem is reported (file:line:col and the fix);
@@ -70,9 +87,9 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { diagnostics: [{ file, line: 1, col: 1, message: 'expected a recipe: a mapping with name, on, steps' }] };
   }
-  const parsed = structure(actions).safeParse(raw);
+  const parsed = schemas(actions).structure.safeParse(raw);
   if (!parsed.success) return { diagnostics: schemaDiagnostics(yaml, parsed.error.issues) };
-  const recipe = parsed.data;
+  const recipe = parsed.data as z.output<ReturnType<typeof recipeSchema>> & { steps: Array<Record<string, unknown>> };
   const diagnostics: Diagnostic[] = [];
   const at = (path: PropertyKey[], message: string, atKey = false) =>
     diagnostics.push({ file, ...positionOf(yaml, path, atKey), message: `${path.map(String).join('.')}: ${message}` });
@@ -130,7 +147,7 @@ function compileStep(
   const name = names[0]!;
   if (!known.includes(name)) return void at([...path, name], `unknown action "${name}"; expected one of ${known.join(', ')}`, true);
 
-  const variant = stepVariants([...actions.values()]).find((v) => name in v.shape)!;
+  const variant = schemas(actions).variants.find((v) => name in v.shape)!;
   const checked = variant.safeParse(step);
   if (!checked.success) return void report(schemaDiagnostics(yaml, checked.error.issues, path));
   const id = step.id as string;

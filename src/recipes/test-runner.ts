@@ -7,7 +7,7 @@ import { truthy } from '../engine/view.ts';
 import { sampleFile } from '../samples/samples.ts';
 import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { CompiledRecipe } from './compile.ts';
+import { checkRenderedArgs, type CompiledRecipe } from './compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from './expressions.ts';
 import type { RecipeSet } from './load.ts';
 import type { RecipeTestCase } from './schema.ts';
@@ -68,10 +68,10 @@ async function runCase(recipe: CompiledRecipe, test: RecipeTestCase, config: Con
           continue;
         }
         const rendered = await evaluate(() => step.args.render(view, bindings), recipe, step.id, 'arguments');
-        const parsed = step.schema.safeParse(rendered);
-        if (!parsed.success) throw new Error(`step ${step.id}: rendered arguments are invalid: ${parsed.error.issues.map((i) => `${[step.action.name, ...i.path].join('.')}: ${i.message}`).join('; ')}`);
-        result.actions.push({ [step.action.name]: parsed.data });
-        steps[step.id] = test.steps?.[step.id] ?? step.action.fake(parsed.data);
+        const checked = checkRenderedArgs(step, rendered);
+        if (!checked.ok) throw new Error(checked.message);
+        result.actions.push({ [step.action.name]: checked.args });
+        steps[step.id] = test.steps?.[step.id] ?? step.action.fake(checked.args);
       }
     }
   } catch (error) {

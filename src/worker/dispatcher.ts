@@ -46,8 +46,11 @@ export class Dispatcher {
       // is resolved by the first; the commit's conditional update makes the second a no-op.
       const waiting = new Map<string, Promise<WaitRecord[]>>();
       const waitsOf = (source: string) => waiting.get(source) ?? waiting.set(source, store.waits.waiting(source)).get(source)!;
+      const unstored: TranscriptMessage[] = [];
       for (const event of events) {
-        plans.push(await this.plan(event, plans.flatMap((p) => p.messages), waitsOf));
+        const plan = await this.plan(event, unstored, waitsOf);
+        plans.push(plan);
+        unstored.push(...plan.messages);
         // Let the event loop answer webhooks between events: acknowledging comes first.
         await new Promise((resolve) => setImmediate(resolve));
       }
