@@ -1,171 +1,276 @@
-// Issue 3: events through a recipe with one http step to a local server — the worker's events/s
-// and receipt-to-destination latency with 10 000 queued events, against the hand-written receiver
-// that forwards inline; then the same while the destination is down for part of the run.
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+// Issue 11: end to end against what a team would write instead — express 5 + BullMQ 6 on Redis
+// (in-memory, and with an append-only file) — and hookline on SQLite and on PostgreSQL, all in one
+// run: a burst, a steady 500 events/s, a destination outage; with each server's peak memory and
+// CPU per event. Every event goes through one step that POSTs it to a local sink.
+import { createRequire } from 'node:module';
+import { hooklinePostgres, hooklineSqlite, peerAof, peerInMemory, type Running, type Target } from './lib/e2e-targets.ts';
 import { signedMuroEvent } from './lib/events.ts';
-import { median, paced } from './lib/load.ts';
-import { startServer } from './lib/spawn.ts';
-import { hookline, SECRET } from './lib/targets.ts';
+import { burst, median, paced } from './lib/load.ts';
+import { cpuSeconds, peakRssMb } from './lib/proc.ts';
+import { startSink, type Sink } from './lib/sink.ts';
+import { SECRET } from './lib/targets.ts';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+type Figures = Record<string, number>;
 
-interface Sink {
-  url: string;
-  proc: ChildProcess;
-  hits: Map<string, { sentAt: number; at: number }>;
-  duplicates: number;
-  refused: number;
-  /** Resolves when `n` distinct events have arrived. */
-  until(n: number, timeoutMs: number): Promise<void>;
-  setDown(down: boolean): void;
-  stop(): void;
+interface Column {
+  key: string;
+  label: string;
+  digits?: number;
+  /** A count summed over rounds (lost, duplicated, …) and not turned into a ratio. */
+  total?: boolean;
 }
 
-async function startSink(): Promise<Sink> {
-  const proc = fork(join(root, 'bench/servers/sink.ts'), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((resolve) => proc.stdout!.on('data', (d: Buffer) => {
-    const m = /listening on (\S+)/.exec(String(d));
-    if (m) resolve(m[1]!);
-  }));
-  const sink: Sink = {
-    url,
-    proc,
-    hits: new Map(),
-    duplicates: 0,
-    refused: 0,
-    until: (n, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        if (sink.hits.size >= n) return resolve();
-        const timer = setTimeout(() => reject(new Error(`only ${sink.hits.size}/${n} events reached the destination`)), timeoutMs);
-        const check = () => {
-          if (sink.hits.size >= n) {
-            clearTimeout(timer);
-            proc.off('message', check);
-            resolve();
-          }
-        };
-        proc.on('message', check);
-      }),
-    setDown: (down) => proc.send({ down }),
-    stop: () => proc.kill(),
-  };
-  proc.on('message', (m: { id?: string; sentAt?: number; at?: number; refused?: number }) => {
-    if (m.refused) sink.refused += m.refused;
-    if (!m.id) return;
-    if (sink.hits.has(m.id)) sink.duplicates++;
-    else sink.hits.set(m.id, { sentAt: m.sentAt!, at: m.at! });
-  });
-  return sink;
+interface Trial {
+  target: Running;
+  sink: Sink;
+  /**
+   * Waits until `n` distinct events reached the sink (or `timeoutMs` passed), ends the CPU
+   * measurement there, then waits a little for late duplicates.
+   */
+  settle(n: number, timeoutMs: number): Promise<void>;
 }
 
+interface Scenario {
+  name: string;
+  title: string;
+  columns: Column[];
+  /** Sends events to the target; returns how many, and the scenario's own figures. */
+  run(t: Trial): Promise<{ events: number; figures: Figures }>;
+}
+
+const STEADY_RATE = 500;
+const fail = (message: string): never => {
+  throw new Error(message);
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const withSendTime = () => signedMuroEvent(SECRET, '/muro/webhook', () => ({ sent_at: Date.now() }));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-const withSendTime = () => signedMuroEvent(SECRET, '/muro/webhook', () => ({ sent_at: Date.now() }));
-
-/** Sends `amount` unique signed events (data.sent_at = send time): all at once over 50 connections, or paced at `rate`. */
-async function blast(url: string, amount: number, rate?: number) {
-  const started = Date.now();
-  if (rate) await paced({ url, rate, amount, request: withSendTime });
-  else await autocannon({ url, connections: 50, amount, requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, ...withSendTime() }) }] });
-  return Date.now() - started;
+/**
+ * Send → arrival latencies of the events sent after the first `warmUpMs`, the most of them in flight
+ * at once; the first send, last send and last arrival of all events (ms since the epoch).
+ */
+function arrivals(sink: Sink, warmUpMs = 0) {
+  const all = [...sink.hits.values()];
+  const firstSent = Math.min(...all.map((h) => h.sentAt));
+  const hits = all.filter((h) => h.sentAt >= firstSent + warmUpMs);
+  const latencies = hits.map((h) => h.at - h.sentAt).sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    firstSent,
+    lastSent: Math.max(...all.map((h) => h.sentAt)),
+    lastAt: Math.max(...all.map((h) => h.at)),
+    /** Most events sent but not yet at the destination at any moment: whether a backlog built up. */
+    maxInFlight: (() => {
+      const steps = hits.flatMap((h) => [[h.sentAt, 1] as const, [h.at, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      let now = 0;
+      let max = 0;
+      for (const [, d] of steps) max = Math.max(max, (now += d));
+      return max;
+    })(),
+  };
 }
 
-function latencies(sink: Sink) {
-  const values = [...sink.hits.values()].map((h) => h.at - h.sentAt).sort((a, b) => a - b);
-  const first = Math.min(...[...sink.hits.values()].map((h) => h.sentAt));
-  const last = Math.max(...[...sink.hits.values()].map((h) => h.at));
-  return { p50: percentile(values, 50), p99: percentile(values, 99), spanMs: last - first };
+const resources: Column[] = [
+  { key: 'lost', label: 'lost', total: true },
+  { key: 'dup', label: 'dup', total: true },
+  { key: 'nack', label: 'not 2xx', total: true },
+  { key: 'rss', label: 'peak RSS MB' },
+  { key: 'cpu', label: 'node CPU ms/ev', digits: 2 },
+  { key: 'storeCpu', label: 'store CPU ms/ev', digits: 2 },
+];
+
+function scenarios(amount: number, steadySec: number): Scenario[] {
+  const blast: Scenario = {
+    name: 'burst',
+    title: `burst: ${amount} signed events at once over 50 keep-alive connections`,
+    columns: [{ key: 'e2e', label: 'e2e ev/s' }, { key: 'ingest', label: 'ingest ev/s' }, ...resources],
+    run: async ({ target, sink, settle }) => {
+      const acks = await burst({ url: target.url, connections: 50, amount, request: withSendTime });
+      await settle(amount, Math.max(60_000, amount * 20));
+      const a = arrivals(sink);
+      return { events: amount, figures: { e2e: (sink.hits.size / (a.lastAt - a.firstSent)) * 1000, ingest: (amount / acks.ms) * 1000, nack: acks.failed } };
+    },
+  };
+
+  const steadyAmount = Math.min(amount, STEADY_RATE * steadySec);
+  const steady: Scenario = {
+    name: 'steady',
+    title: `steady: ${steadyAmount} events at ${STEADY_RATE}/s, evenly spaced (${(steadyAmount / STEADY_RATE).toFixed(0)} s); send → destination latency after the first second (warm-up); ` +
+      `"in flight" = most events sent and not yet delivered at once, "drain" = last delivery after the last send`,
+    columns: [
+      { key: 'p50', label: 'p50 ms' },
+      { key: 'p99', label: 'p99 ms' },
+      { key: 'inFlight', label: 'in flight' },
+      { key: 'drain', label: 'drain ms' },
+      ...resources,
+    ],
+    run: async ({ target, sink, settle }) => {
+      const acks = await paced({ url: target.url, rate: STEADY_RATE, amount: steadyAmount, request: withSendTime });
+      await settle(steadyAmount, 120_000);
+      const a = arrivals(sink, 1000);
+      return { events: steadyAmount, figures: { p50: a.p50, p99: a.p99, inFlight: a.maxInFlight, drain: a.lastAt - a.lastSent, nack: acks.errors + acks.non2xx } };
+    },
+  };
+
+  const outageAmount = Math.min(amount, 5000);
+  const outage: Scenario = {
+    name: 'outage',
+    title: `outage: ${outageAmount} events at ${STEADY_RATE}/s; the destination answers 503 from 1 s to 6 s; ` +
+      `retries 1, 2, 4, 8, 16 s on both sides; "refused" = attempts spent on the outage, "drain" = last delivery after it ended`,
+    columns: [{ key: 'refused', label: 'refused' }, { key: 'drain', label: 'drain s', digits: 1 }, ...resources],
+    run: async ({ target, sink, settle }) => {
+      const sending = paced({ url: target.url, rate: STEADY_RATE, amount: outageAmount, request: withSendTime });
+      await sleep(1000);
+      sink.setDown(true);
+      await sleep(5000);
+      sink.setDown(false);
+      const upAt = Date.now();
+      const acks = await sending;
+      await settle(outageAmount, 120_000);
+      return { events: outageAmount, figures: { refused: sink.refused, drain: (arrivals(sink).lastAt - upAt) / 1000, nack: acks.errors + acks.non2xx } };
+    },
+  };
+  return [blast, steady, outage];
 }
 
-const recipe = (target: string) => `name: forward
-on: muro/message.created
-steps:
-  - id: deliver
-    http:
-      url: "${target}"
-      body: { id: "{{ id }}", sent_at: "{{ data.sent_at }}" }
-`;
+/** What stops the processes of the trial under way, should the bench be interrupted. */
+const running = new Set<() => Promise<void>>();
+const onSignal = (signal: NodeJS.Signals) => {
+  console.error(`\n${signal}: stopping the servers, Redis and dropping the databases of this run…`);
+  void Promise.allSettled([...running].map((stop) => stop())).then(() => process.exit(130));
+};
 
-async function hooklineWith(sink: Sink, yaml = '') {
-  const server = await hookline(yaml);
-  mkdirSync(join(server.dir, 'recipes'), { recursive: true });
-  writeFileSync(join(server.dir, 'recipes', 'forward.yaml'), recipe(`${sink.url}/hook`));
-  await new Promise((r) => setTimeout(r, 400)); // the recipe watcher picks the file up
-  return server;
+/** One scenario on one freshly started target with a fresh sink: its figures plus lost, dup, memory and CPU per event. */
+async function trial(scenario: Scenario, target: Target): Promise<Figures> {
+  const sink = await startSink();
+  let server: Running | undefined;
+  const stop = async () => {
+    await server?.stop();
+    await sink.stop();
+  };
+  running.add(stop);
+  try {
+    server = await target.start(`${sink.url}/hook`);
+    const live = server;
+    const cpu = () => ({ node: cpuSeconds(live.pid) ?? NaN, store: live.storeCpu?.() ?? NaN });
+    const before = cpu();
+    let after = before;
+    let wanted = 0;
+    const settle = async (n: number, timeoutMs: number) => {
+      wanted = n;
+      const all = await sink.until(n, timeoutMs, live.died);
+      after = cpu();
+      if (!all) console.error(`  ${scenario.name} on ${target.name}: only ${sink.hits.size} of ${n} events reached the destination within ${timeoutMs / 1000} s`);
+      await Promise.race([sleep(500), live.died]); // late duplicates
+    };
+    const { events, figures } = await scenario.run({ target: live, sink, settle });
+    return {
+      ...figures,
+      lost: wanted - sink.hits.size,
+      dup: sink.duplicates,
+      rss: peakRssMb(live.pid),
+      cpu: ((after.node - before.node) / events) * 1000,
+      storeCpu: ((after.store - before.store) / events) * 1000,
+    };
+  } finally {
+    await stop();
+    running.delete(stop);
+  }
+}
+
+const fmt = (v: number | undefined, digits = 0) => (v === undefined || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+function table(scenario: Scenario, names: string[], results: Map<string, Figures[]>, failures: Map<string, string[]>) {
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  const cell = (c: Column) => Math.max(c.label.length, 8) + 2;
+  const line = (name: string, cells: string[]) => name.padEnd(width) + cells.map((s, i) => s.padStart(cell(scenario.columns[i]!))).join('');
+  const summary = (name: string): Figures | undefined => {
+    const rounds = results.get(name) ?? [];
+    if (rounds.length === 0) return undefined;
+    const figures: Figures = {};
+    for (const c of scenario.columns) {
+      const values = rounds.map((r) => r[c.key]!).filter((v) => !Number.isNaN(v));
+      figures[c.key] = values.length === 0 ? NaN : c.total ? values.reduce((a, b) => a + b, 0) : median(values);
+    }
+    return figures;
+  };
+  console.log(`\n### ${scenario.title}\n`);
+  console.log(line('', scenario.columns.map((c) => c.label)));
+  for (const name of names) {
+    const s = summary(name);
+    const failed = failures.get(name)?.length ?? 0;
+    const note = failed ? `   (${failed} round(s) failed: ${failures.get(name)![0]})` : '';
+    console.log(s ? line(name, scenario.columns.map((c) => fmt(s[c.key], c.digits))) + note : `${name.padEnd(width)}failed: ${failures.get(name)?.[0] ?? 'not run'}`);
+  }
+  const base = summary(names[0]!);
+  if (!base) return;
+  console.log(`ratio to ${names[0]}:`);
+  for (const name of names.slice(1)) {
+    const s = summary(name);
+    if (s) console.log(line(`  ${name}`, scenario.columns.map((c) => (c.total ? '' : fmt(s[c.key]! / base[c.key]!, 2)))));
+  }
 }
 
 export async function e2eBench(o: { rounds: number }): Promise<void> {
   const amount = Number(process.env.BENCH_E2E_EVENTS ?? 10_000);
-  console.log(`\n## End to end: ${amount} events through a recipe with one http step (median of ${o.rounds})\n`);
-  console.log(`${'target'.padEnd(44)} ${'events/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'lost'.padStart(5)} ${'dup'.padStart(4)}`);
-  const rows: Record<string, Array<{ rate: number; p50: number; p99: number; lost: number; dup: number }>> = {};
-  for (let round = 0; round < o.rounds; round++) {
-    for (const name of ['(b) express forwarding inline', '(c) hookline: durable queue + worker']) {
-      const sink = await startSink();
-      const server = name.startsWith('(b)')
-        ? await startServer([join(root, 'bench/servers/forwarding-peer.ts')], { env: { MURO_WEBHOOK_SECRET: SECRET, TARGET_URL: `${sink.url}/hook` } })
-        : await hooklineWith(sink);
-      try {
-        await blast(server.url, amount);
-        await sink.until(amount, 300_000);
-        const l = latencies(sink);
-        (rows[name] ??= []).push({ rate: (amount / l.spanMs) * 1000, p50: l.p50, p99: l.p99, lost: amount - sink.hits.size, dup: sink.duplicates });
-      } finally {
-        await server.stop();
-        sink.stop();
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2) || o.rounds;
+  const steadySec = Number(process.env.BENCH_STEADY_SEC ?? 15);
+  const pgUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const bullmq = (createRequire(import.meta.url)('bullmq/package.json') as { version: string }).version;
+  // BENCH_E2E_TARGETS / BENCH_E2E_SCENARIOS (comma-separated keys) run a subset, e.g. while working on one.
+  const chosen = (env: string | undefined, all: string[]) => (env ? env.split(',').filter((k) => all.includes(k) || fail(`unknown key "${k}"; one of ${all.join(', ')}`)) : all);
+  const targets = (
+    [
+      ['peer-mem', 'peer, Redis in-memory', peerInMemory(process.env.BENCH_REDIS_URL)],
+      ['peer-aof', 'peer, Redis AOF', peerAof()],
+      ['sqlite', 'hookline SQLite', hooklineSqlite()],
+      ['postgres', 'hookline PostgreSQL', hooklinePostgres(pgUrl)],
+    ] as const
+  ).filter(([key], _, all) => chosen(process.env.BENCH_E2E_TARGETS, all.map(([k]) => k)).includes(key));
+  const names = targets.map(([, name]) => name);
+  const all = scenarios(amount, steadySec);
+  const list = all.filter((s) => chosen(process.env.BENCH_E2E_SCENARIOS, all.map((x) => x.name)).includes(s.name));
+
+  console.log(`\n## End to end: hookline against express 5 + BullMQ ${bullmq} (median of ${rounds} round(s), all in this run)\n`);
+  console.log('Each event: signed muro message.created in, one step that POSTs { id, sent_at } to a local sink (a child process).');
+  console.log('peer = bench/servers/bullmq-peer.ts: express 5, HMAC over the raw body, queue.add with jobId = body id, answer after add;');
+  console.log('       a Worker (concurrency 32) in the same process POSTs with fetch, 6 attempts, exponential backoff from 1 s.');
+  console.log(`       Redis in-memory: ${process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'} (shared, no persistence; a queue name per trial, its keys deleted after).`);
+  console.log('       Redis AOF: a redis-server of the bench\'s own, appendonly yes, appendfsync everysec, no RDB snapshots.');
+  console.log(`hookline = \`hookline serve\` (receiver + worker, defaults: concurrency 32, per_connection 16); PostgreSQL: a fresh database on ${pgUrl.replace(/\/\/[^@]*@/, '//…@')}, dropped after.`);
+  console.log('CPU ms/ev: utime+stime from /proc of the node server; store = the redis-server process (the shared one also serves others),');
+  console.log('           or the PostgreSQL backends connected to the trial\'s database (sampled every 0.5 s; not the WAL writer or checkpointer).');
+  console.log('Every trial starts a fresh server, store and sink; a round runs every scenario on every target in turn.');
+
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const results = new Map<string, Map<string, Figures[]>>(list.map((s) => [s.name, new Map()]));
+  const failures = new Map<string, Map<string, string[]>>(list.map((s) => [s.name, new Map()]));
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const scenario of list) {
+        for (const [, name, target] of targets) {
+          const at = Date.now();
+          try {
+            const figures = await trial(scenario, target);
+            const list = results.get(scenario.name)!;
+            list.set(name, [...(list.get(name) ?? []), figures]);
+            const shown = scenario.columns.filter((c) => !['rss', 'cpu', 'storeCpu'].includes(c.key)).map((c) => `${c.label} ${fmt(figures[c.key], c.digits)}`);
+            console.error(`  [round ${round}/${rounds}] ${scenario.name}, ${name}: ${shown.join(', ')} (${((Date.now() - at) / 1000).toFixed(0)} s)`);
+          } catch (err) {
+            const message = (err as Error).message.split('\n')[0]!;
+            const f = failures.get(scenario.name)!;
+            f.set(name, [...(f.get(name) ?? []), message]);
+            console.error(`  [round ${round}/${rounds}] ${scenario.name}, ${name}: failed: ${message}`);
+          }
+        }
       }
     }
-  }
-  const summary: Record<string, { rate: number; p50: number; p99: number }> = {};
-  for (const [name, list] of Object.entries(rows)) {
-    summary[name] = { rate: median(list.map((r) => r.rate)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)) };
-    const lost = list.reduce((n, r) => n + r.lost, 0);
-    const dup = list.reduce((n, r) => n + r.dup, 0);
-    console.log(`${name.padEnd(44)} ${summary[name]!.rate.toFixed(0).padStart(9)} ${summary[name]!.p50.toFixed(0).padStart(8)} ${summary[name]!.p99.toFixed(0).padStart(8)} ${String(lost).padStart(5)} ${String(dup).padStart(4)}`);
-  }
-  const b = summary['(b) express forwarding inline']!;
-  const c = summary['(c) hookline: durable queue + worker']!;
-  console.log(`\nhookline/inline throughput: ${(c.rate / b.rate).toFixed(2)}  (latency is send-to-destination and includes the backlog of ${amount} events sent at once)`);
-
-  // Steady state: the same pipeline at a moderate rate, so latency is not the backlog's.
-  const steadyRate = Math.round(c.rate / 2);
-  const steady = Math.min(amount, steadyRate * 10);
-  const sink = await startSink();
-  const server = await hooklineWith(sink);
-  try {
-    await blast(server.url, steady, steadyRate);
-    await sink.until(steady, 120_000);
-    const l = latencies(sink);
-    console.log(`steady ${steadyRate} events/s for ${(steady / steadyRate).toFixed(0)} s: receipt-to-destination p50 ${l.p50} ms, p99 ${l.p99} ms`);
   } finally {
-    await server.stop();
-    sink.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-
-  // Outage: the destination answers 503 for the first part of the run; the queue drains afterwards.
-  const outage = Math.min(amount, 5000);
-  const downMs = 5000;
-  const sink2 = await startSink();
-  const server2 = await hooklineWith(sink2, 'retry: { schedule: [1s, 2s, 4s, 8s, 16s], jitter: 0.2 }\n');
-  try {
-    sink2.setDown(true);
-    const sending = blast(server2.url, outage, 1000);
-    await new Promise((r) => setTimeout(r, downMs));
-    sink2.setDown(false);
-    const upAt = Date.now();
-    await sending;
-    await sink2.until(outage, 300_000);
-    const drainedAt = Math.max(...[...sink2.hits.values()].map((h) => h.at));
-    console.log(
-      `outage: ${outage} events at 1000/s, destination down for the first ${downMs / 1000} s (${sink2.refused} requests refused): ` +
-        `all ${sink2.hits.size} delivered ${((drainedAt - upAt) / 1000).toFixed(1)} s after it came back, ${outage - sink2.hits.size} lost, ${sink2.duplicates} duplicates`,
-    );
-  } finally {
-    await server2.stop();
-    sink2.stop();
-  }
+  for (const scenario of list) table(scenario, names, results.get(scenario.name)!, failures.get(scenario.name)!);
 }

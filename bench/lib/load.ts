@@ -95,3 +95,41 @@ export async function paced(options: { url: string; rate: number; amount: number
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
   return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, non2xx, latencies };
 }
+
+/**
+ * A closed-loop burst: `amount` requests over `connections` keep-alive connections, each sending
+ * its next request when the previous one is answered. Resolves when the last is answered, with
+ * the time that took (autocannon's `amount` ends on its one-second tick, too coarse for this).
+ */
+export async function burst(options: { url: string; connections: number; amount: number; request: Load['request'] }): Promise<{ ms: number; failed: number }> {
+  const { Agent, request } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const target = new URL(options.url);
+  let next = 0;
+  let failed = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const r = options.request();
+      const req = request({ host: target.hostname, port: target.port, path: r.path, method: 'POST', headers: r.headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode! < 200 || res.statusCode! >= 300) failed++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        failed++;
+        resolve();
+      });
+      req.end(r.body);
+    });
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: options.connections }, async () => {
+      while (next++ < options.amount) await one();
+    }),
+  );
+  const ms = performance.now() - start;
+  agent.destroy();
+  return { ms, failed };
+}

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,13 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
 
 /**
  * `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. The store
- * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL).
+ * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL). `recipes` (file name →
+ * YAML) are in the recipes folder before it starts.
  */
-export async function hookline(yaml = '', args: string[] = [], storeUrl?: string): Promise<Server & { dir: string }> {
+export async function hookline(yaml = '', args: string[] = [], storeUrl?: string, recipes: Record<string, string> = {}): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
+  mkdirSync(join(dir, 'recipes'));
+  for (const [file, text] of Object.entries(recipes)) writeFileSync(join(dir, 'recipes', file), text);
   const config = join(dir, 'hookline.yaml');
   writeFileSync(
     config,
@@ -28,7 +31,10 @@ attachments: ${join(dir, 'attachments')}
 log: { level: warn }
 ${yaml}`,
   );
-  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir });
+  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     ...server,
     dir,
