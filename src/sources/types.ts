@@ -1,0 +1,97 @@
+import type { z } from 'zod';
+import type { VerificationError } from '../errors.ts';
+
+/**
+ * The source model: a preset describes one provider's webhook contract (PRODUCT §9); `create`
+ * compiles a configured source into a scheme, which is all the receiver, `hookline send`, the
+ * console and recipe tests need to know of that provider.
+ */
+
+export type PresetName = 'muro' | 'meru' | 'standard-webhooks' | 'github' | 'stripe' | 'shopify' | 'hmac';
+
+/** Request headers as Node gives them: lower-case names; a repeated header may be an array. */
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+export interface EventIdentity {
+  /** The dedup key; undefined when the delivery does not carry one (answered 400). */
+  id: string | undefined;
+  type: string;
+}
+
+/** A sample event as the provider sends it: the body, and the type it stands for. */
+export interface SampleEvent {
+  type: string;
+  body: Record<string, unknown>;
+}
+
+/** A delivery ready to sign: the body with a fresh id and time where the provider keeps them. */
+export interface TestDelivery {
+  id: string;
+  type: string;
+  body: Record<string, unknown>;
+}
+
+export interface VerifyInput {
+  rawBody: Buffer;
+  headers: RequestHeaders;
+  /** The source's secrets: several during a rotation. */
+  secrets: readonly string[];
+  /** Current time, unix seconds (injected, so tests control the clock). */
+  nowSec: number;
+  /** Accepted skew of the timestamp either way, seconds. */
+  toleranceSec: number;
+}
+
+export interface SignInput {
+  body: string;
+  secret: string;
+  nowSec: number;
+  id: string;
+  type: string;
+}
+
+/** JSONata expressions that find a conversation and its messages in an event (muro). */
+export interface TranscriptExpressions {
+  conversation_id: string;
+  messages: string;
+  message_id: string;
+}
+
+export interface SourceScheme {
+  readonly preset: PresetName;
+  /** Headers never stored or shown: they carry MACs of the secret. */
+  readonly signatureHeaders: readonly string[];
+  /** False where the provider signs no timestamp (github, shopify): a captured delivery can be replayed; dedup is the only guard. */
+  readonly replayWindow: boolean;
+  /** Before the body is read: the 401 reason for a missing or malformed signature header, or a stale timestamp. */
+  precheck(headers: RequestHeaders, nowSec: number, toleranceSec: number): VerificationError | undefined;
+  /** Over the raw bytes, in constant time against every secret and every signature in the header. Throws VerificationError. */
+  verify(input: VerifyInput): void;
+  /** Id and type of a verified delivery, from what the provider signs where it signs them (each preset's doc says what is trusted). */
+  identify(input: { body: unknown; headers: RequestHeaders }): EventIdentity | Promise<EventIdentity>;
+  /** Signs like the provider: the headers to send with `body` (`hookline send`, the console, the bench). */
+  sign(input: SignInput): Record<string, string>;
+  /** The provider's known event types, where the set is closed and small. */
+  readonly eventTypes?: readonly string[];
+  /** Named sample events, for `send` and recipe tests; a type's preferred sample comes first. */
+  samples(): Readonly<Record<string, SampleEvent>>;
+  /** A sample made into a fresh test delivery (muro: also `data.test = true`, as muro's "Send test event" does). */
+  testEvent(sample: SampleEvent, input: { id: string; nowSec: number }): TestDelivery;
+  /** A random secret in the provider's format, for local use without a configured secret. */
+  newDevSecret(): string;
+  /** Why a configured secret cannot work with this provider (for config validation), or undefined. */
+  secretProblem(secret: string): string | undefined;
+  /** Receive-time hook: turns a verified event into the JSON text to store (MERU: attachments saved to disk). */
+  prepare?(input: { event: Record<string, unknown>; raw: string; attachmentsDir: string }): Promise<string>;
+  /** Where this source's events carry conversations, for transcripts (muro). */
+  readonly transcript?: TranscriptExpressions;
+}
+
+export interface SourcePreset<Options extends z.ZodObject = z.ZodObject> {
+  readonly name: PresetName;
+  readonly description: string;
+  /** The preset's own config keys (beside path, secrets, tolerance, dedup_ttl). */
+  readonly options: Options;
+  /** Compiled once per configured source, from its parsed options. */
+  create(options: z.output<Options>): SourceScheme;
+}
