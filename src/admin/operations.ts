@@ -114,6 +114,7 @@ export function ticketJson(t: TicketSummary | TicketDetail) {
     updated_at: iso(t.updatedAt),
     ...('messages' in t
       ? {
+          participants: t.participants,
           messages: t.messages.map((m) => ({
             id: m.id,
             event_seq: m.eventSeq,
@@ -123,6 +124,7 @@ export function ticketJson(t: TicketSummary | TicketDetail) {
             text: m.text,
             html: m.html,
             message_id: m.messageId,
+            threading: m.threading,
             attachments: m.attachments.map((a) => ({
               filename: a.filename,
               content_type: a.contentType,

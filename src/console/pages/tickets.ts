@@ -32,6 +32,7 @@ export function Ticket({ ticket, events, now }: { ticket: TicketDetail; events: 
     <dl class="facts">
       <dt>subject</dt><dd>${ticket.subject}</dd>
       <dt>customer</dt><dd>${ticket.customer.name ? `${ticket.customer.name} ` : ''}<code>${ticket.customer.email}</code></dd>
+      <dt title="who may add to this ticket by replying">participants</dt><dd class="participants">${ticket.participants.map((p, i) => html`${i > 0 ? ', ' : ''}<code>${p}</code>`)}</dd>
       <dt>status</dt><dd>${ticket.status}</dd>
       <dt>opened</dt><dd>${isoTime(ticket.createdAt)}</dd>
       <dt>updated</dt><dd><${Time} ms=${ticket.updatedAt} now=${now} /></dd>
@@ -43,6 +44,7 @@ export function Ticket({ ticket, events, now }: { ticket: TicketDetail; events: 
           <strong>${m.from}</strong> · ${isoTime(m.receivedAt)}
           ${eventId ? html` · <a href=${eventUrl(eventId, m.eventSeq)}>event</a>` : null}
           <br /><span>${m.subject}</span>
+          ${m.threading ? html`<br /><small class=${m.threading.startsWith('refused') ? 'threading refused' : 'threading muted'}>threading: ${m.threading}</small>` : null}
         </header>
         <pre class="wrap">${m.text}</pre>
         ${m.html ? html`<details><summary>HTML part (shown as source, never rendered)</summary><pre class="wrap">${m.html}</pre></details>` : null}
