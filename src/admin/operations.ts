@@ -1,6 +1,7 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
 import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
+import { shownPayload } from './payload.ts';
 
 /**
  * What operators can ask and do, shared by the admin API, the console and the CLI, so that the three
@@ -15,7 +16,9 @@ export function runStatusFilter(status: string | undefined): RunStatus | undefin
 
 export const runStatuses = ['queued', 'running', 'retrying', 'failed', 'waiting', 'done', 'dead', 'skipped'];
 
+/** An event as operators see it; a payload too deep (or not JSON) is shown cut, with its raw body beside it. */
 export function eventJson(e: EventRecord) {
+  const shown = shownPayload(e.body);
   return {
     seq: e.seq,
     source: e.source,
@@ -26,7 +29,8 @@ export function eventJson(e: EventRecord) {
     status: e.status,
     generation: e.generation,
     headers: e.headers,
-    payload: JSON.parse(e.body) as unknown,
+    payload: shown.payload,
+    ...(shown.note !== undefined ? { payload_note: shown.note, body: e.body } : {}),
   };
 }
 
