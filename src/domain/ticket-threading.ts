@@ -16,7 +16,8 @@ export const threadEmail: ThreadingRule = (sender, candidates) => {
   for (const candidate of candidates) {
     if (judged.has(candidate.ticketId)) continue; // the same ticket by another reference: same participants
     judged.add(candidate.ticketId);
-    if (candidate.participants.includes(who)) {
+    // A sender without an address ("unknown": no usable From nor envelope sender) is nobody in particular.
+    if (who.includes('@') && candidate.participants.includes(who)) {
       return { ticketId: candidate.ticketId, threading: [`appended to T-${candidate.ticketId} (${how(candidate)})`, ...listed(refused)].join('; ') };
     }
     refused.push(`refused: sender ${who} is not a participant of T-${candidate.ticketId} (${how(candidate)})`);

@@ -925,6 +925,9 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const opened = await store.tickets.get(byNumber.ticketId);
         expect(opened).toMatchObject({ subject: `Re: [#T-${first.ticketId}] pay here`, customer: { email: 'mallory@evil.example' } });
         expect(opened!.messages[0]!.threading).toBe(refused(`subject [#T-${first.ticketId}]`));
+        // A sender with no address is nobody's participant, not even of a ticket another such email opened.
+        const nobody = await record(email({ from: 'unknown', fromName: null }), T0 + 4);
+        expect(await record(email({ from: 'unknown', fromName: null, ticketNumber: nobody.ticketId }), T0 + 5)).toMatchObject({ created: true });
       });
 
       it('participants: the customer and every To/Cc address of the ticket\'s messages (any case) may reply, and may bring others in', async () => {
