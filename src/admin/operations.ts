@@ -1,6 +1,7 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
 import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
+import { sanitizeContentType, sanitizeFilename } from '../domain/attachments.ts';
 import { shownPayload } from './payload.ts';
 
 /**
@@ -129,9 +130,10 @@ export function ticketJson(t: TicketSummary | TicketDetail) {
             html: m.html,
             message_id: m.messageId,
             threading: m.threading,
+            // Cleaned again on the way out: rows recorded before names and types were cleaned on receipt.
             attachments: m.attachments.map((a) => ({
-              filename: a.filename,
-              content_type: a.contentType,
+              filename: sanitizeFilename(a.filename),
+              content_type: sanitizeContentType(a.contentType),
               size: a.size,
               sha256: a.sha256,
               saved: a.saved,

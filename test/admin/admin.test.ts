@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { threadEmail } from '../../src/domain/ticket-threading.ts';
 import { describeBackends } from '../helpers/backends.ts';
 import { startDestination, type Destination } from '../helpers/destination.ts';
 import { tempDir } from '../helpers/env.ts';
@@ -113,6 +114,14 @@ describeBackends('admin API', (backend) => {
       expect(typeof value).toBe('string');
       expect(levels).toBeLessThan(100);
       expect((await get('/admin/events?type=odd.deep')).json.events.map((e: { id: string }) => e.id)).toEqual(['evt_admin_deep']);
+    });
+
+    it('shows attachment metadata recorded before it was cleaned on receipt, cleaned', async () => {
+      const dirty = { filename: 'invoice\u202Efdp.exe', contentType: 'text/html\r\nX-Injected: 1', size: 5, sha256: null, saved: false, reason: 'spam: not saved' };
+      const input = { idempotencyKey: 'old-row', eventSeq: 1, receivedAt: 0, from: 'old@client.example', recipients: [], subject: 'Old', text: '', replyTo: [], attachments: [dirty] };
+      const { ticketId } = await hl.store.tickets.record(input, Date.now(), threadEmail);
+      const shown = await get(`/admin/tickets/T-${ticketId}`);
+      expect(shown.json.messages[0].attachments).toEqual([{ filename: 'invoicefdp.exe', content_type: 'application/octet-stream', size: 5, sha256: null, saved: false, reason: 'spam: not saved' }]);
     });
   });
 });

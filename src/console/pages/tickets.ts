@@ -1,3 +1,4 @@
+import { sanitizeContentType, sanitizeFilename } from '../../domain/attachments.ts';
 import type { TicketDetail, TicketSummary } from '../../store/types.ts';
 import { bytes, consoleUrl, eventUrl, html, isoTime, Time, type VNode } from '../html.ts';
 
@@ -54,8 +55,8 @@ export function Ticket({ ticket, events, now }: { ticket: TicketDetail; events: 
               <tbody>
                 ${m.attachments.map(
                   (a) => html`<tr>
-                    <td>${a.filename}</td>
-                    <td><code>${a.contentType}</code></td>
+                    <td>${sanitizeFilename(a.filename)}</td>
+                    <td><code>${sanitizeContentType(a.contentType)}</code></td>
                     <td class="num">${bytes(a.size)}</td>
                     <td>${a.saved ? 'yes' : 'no'}</td>
                     <td><code>${a.sha256 ?? a.reason ?? ''}</code></td>
