@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { emailOf, parseAddress, ticketNumber } from '../domain/emails.ts';
+import { threadEmail } from '../domain/ticket-threading.ts';
 import type { ActionDefinition } from './types.ts';
 
 type Args = { from?: string | undefined; subject?: string | undefined; text?: string | undefined; html?: string | null | undefined };
 
 /**
  * Built in: opens a ticket from an inbound email, or appends the email to the ticket it answers
- * (In-Reply-To / References, or a [#T-n] number in the subject). Its defaults come from the MERU
- * email that triggered the run; arguments override them. Attachments were saved on receipt.
+ * (In-Reply-To / References, or a [#T-n] number in the subject) when its sender takes part in that
+ * ticket (domain/ticket-threading.ts). Its defaults come from the MERU email that triggered the run;
+ * arguments override them. Attachments were saved on receipt.
  */
 export const ticketCreate: ActionDefinition<Args> = {
   name: 'ticket.create',
@@ -32,6 +34,7 @@ export const ticketCreate: ActionDefinition<Args> = {
       receivedAt: Date.parse(String(ctx.event.received_at)) || ctx.clock.now(),
       from: from.address ?? email.from,
       fromName: from.name ?? email.fromName,
+      recipients: email.recipients,
       subject,
       text: args.text ?? email.text,
       html: args.html === undefined ? email.html : args.html,
@@ -41,9 +44,9 @@ export const ticketCreate: ActionDefinition<Args> = {
       attachments: email.attachments,
     };
     ctx.trace.request = { ...input, text: input.text.slice(0, 500), html: input.html ? `${input.html.length} characters` : null };
-    const result = await ctx.store.tickets.record(input, ctx.clock.now());
-    return { ticket: `T-${result.ticketId}`, id: result.ticketId, created: result.created, customer_id: result.customerId, attachments: email.attachments.length };
+    const result = await ctx.store.tickets.record(input, ctx.clock.now(), threadEmail);
+    return { ticket: `T-${result.ticketId}`, id: result.ticketId, created: result.created, customer_id: result.customerId, threading: result.threading, attachments: email.attachments.length };
   },
   preview: (args) => args,
-  fake: () => ({ ticket: 'T-1', id: 1, created: true, customer_id: 1, attachments: 0 }),
+  fake: () => ({ ticket: 'T-1', id: 1, created: true, customer_id: 1, threading: 'new ticket', attachments: 0 }),
 };

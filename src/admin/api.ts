@@ -4,6 +4,7 @@ import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { bearer, tokenMatches } from './auth.ts';
 import { eventDetail, eventJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson } from './operations.ts';
+import { noStoredId, queryInt, queryText } from './query.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -14,7 +15,8 @@ export interface AdminDeps {
   wake: () => void;
 }
 
-const limitOf = (value: string | undefined, fallback = 50) => Math.min(Math.max(Number(value) || fallback, 1), 1000);
+type Query = Record<string, string | string[] | undefined>;
+const limitOf = (value: Query[string], fallback = 50) => Math.min(Math.max(queryInt(value) || fallback, 1), 1000);
 
 /** The admin JSON API of PRODUCT §7: a bearer token; every path answers 404 when no token is configured. */
 export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -25,15 +27,21 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       return reply.code(401).header('www-authenticate', 'Bearer').send({ ok: false, code: 'HL_UNAUTHORIZED', error: 'missing or wrong admin token' });
     }
   });
+  app.addHook('preValidation', async (request, reply) => {
+    if (noStoredId(request.params)) return reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: 'no record has an id with NUL in it' });
+  });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/events', async (request) => {
+  app.get<{ Querystring: Query }>('/events', async (request, reply) => {
     const q = request.query;
-    const events = await store.events.list({ source: q.source || undefined, type: q.type || undefined, limit: limitOf(q.limit), before: q.before ? Number(q.before) : undefined, search: q.q || undefined });
+    const before = queryInt(q.before);
+    if (queryText(q.before) !== undefined && before === undefined) return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: 'before must be an event seq (a whole number)' });
+    const events = await store.events.list({ source: queryText(q.source), type: queryText(q.type), limit: limitOf(q.limit), before, search: queryText(q.q) });
     return { events: events.map(({ seq, source, eventId, type, receivedAt, test, status, generation }) => ({ seq, source, id: eventId, type, received_at: new Date(receivedAt).toISOString(), test, status, generation })) };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { seq?: string } }>('/events/:id', async (request, reply) => {
-    const detail = await eventDetail(store, request.params.id, request.query.seq ? Number(request.query.seq) : undefined);
+  app.get<{ Params: { id: string }; Querystring: Query }>('/events/:id', async (request, reply) => {
+    const seq = request.query.seq === undefined ? undefined : (queryInt(request.query.seq) ?? -1); // -1: a seq no receipt has
+    const detail = await eventDetail(store, request.params.id, seq);
     return detail ?? reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no event ${request.params.id}` });
   });
 
@@ -44,12 +52,13 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     return reply.code(202).send({ ok: true, ...replayed });
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/runs', async (request, reply) => {
+  app.get<{ Querystring: Query }>('/runs', async (request, reply) => {
     const q = request.query;
-    if (q.status && !runStatuses.includes(q.status)) {
+    const status = queryText(q.status, 20);
+    if (status && !runStatuses.includes(status)) {
       return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: `status must be one of ${runStatuses.join(', ')}` });
     }
-    const runs = await store.runs.list({ status: runStatusFilter(q.status), recipe: q.recipe || undefined, limit: limitOf(q.limit), before: q.before || undefined });
+    const runs = await store.runs.list({ status: runStatusFilter(status), recipe: queryText(q.recipe), limit: limitOf(q.limit), before: queryText(q.before) });
     return { runs: runs.map(runJson) };
   });
 
@@ -77,9 +86,9 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
 
   app.get('/recipes', async () => recipesJson(deps.recipes()));
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/tickets', async (request) => {
+  app.get<{ Querystring: Query }>('/tickets', async (request) => {
     const q = request.query;
-    const tickets = await store.tickets.list({ status: q.status || undefined, search: q.q || undefined, limit: limitOf(q.limit) });
+    const tickets = await store.tickets.list({ status: queryText(q.status, 40), search: queryText(q.q), limit: limitOf(q.limit) });
     return { tickets: tickets.map(ticketJson) };
   });
 
@@ -89,7 +98,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     return ticket ? ticketJson(ticket) : reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no ticket ${request.params.id}` });
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/summaries', async (request) => ({
+  app.get<{ Querystring: Query }>('/summaries', async (request) => ({
     summaries: await store.tables.rows(summariesTable, limitOf(request.query.limit)),
   }));
 }

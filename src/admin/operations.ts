@@ -1,6 +1,8 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
 import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
+import { sanitizeContentType, sanitizeFilename } from '../domain/attachments.ts';
+import { shownPayload } from './payload.ts';
 
 /**
  * What operators can ask and do, shared by the admin API, the console and the CLI, so that the three
@@ -15,7 +17,9 @@ export function runStatusFilter(status: string | undefined): RunStatus | undefin
 
 export const runStatuses = ['queued', 'running', 'retrying', 'failed', 'waiting', 'done', 'dead', 'skipped'];
 
+/** An event as operators see it; a payload too deep (or not JSON) is shown cut, with its raw body beside it. */
 export function eventJson(e: EventRecord) {
+  const shown = shownPayload(e.body);
   return {
     seq: e.seq,
     source: e.source,
@@ -26,7 +30,8 @@ export function eventJson(e: EventRecord) {
     status: e.status,
     generation: e.generation,
     headers: e.headers,
-    payload: JSON.parse(e.body) as unknown,
+    payload: shown.payload,
+    ...(shown.note !== undefined ? { payload_note: shown.note, body: e.body } : {}),
   };
 }
 
@@ -114,6 +119,7 @@ export function ticketJson(t: TicketSummary | TicketDetail) {
     updated_at: iso(t.updatedAt),
     ...('messages' in t
       ? {
+          participants: t.participants,
           messages: t.messages.map((m) => ({
             id: m.id,
             event_seq: m.eventSeq,
@@ -123,9 +129,11 @@ export function ticketJson(t: TicketSummary | TicketDetail) {
             text: m.text,
             html: m.html,
             message_id: m.messageId,
+            threading: m.threading,
+            // Cleaned again on the way out: rows recorded before names and types were cleaned on receipt.
             attachments: m.attachments.map((a) => ({
-              filename: a.filename,
-              content_type: a.contentType,
+              filename: sanitizeFilename(a.filename),
+              content_type: sanitizeContentType(a.contentType),
               size: a.size,
               sha256: a.sha256,
               saved: a.saved,

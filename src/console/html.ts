@@ -76,14 +76,21 @@ export function Time({ ms, now }: { ms: number | null | undefined; now: number }
 const longString = 4_000;
 const maxJson = 200_000;
 
-/** JSON for display: long strings shortened (a payload viewer is not a download). */
+/** Characters JSON.stringify leaves as they are but that would reorder or hide what is shown: C1 controls, bidi marks, overrides and isolates. */
+const unshown = /[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON for display: long strings shortened (a payload viewer is not a download), invisible controls written as escapes. */
 export function displayJson(value: unknown): string {
   const text = JSON.stringify(
     value,
     (_key, v: unknown) => (typeof v === 'string' && v.length > longString ? `${v.slice(0, longString)}… (${v.length - longString} more characters)` : v),
     2,
   );
-  if (text === undefined) return 'null';
+  return text === undefined ? 'null' : clipped(text.replace(unshown, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/** Long text for display, cut (a viewer is not a download). */
+export function clipped(text: string): string {
   return text.length > maxJson ? `${text.slice(0, maxJson)}\n… (${text.length - maxJson} more characters not shown)` : text;
 }
 

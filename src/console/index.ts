@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { noStoredId } from '../admin/query.ts';
 import { clearedCookie, ConsoleAuth, cookieName, overHttps, readCookie, sameOrigin, sessionCookie, type ConsoleSession } from './auth.ts';
 import { consoleUrl, html, renderFragment, renderPage } from './html.ts';
 import { noticeOf, str, type ConsoleDeps, type Form, type Kit, type Query } from './kit.ts';
@@ -14,11 +15,12 @@ import { Sampler } from './sampler.ts';
 export type { ConsoleDeps };
 
 const require = createRequire(import.meta.url);
-const assets: Record<string, { type: string; body: Buffer }> = {
-  'htmx.min.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) },
-  'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url)) },
-  'favicon.svg': { type: 'image/svg+xml', body: readFileSync(new URL('./assets/favicon.svg', import.meta.url)) },
-};
+// A Map, not an object literal: /console/assets/constructor must find nothing.
+const assets = new Map<string, { type: string; body: Buffer }>([
+  ['htmx.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) }],
+  ['console.css', { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url)) }],
+  ['favicon.svg', { type: 'image/svg+xml', body: readFileSync(new URL('./assets/favicon.svg', import.meta.url)) }],
+]);
 
 /** No inline script or style, nothing from elsewhere: even markup that slipped through could not run. */
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -74,6 +76,10 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
     return reply.code(401).type('text/html; charset=utf-8').send(renderPage(SignIn({ next: '/console', error: 'Your session has ended: sign in again.' })));
   });
 
+  app.addHook('preValidation', async (request, reply) => {
+    if (noStoredId(request.params)) return reply.code(404).type('text/html; charset=utf-8').send(renderPage(ErrorPage({ status: 404, message: 'There is no such page in the console.' })));
+  });
+
   // Writes: from this origin only, and (once signed in) with the session's CSRF token.
   app.addHook('preHandler', async (request, reply) => {
     if (request.method === 'GET' || request.method === 'HEAD') return;
@@ -113,7 +119,7 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
   // ------------------------------------------------------------ sign-in
 
   app.get('/assets/:name', async (request: FastifyRequest<{ Params: { name: string } }>, reply) => {
-    const asset = assets[request.params.name];
+    const asset = assets.get(request.params.name);
     if (!asset) return reply.code(404).type('text/plain').send('no such asset');
     return reply.type(asset.type).header('cache-control', 'public, max-age=3600').send(asset.body);
   });

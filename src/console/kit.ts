@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { retryMessages } from '../admin/operations.ts';
+import { queryInt, queryText } from '../admin/query.ts';
 import type { Config, SourceName } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -54,30 +55,25 @@ export interface EventRef {
 export type Query = Record<string, string | string[] | undefined>;
 export type Form = Record<string, string | undefined>;
 
-/** One query or form value: the first if repeated, trimmed, bounded. */
-export function str(value: string | string[] | undefined, max = 300): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  const t = v?.trim();
-  return t ? t.slice(0, max) : undefined;
-}
+/** One query or form value: the first if repeated, without control characters, trimmed, bounded. */
+export const str = (value: string | string[] | undefined, max = 300): string | undefined => queryText(value, max);
 
-export function intOf(value: string | string[] | undefined): number | undefined {
-  const v = str(value, 20);
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
-}
+/** A whole number within the safe range, else undefined. */
+export const intOf = (value: string | string[] | undefined): number | undefined => queryInt(value);
 
-const notices: Record<string, { text: (q: Query) => string; kind: 'ok' | 'error' }> = {
-  retried: { text: () => `Run ${retryMessages.retried}.`, kind: 'ok' },
-  not_dead: { text: () => `Not retried: ${retryMessages.not_dead}.`, kind: 'error' },
-  key_busy: { text: () => `Not retried: ${retryMessages.key_busy}.`, kind: 'error' },
-  not_found: { text: () => `Not retried: ${retryMessages.not_found}.`, kind: 'error' },
-  retried_all: { text: (q) => `${intOf(q.n) ?? 0} dead run${intOf(q.n) === 1 ? '' : 's'} queued again; finished steps will not run again.`, kind: 'ok' },
-  replayed: { text: () => 'Replaying: the event goes through the recipes again.', kind: 'ok' },
-  signed_out: { text: () => 'Signed out.', kind: 'ok' },
-};
+// A Map, not an object literal: `?notice=constructor` must find nothing, not Object.prototype's.
+const notices = new Map<string, { text: (q: Query) => string; kind: 'ok' | 'error' }>([
+  ['retried', { text: () => `Run ${retryMessages.retried}.`, kind: 'ok' }],
+  ['not_dead', { text: () => `Not retried: ${retryMessages.not_dead}.`, kind: 'error' }],
+  ['key_busy', { text: () => `Not retried: ${retryMessages.key_busy}.`, kind: 'error' }],
+  ['not_found', { text: () => `Not retried: ${retryMessages.not_found}.`, kind: 'error' }],
+  ['retried_all', { text: (q) => `${intOf(q.n) ?? 0} dead run${intOf(q.n) === 1 ? '' : 's'} queued again; finished steps will not run again.`, kind: 'ok' }],
+  ['replayed', { text: () => 'Replaying: the event goes through the recipes again.', kind: 'ok' }],
+  ['signed_out', { text: () => 'Signed out.', kind: 'ok' }],
+]);
 
 /** Notices arrive in a redirect's query as a code (never as text to show), mapped to their message here. */
 export function noticeOf(q: Query): { notice?: string; noticeKind?: 'ok' | 'error' } {
-  const n = notices[str(q.notice, 40) ?? ''];
+  const n = notices.get(str(q.notice, 40) ?? '');
   return n ? { notice: n.text(q), noticeKind: n.kind } : {};
 }

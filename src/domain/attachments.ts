@@ -33,16 +33,44 @@ export interface AttachmentMeta {
 
 const base64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;
 
-/** A file name fit to show and to offer for download: no directories, no control characters, bounded. */
+/**
+ * Characters that change how the text around them is shown, or are not text at all: C0 and C1
+ * controls (CR/LF among them), DEL, the line and paragraph separators, and the bidi marks, embeddings,
+ * overrides and isolates (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069), with which
+ * "invoice\u202Efdp.exe" shows as "invoiceexe.pdf".
+ */
+const unsafeCharacters = /[\p{Cc}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/gu;
+
+/** Text from an email fit to show an operator on one line: the characters above removed. */
+export function displayText(text: string): string {
+  return text.replace(unsafeCharacters, '');
+}
+
+/** A file name fit to show and to offer for download: no directories, no control or bidi characters, bounded. */
 export function sanitizeFilename(name: unknown): string {
-  const text = typeof name === 'string' ? name : '';
+  const text = displayText(typeof name === 'string' ? name : '');
   const base = text.split(/[\\/]/).pop() ?? '';
   const clean = base
-    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_')
+    .replace(/[<>:"|?*]/g, '_')
     .replace(/^\.+/, '_')
     .trim()
     .slice(0, 200);
   return clean === '' ? 'attachment' : clean;
+}
+
+/** RFC 6838 restricted names: `type/subtype`, each a letter or digit then up to 126 of these. */
+const mediaType = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
+/** A content type fit to show: its `type/subtype`, lower-cased, without parameters; anything else is application/octet-stream. */
+export function sanitizeContentType(value: unknown): string {
+  const type = typeof value === 'string' ? (value.split(';')[0] ?? '').trim().toLowerCase() : '';
+  return mediaType.test(type) ? type : 'application/octet-stream';
+}
+
+/** A Content-ID fit to show, or null. */
+export function sanitizeContentId(value: unknown): string | null {
+  const id = typeof value === 'string' ? displayText(value).trim().slice(0, 500) : '';
+  return id === '' ? null : id;
 }
 
 export function attachmentPath(dir: string, sha256: string): string {
@@ -61,9 +89,9 @@ export async function storeAttachments(event: Record<string, unknown>, limits: A
     const { content, ...rest } = item;
     const meta: AttachmentMeta = {
       filename: sanitizeFilename(rest.filename),
-      content_type: typeof rest.content_type === 'string' ? rest.content_type : 'application/octet-stream',
+      content_type: sanitizeContentType(rest.content_type),
       size_bytes: typeof rest.size_bytes === 'number' ? rest.size_bytes : 0,
-      content_id: typeof rest.content_id === 'string' ? rest.content_id : null,
+      content_id: sanitizeContentId(rest.content_id),
       sha256: null,
       saved: false,
     };

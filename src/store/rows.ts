@@ -219,5 +219,6 @@ export const toTicketMessage = (m: Record<string, unknown>, attachments: TicketA
   text: m.text as string,
   html: m.html as string | null,
   messageId: m.message_id as string | null,
+  threading: (m.threading ?? null) as string | null,
   attachments,
 });

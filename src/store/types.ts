@@ -326,6 +326,8 @@ export interface TicketMessageInput {
   /** Sender address (the customer); compared lower-cased. */
   from: string;
   fromName?: string | null | undefined;
+  /** Addresses in its To and Cc: with the sender, they take part in the ticket it lands on from then on. */
+  recipients: string[];
   subject: string;
   text: string;
   html?: string | null | undefined;
@@ -345,7 +347,31 @@ export interface TicketResult {
   created: boolean;
   /** This input was recorded before (same idempotency key): nothing changed. */
   duplicate: boolean;
+  /** How the threading rule placed it, e.g. `refused: sender x is not a participant of T-1 (subject [#T-1])`. */
+  threading: string;
 }
+
+/**
+ * A ticket an email points at — the number in its subject, a stored message it replies to, a stored
+ * message that replies to it — with who takes part in that ticket: what the threading rule decides from.
+ */
+export interface TicketCandidate {
+  ticketId: number;
+  via: 'subject' | 'reply' | 'replied-by';
+  /** `[#T-12]`, or the Message-ID that links the email and the ticket. */
+  ref: string;
+  /** The ticket's customer and every address recorded as taking part in it: lower-cased, sorted. */
+  participants: string[];
+}
+
+/** The ticket to append to (undefined: open a new one), and why, to record with the message. */
+export interface ThreadingDecision {
+  ticketId: number | undefined;
+  threading: string;
+}
+
+/** Decides where an email goes from its sender (lower-cased) and its candidates (see domain/ticket-threading.ts). */
+export type ThreadingRule = (sender: string, candidates: TicketCandidate[]) => ThreadingDecision;
 
 export interface TicketSummary {
   id: number;
@@ -366,22 +392,28 @@ export interface TicketMessage {
   text: string;
   html: string | null;
   messageId: string | null;
+  /** How it was threaded (null for messages recorded before this was kept). */
+  threading: string | null;
   attachments: TicketAttachment[];
 }
 
 export interface TicketDetail extends TicketSummary {
+  /** Who may append to it by replying: its customer and the addresses recorded as taking part, sorted. */
+  participants: string[];
   messages: TicketMessage[];
 }
 
 export interface TicketStore {
   /**
-   * In one transaction: get or create the customer by sender address; find the ticket the email
-   * belongs to — the number in its subject, else a stored message it replies to, else a stored
-   * message that already replies to it (a reply that arrived first) — or open a new one; append
-   * the message with its attachments' metadata. Messages are listed in receive order whatever the
-   * order of recording, and a ticket takes its subject from its earliest message.
+   * In one transaction: get or create the customer by sender address; gather the tickets the email
+   * points at, in this order — the number in its subject, the stored messages it replies to (in the
+   * order of its In-Reply-To/References), the stored messages that already reply to it (a reply
+   * that arrived first) — each with its participants, and let `thread` choose among them (or a new
+   * ticket); append the message with its attachments' metadata and the decision's reason, and add
+   * the sender and recipients to the ticket's participants. Messages are listed in receive order
+   * whatever the order of recording, and a ticket takes its subject from its earliest message.
    */
-  record(input: TicketMessageInput, now: number): Promise<TicketResult>;
+  record(input: TicketMessageInput, now: number, thread: ThreadingRule): Promise<TicketResult>;
   /** Newest activity first. `search` matches subject or customer email. */
   list(filter: { status?: string | undefined; search?: string | undefined; limit?: number | undefined }): Promise<TicketSummary[]>;
   get(id: number): Promise<TicketDetail | undefined>;

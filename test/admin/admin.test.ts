@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { threadEmail } from '../../src/domain/ticket-threading.ts';
 import { describeBackends } from '../helpers/backends.ts';
 import { startDestination, type Destination } from '../helpers/destination.ts';
 import { tempDir } from '../helpers/env.ts';
+import { MURO_SECRET } from '../helpers/env.ts';
 import { postMuro, writeRecipe } from '../helpers/recipes.ts';
 import { send, startTestHookline, type TestHookline } from '../helpers/server.ts';
+import { muroHeaders } from '../helpers/sign.ts';
 
 const TOKEN = 'admin-test-token';
 describeBackends('admin API', (backend) => {
@@ -90,6 +93,35 @@ describeBackends('admin API', (backend) => {
 
     it('lists the loaded recipes', async () => {
       expect((await get('/admin/recipes')).json).toMatchObject({ recipes: [{ name: 'forward', on: ['muro/*'], steps: [{ id: 'call', action: 'http' }] }], errors: [] });
+    });
+  });
+
+  describe('odd events', () => {
+    it('shows an event nested 100 000 deep: its payload cut at a depth, and its raw body as text', async () => {
+      const depth = 100_000;
+      const body = `{"id":"evt_admin_deep","type":"odd.deep","data":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)},"after":"kept"}`;
+      expect((await send(`${hl.url}/muro/webhook`, { body, headers: muroHeaders(body, MURO_SECRET) })).status).toBe(200);
+      const one = await get('/admin/events/evt_admin_deep');
+      expect(one.status).toBe(200);
+      expect(one.json.event).toMatchObject({ id: 'evt_admin_deep', type: 'odd.deep', body, payload: { id: 'evt_admin_deep', after: 'kept' } });
+      expect(one.json.event.payload_note).toMatch(/nested deeper than \d+ levels/);
+      let value = one.json.event.payload.data;
+      let levels = 1;
+      while (typeof value === 'object' && value !== null) {
+        value = value.a;
+        levels++;
+      }
+      expect(typeof value).toBe('string');
+      expect(levels).toBeLessThan(100);
+      expect((await get('/admin/events?type=odd.deep')).json.events.map((e: { id: string }) => e.id)).toEqual(['evt_admin_deep']);
+    });
+
+    it('shows attachment metadata recorded before it was cleaned on receipt, cleaned', async () => {
+      const dirty = { filename: 'invoice\u202Efdp.exe', contentType: 'text/html\r\nX-Injected: 1', size: 5, sha256: null, saved: false, reason: 'spam: not saved' };
+      const input = { idempotencyKey: 'old-row', eventSeq: 1, receivedAt: 0, from: 'old@client.example', recipients: [], subject: 'Old', text: '', replyTo: [], attachments: [dirty] };
+      const { ticketId } = await hl.store.tickets.record(input, Date.now(), threadEmail);
+      const shown = await get(`/admin/tickets/T-${ticketId}`);
+      expect(shown.json.messages[0].attachments).toEqual([{ filename: 'invoicefdp.exe', content_type: 'application/octet-stream', size: 5, sha256: null, saved: false, reason: 'spam: not saved' }]);
     });
   });
 });

@@ -49,18 +49,45 @@ describeBackends('integrations: tickets from email', (backend) => {
       expect((await it_.hl.store.tickets.list({ search: 'cheap-deals' }))).toEqual([]);
     });
 
-    it('a [#T-n] number in the subject appends to that ticket', async () => {
-      it_ = await shipped({}, Date.parse('2026-11-20T11:02:00Z'));
-      await postMeru(sample('meru/email.new-request'));
+    it('a [#T-n] number in the subject appends to that ticket when its customer writes; a stranger\'s opens a new ticket, and the admin API says why', async () => {
+      it_ = await shipped({ admin: { token: 't0ken' } } as never, Date.parse('2026-11-20T11:02:00Z'));
+      await postMeru(sample('meru/email.new-request', (e) => (e.headers.cc = '"Doe, Ann" <Ann.Doe@client.example>')));
       await it_.hl.worker.drain();
       const [ticket] = await tickets();
+      // The customer, with a display name the old regex could not read, names the ticket.
+      await postMeru(sample('meru/email.reply', (e) => {
+        e.timestamp = '2026-11-20T11:02:00Z';
+        e.headers.from = '"Lee, Jordan \\"JL\\"" <jordan.lee@client.example>';
+        e.headers.in_reply_to = e.headers.references = null;
+        e.headers.subject = `Re: [#T-${ticket!.id}] wrong VAT`;
+      }));
+      // A stranger names it too: a new ticket, not a message on Jordan's.
       await postMeru(sample('meru/email.with-pdf', (e) => {
         e.timestamp = '2026-11-20T11:02:00Z';
         e.headers.subject = `Re: [#T-${ticket!.id}] signed contract`;
       }));
+      // Ann, in Cc of the first email, takes part: her reply joins.
+      await postMeru(sample('meru/email.reply', (e) => {
+        e.event_id = 'evt_ann_reply';
+        e.timestamp = '2026-11-20T11:02:00Z';
+        e.headers.from = '=?UTF-8?Q?Ann_Doe?= <ann.doe@client.example>';
+        e.headers.message_id = '<ann-1@client.example>';
+      }));
       await it_.hl.worker.drain();
-      expect(await tickets()).toHaveLength(1);
-      expect((await it_.hl.store.tickets.get(ticket!.id))!.messages).toHaveLength(2);
+      const all = await tickets();
+      expect(all).toHaveLength(2);
+      const detail = (await it_.hl.store.tickets.get(ticket!.id))!;
+      expect(detail.messages.map((m) => [m.from, m.threading])).toEqual([
+        ['jordan.lee@client.example', 'new ticket'],
+        ['jordan.lee@client.example', `appended to T-${ticket!.id} (subject [#T-${ticket!.id}])`],
+        ['ann.doe@client.example', `appended to T-${ticket!.id} (replies to <CAF2k1m3@mail.client.example>)`],
+      ]);
+      const other = all.find((t) => t.id !== ticket!.id)!;
+      expect(other.customer.email).toBe('ap@supplier.example');
+      const shown = await send(`${it_.hl.url}/admin/tickets/T-${other.id}`, { method: 'GET', headers: { authorization: 'Bearer t0ken' } });
+      expect(shown.json.messages[0].threading).toBe(`refused: sender ap@supplier.example is not a participant of T-${ticket!.id} (subject [#T-${ticket!.id}])`);
+      const first = await send(`${it_.hl.url}/admin/tickets/T-${ticket!.id}`, { method: 'GET', headers: { authorization: 'Bearer t0ken' } });
+      expect(first.json.participants).toEqual(['ann.doe@client.example', 'jordan.lee@client.example']);
     });
 
     it('a 10 MB attachment is saved to disk by hash and listed, never stored as base64, and the ack stays fast', async () => {

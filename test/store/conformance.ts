@@ -3,6 +3,7 @@
 // that passes this suite can replace another without the engine noticing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, NonRetryableError, StoreUnavailableError } from '../../src/errors.ts';
+import { threadEmail } from '../../src/domain/ticket-threading.ts';
 import type { Lease, StepRecord, Store, TicketMessageInput } from '../../src/store/types.ts';
 import { attempt, commit, createRuns, newEvent, receive, run, settle, T0, TTL, uid } from './fixtures.ts';
 
@@ -861,6 +862,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         receivedAt: T0,
         from: 'Jordan.Lee@Client.example',
         fromName: 'Jordan Lee',
+        recipients: [],
         subject: 'Invoice is wrong',
         text: 'Hello',
         html: null,
@@ -869,52 +871,121 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         attachments: [],
         ...over,
       });
+      // The threading rule is the domain's, the same for every backend; the store gathers its candidates and applies its decision.
+      const record = (input: TicketMessageInput, now: number) => store.tickets.record(input, now, threadEmail);
 
       it('opens a ticket for a new email, with its customer by sender address and its attachments', async () => {
-        const result = await store.tickets.record(
+        const result = await record(
           email({ messageId: '<a1@x>', attachments: [{ filename: 'shot.png', contentType: 'image/png', size: 70, sha256: 'ab'.repeat(32), saved: true, contentId: null }] }),
           T0,
         );
-        expect(result).toMatchObject({ created: true, duplicate: false });
+        expect(result).toMatchObject({ created: true, duplicate: false, threading: 'new ticket' });
         const ticket = await store.tickets.get(result.ticketId);
         expect(ticket).toMatchObject({ subject: 'Invoice is wrong', status: 'open', messageCount: 1, customer: { email: 'jordan.lee@client.example', name: 'Jordan Lee' } });
-        expect(ticket!.messages[0]).toMatchObject({ from: 'Jordan.Lee@Client.example', messageId: '<a1@x>', attachments: [{ filename: 'shot.png', sha256: 'ab'.repeat(32), saved: true, size: 70 }] });
+        expect(ticket!.messages[0]).toMatchObject({ from: 'Jordan.Lee@Client.example', messageId: '<a1@x>', threading: 'new ticket', attachments: [{ filename: 'shot.png', sha256: 'ab'.repeat(32), saved: true, size: 70 }] });
       });
 
       it('appends a reply (In-Reply-To / References, or a [#T-n] number) to its ticket; the same customer', async () => {
-        const first = await store.tickets.record(email({ messageId: '<root@x>', eventSeq: 1 }), T0);
-        const reply = await store.tickets.record(email({ messageId: '<r1@x>', replyTo: ['<root@x>'], subject: 'Re: Invoice is wrong', eventSeq: 2, from: 'jordan.lee@client.example' }), T0 + 1);
-        expect(reply).toMatchObject({ ticketId: first.ticketId, customerId: first.customerId, created: false });
-        const byRefs = await store.tickets.record(email({ messageId: '<r2@x>', replyTo: ['<unknown@x>', '<r1@x>'], eventSeq: 3 }), T0 + 2);
+        const first = await record(email({ messageId: '<root@x>', eventSeq: 1 }), T0);
+        const reply = await record(email({ messageId: '<r1@x>', replyTo: ['<root@x>'], subject: 'Re: Invoice is wrong', eventSeq: 2, from: 'jordan.lee@client.example' }), T0 + 1);
+        expect(reply).toMatchObject({ ticketId: first.ticketId, customerId: first.customerId, created: false, threading: `appended to T-${first.ticketId} (replies to <root@x>)` });
+        const byRefs = await record(email({ messageId: '<r2@x>', replyTo: ['<unknown@x>', '<r1@x>'], eventSeq: 3 }), T0 + 2);
         expect(byRefs.ticketId).toBe(first.ticketId);
-        const byNumber = await store.tickets.record(email({ ticketNumber: first.ticketId, subject: `Re: [#T-${first.ticketId}]`, eventSeq: 4 }), T0 + 3);
-        expect(byNumber.ticketId).toBe(first.ticketId);
-        const other = await store.tickets.record(email({ eventSeq: 5, subject: 'Another matter' }), T0 + 4);
+        const byNumber = await record(email({ ticketNumber: first.ticketId, subject: `Re: [#T-${first.ticketId}]`, eventSeq: 4 }), T0 + 3);
+        expect(byNumber).toMatchObject({ ticketId: first.ticketId, threading: `appended to T-${first.ticketId} (subject [#T-${first.ticketId}])` });
+        const other = await record(email({ eventSeq: 5, subject: 'Another matter' }), T0 + 4);
         expect(other).toMatchObject({ created: true });
         expect(other.ticketId).not.toBe(first.ticketId);
         expect((await store.tickets.get(first.ticketId))!.messageCount).toBe(4);
       });
 
       it('threads a reply that was recorded before the email it answers, and names the ticket after the earliest', async () => {
-        const reply = await store.tickets.record(email({ messageId: '<late@x>', replyTo: ['<early@x>'], subject: 'Re: Help', eventSeq: 11 }), T0);
-        const original = await store.tickets.record(email({ messageId: '<early@x>', subject: 'Help', eventSeq: 10 }), T0 + 1);
-        expect(original).toMatchObject({ ticketId: reply.ticketId, created: false });
+        const reply = await record(email({ messageId: '<late@x>', replyTo: ['<early@x>'], subject: 'Re: Help', eventSeq: 11 }), T0);
+        const original = await record(email({ messageId: '<early@x>', subject: 'Help', eventSeq: 10 }), T0 + 1);
+        expect(original).toMatchObject({ ticketId: reply.ticketId, created: false, threading: `appended to T-${reply.ticketId} (a message of it replies to <early@x>)` });
         const ticket = await store.tickets.get(reply.ticketId);
         expect(ticket!.subject).toBe('Help');
         expect(ticket!.messages.map((m) => m.messageId)).toEqual(['<early@x>', '<late@x>']);
       });
 
+      it('a stranger who names a ticket, replies to its messages or is replied to by them opens a new ticket, and why is recorded', async () => {
+        const first = await record(email({ messageId: '<root@x>', replyTo: ['<asked-before@x>'] }), T0);
+        const stranger = (over: Partial<TicketMessageInput>) => email({ from: 'Mallory@Evil.example', fromName: 'Mallory', ...over });
+        const refused = (how: string) => `refused: sender mallory@evil.example is not a participant of T-${first.ticketId} (${how})`;
+        const byNumber = await record(stranger({ ticketNumber: first.ticketId, subject: `Re: [#T-${first.ticketId}] pay here` }), T0 + 1);
+        const byReply = await record(stranger({ replyTo: ['<root@x>'] }), T0 + 2);
+        const byRepliedTo = await record(stranger({ messageId: '<asked-before@x>' }), T0 + 3);
+        expect([byNumber, byReply, byRepliedTo].map((r) => [r.created, r.threading])).toEqual([
+          [true, refused(`subject [#T-${first.ticketId}]`)],
+          [true, refused('replies to <root@x>')],
+          [true, refused('a message of it replies to <asked-before@x>')],
+        ]);
+        expect(new Set([first.ticketId, byNumber.ticketId, byReply.ticketId, byRepliedTo.ticketId]).size).toBe(4);
+        expect((await store.tickets.get(first.ticketId))!.messageCount).toBe(1);
+        const opened = await store.tickets.get(byNumber.ticketId);
+        expect(opened).toMatchObject({ subject: `Re: [#T-${first.ticketId}] pay here`, customer: { email: 'mallory@evil.example' } });
+        expect(opened!.messages[0]!.threading).toBe(refused(`subject [#T-${first.ticketId}]`));
+        // A sender with no address is nobody's participant, not even of a ticket another such email opened.
+        const nobody = await record(email({ from: 'unknown', fromName: null }), T0 + 4);
+        expect(await record(email({ from: 'unknown', fromName: null, ticketNumber: nobody.ticketId }), T0 + 5)).toMatchObject({ created: true });
+      });
+
+      it('participants: the customer and every To/Cc address of the ticket\'s messages (any case) may reply, and may bring others in', async () => {
+        const first = await record(email({ recipients: ['ann@client.example'] }), T0);
+        const number = { ticketNumber: first.ticketId, subject: `Re: [#T-${first.ticketId}]` };
+        expect(await record(email({ ...number, from: 'ANN@client.example', recipients: ['bob@partner.example'] }), T0 + 1)).toMatchObject({ ticketId: first.ticketId, created: false });
+        expect(await record(email({ ...number, from: 'bob@partner.example' }), T0 + 2)).toMatchObject({ ticketId: first.ticketId, created: false });
+        expect(await record(email({ ...number, from: 'carol@partner.example' }), T0 + 3)).toMatchObject({ created: true });
+        expect((await store.tickets.get(first.ticketId))!.participants).toEqual(['ann@client.example', 'bob@partner.example', 'jordan.lee@client.example']);
+      });
+
+      it('takes the first reference the sender may use, and records the ones refused', async () => {
+        const mine = await record(email({ from: 'ann@client.example', messageId: '<mine@x>' }), T0);
+        const theirs = await record(email({ messageId: '<theirs@x>' }), T0 + 1);
+        const reply = await record(email({ from: 'ann@client.example', ticketNumber: theirs.ticketId, subject: `[#T-${theirs.ticketId}]`, replyTo: ['<theirs@x>', '<mine@x>'] }), T0 + 2);
+        expect(reply).toMatchObject({
+          ticketId: mine.ticketId,
+          created: false,
+          threading: `appended to T-${mine.ticketId} (replies to <mine@x>); refused: sender ann@client.example is not a participant of T-${theirs.ticketId} (subject [#T-${theirs.ticketId}])`,
+        });
+      });
+
+      it('hands the rule every candidate in order with its participants, and applies its decision', async () => {
+        const a = await record(email({ from: 'a@one.example', messageId: '<a@x>', recipients: ['z@one.example'] }), T0);
+        const b = await record(email({ from: 'b@two.example', messageId: '<b@x>', replyTo: ['<c@x>'] }), T0 + 1);
+        const seen: unknown[] = [];
+        const result = await store.tickets.record(
+          email({ from: 'c@three.example', messageId: '<c@x>', ticketNumber: b.ticketId, replyTo: ['<nowhere@x>', '<a@x>', '<b@x>'] }),
+          T0 + 2,
+          (sender, candidates) => {
+            seen.push(sender, candidates);
+            return { ticketId: a.ticketId, threading: 'chosen by the test' };
+          },
+        );
+        expect(seen).toEqual([
+          'c@three.example',
+          [
+            { ticketId: b.ticketId, via: 'subject', ref: `[#T-${b.ticketId}]`, participants: ['b@two.example'] },
+            { ticketId: a.ticketId, via: 'reply', ref: '<a@x>', participants: ['a@one.example', 'z@one.example'] },
+            { ticketId: b.ticketId, via: 'reply', ref: '<b@x>', participants: ['b@two.example'] },
+            { ticketId: b.ticketId, via: 'replied-by', ref: '<c@x>', participants: ['b@two.example'] },
+          ],
+        ]);
+        expect(result).toMatchObject({ ticketId: a.ticketId, created: false, threading: 'chosen by the test' });
+        expect((await store.tickets.get(a.ticketId))!.participants).toEqual(['a@one.example', 'c@three.example', 'z@one.example']);
+      });
+
       it('records nothing twice for the same idempotency key', async () => {
         const input = email();
-        const first = await store.tickets.record(input, T0);
-        const again = await store.tickets.record({ ...input }, T0 + 5);
+        const first = await record(input, T0);
+        const again = await record({ ...input }, T0 + 5);
         expect(again).toEqual({ ...first, created: false, duplicate: true });
         expect((await store.tickets.get(first.ticketId))!.messageCount).toBe(1);
       });
 
       it('lists tickets, most recently active first, filtered by status or search', async () => {
-        const a = await store.tickets.record(email({ subject: 'Printer on fire', from: 'a@one.example' }), T0);
-        const b = await store.tickets.record(email({ subject: 'Login fails', from: 'b@two.example' }), T0 + 10);
+        const a = await record(email({ subject: 'Printer on fire', from: 'a@one.example' }), T0);
+        const b = await record(email({ subject: 'Login fails', from: 'b@two.example' }), T0 + 10);
         expect((await store.tickets.list({})).map((t) => t.id)).toEqual([b.ticketId, a.ticketId]);
         expect((await store.tickets.list({ search: 'printer' })).map((t) => t.id)).toEqual([a.ticketId]);
         expect((await store.tickets.list({ search: 'b@two' })).map((t) => t.id)).toEqual([b.ticketId]);

@@ -1,6 +1,8 @@
 import type { AttemptRecord, EventRecord, RunDetail } from '../../store/types.ts';
-import { Badge, bytes, consoleUrl, Csrf, duration, eventUrl, html, isoTime, Json, Notice, Time, type VNode } from '../html.ts';
+import { Badge, bytes, clipped, consoleUrl, Csrf, duration, eventUrl, html, isoTime, Json, Notice, Time, type VNode } from '../html.ts';
 import { eventOutcome, outcomeHelp } from '../outcome.ts';
+import { shownPayload } from '../../admin/payload.ts';
+import { sanitizeContentType, sanitizeFilename } from '../../domain/attachments.ts';
 
 export interface EventDetailData {
   event: EventRecord;
@@ -123,13 +125,8 @@ export function Runs({ data }: { data: Pick<EventDetailData, 'event' | 'runs' | 
 
 export function EventDetail({ data }: { data: EventDetailData }): VNode {
   const { event: e, now } = data;
-  let payload: unknown;
-  try {
-    payload = JSON.parse(e.body);
-  } catch {
-    payload = e.body;
-  }
-  const { shown, attachments } = splitAttachments(payload);
+  const body = shownPayload(e.body); // cut at a depth: a 100 000-deep event is shown, not a 500
+  const { shown, attachments } = splitAttachments(body.payload);
   const headers = Object.entries(e.headers).sort(([a], [b]) => a.localeCompare(b));
   return html`<div>
     <${Notice} text=${data.notice} kind=${data.noticeKind} />
@@ -156,7 +153,9 @@ export function EventDetail({ data }: { data: EventDetailData }): VNode {
       <tbody>${headers.map(([k, v]) => html`<tr><th scope="row"><code>${k}</code></th><td><code>${v}</code></td></tr>`)}</tbody>
     </table>
     <h2>Payload</h2>
+    ${body.note ? html`<p class="muted small">This payload is ${body.note}.</p>` : null}
     <${Json} value=${shown} label="payload" />
+    ${body.note ? html`<details><summary>raw body (as text)</summary><pre class="json" aria-label="raw body">${clipped(e.body)}</pre></details>` : null}
     ${attachments.length > 0
       ? html`<h3>Attachments</h3>
           <table class="compact attachments">
@@ -164,8 +163,8 @@ export function EventDetail({ data }: { data: EventDetailData }): VNode {
             <tbody>
               ${attachments.map(
                 (a) => html`<tr>
-                  <td>${String(a.filename ?? '')}</td>
-                  <td><code>${String(a.content_type ?? '')}</code></td>
+                  <td>${sanitizeFilename(a.filename)}</td>
+                  <td><code>${sanitizeContentType(a.content_type)}</code></td>
                   <td class="num">${typeof a.size_bytes === 'number' ? bytes(a.size_bytes) : ''}</td>
                   <td>${a.saved === true ? 'yes' : a.saved === false ? 'no' : '?'}</td>
                   <td><code>${String(a.sha256 ?? a.reason ?? '')}</code></td>

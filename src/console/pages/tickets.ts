@@ -1,3 +1,4 @@
+import { sanitizeContentType, sanitizeFilename } from '../../domain/attachments.ts';
 import type { TicketDetail, TicketSummary } from '../../store/types.ts';
 import { bytes, consoleUrl, eventUrl, html, isoTime, Time, type VNode } from '../html.ts';
 
@@ -32,6 +33,7 @@ export function Ticket({ ticket, events, now }: { ticket: TicketDetail; events: 
     <dl class="facts">
       <dt>subject</dt><dd>${ticket.subject}</dd>
       <dt>customer</dt><dd>${ticket.customer.name ? `${ticket.customer.name} ` : ''}<code>${ticket.customer.email}</code></dd>
+      <dt title="who may add to this ticket by replying">participants</dt><dd class="participants">${ticket.participants.map((p, i) => html`${i > 0 ? ', ' : ''}<code>${p}</code>`)}</dd>
       <dt>status</dt><dd>${ticket.status}</dd>
       <dt>opened</dt><dd>${isoTime(ticket.createdAt)}</dd>
       <dt>updated</dt><dd><${Time} ms=${ticket.updatedAt} now=${now} /></dd>
@@ -43,6 +45,7 @@ export function Ticket({ ticket, events, now }: { ticket: TicketDetail; events: 
           <strong>${m.from}</strong> · ${isoTime(m.receivedAt)}
           ${eventId ? html` · <a href=${eventUrl(eventId, m.eventSeq)}>event</a>` : null}
           <br /><span>${m.subject}</span>
+          ${m.threading ? html`<br /><small class=${m.threading.startsWith('refused') ? 'threading refused' : 'threading muted'}>threading: ${m.threading}</small>` : null}
         </header>
         <pre class="wrap">${m.text}</pre>
         ${m.html ? html`<details><summary>HTML part (shown as source, never rendered)</summary><pre class="wrap">${m.html}</pre></details>` : null}
@@ -52,8 +55,8 @@ export function Ticket({ ticket, events, now }: { ticket: TicketDetail; events: 
               <tbody>
                 ${m.attachments.map(
                   (a) => html`<tr>
-                    <td>${a.filename}</td>
-                    <td><code>${a.contentType}</code></td>
+                    <td>${sanitizeFilename(a.filename)}</td>
+                    <td><code>${sanitizeContentType(a.contentType)}</code></td>
                     <td class="num">${bytes(a.size)}</td>
                     <td>${a.saved ? 'yes' : 'no'}</td>
                     <td><code>${a.sha256 ?? a.reason ?? ''}</code></td>

@@ -163,6 +163,18 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX attachments_by_message ON attachments (ticket_message_id);
   `,
+  // Ticket threading trusts only a ticket's participants; the reason of each placement is kept.
+  // Tickets recorded before know only their senders: To/Cc were not kept then.
+  `
+  ALTER TABLE ticket_messages ADD COLUMN threading TEXT;
+  CREATE TABLE ticket_participants (
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+    address   TEXT    NOT NULL,
+    PRIMARY KEY (ticket_id, address)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO ticket_participants (ticket_id, address)
+    SELECT ticket_id, lower(from_address) FROM ticket_messages WHERE length(from_address) <= 254;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
