@@ -1,5 +1,6 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
+import { stepsOf } from './run-view.ts';
 import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
 
 /**
@@ -30,8 +31,9 @@ export function eventJson(e: EventRecord) {
   };
 }
 
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
 export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     id: r.id,
     recipe: r.recipe,
@@ -44,22 +46,34 @@ export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
     next_attempt_at: r.status === 'retrying' || r.status === 'queued' ? iso(r.availableAt) : null,
-    ...('steps' in r
-      ? {
-          steps: r.steps.map((s) => ({ id: s.stepId, status: s.status, output: s.output, started_at: iso(s.startedAt), finished_at: iso(s.finishedAt) })),
-          attempts: r.attempts.map((a) => ({
-            step: a.stepId,
-            attempt: a.attempt,
-            outcome: a.outcome,
-            started_at: iso(a.startedAt),
-            duration_ms: a.durationMs,
-            status_code: a.statusCode ?? null,
-            error: a.error ?? null,
-            request: a.request ?? null,
-            response: a.response ?? null,
-          })),
-        }
-      : {}),
+    ...('steps' in r ? stepsJson(r) : {}),
+  };
+}
+
+/** A run's steps as it did them (see run-view.ts): a failed step is `failed`, attempts numbered on across retries. */
+function stepsJson(r: RunDetail) {
+  const { steps, attempts } = stepsOf(r);
+  return {
+    steps: steps.map((s) => ({
+      id: s.id,
+      status: s.status,
+      reason: s.reason,
+      attempt_count: s.attempts.length,
+      output: s.output,
+      started_at: iso(s.startedAt),
+      finished_at: iso(s.finishedAt),
+    })),
+    attempts: attempts.map((a) => ({
+      step: a.stepId,
+      attempt: a.attempt,
+      outcome: a.outcome,
+      started_at: iso(a.startedAt),
+      duration_ms: a.durationMs,
+      status_code: a.statusCode ?? null,
+      error: a.error ?? null,
+      request: a.request ?? null,
+      response: a.response ?? null,
+    })),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { eventDetail, replayEvent } from '../admin/operations.ts';
+import { notableSkip } from '../admin/run-view.ts';
 import { iso, table, withStore } from './context.ts';
 
 export function eventsCommands(program: Command): void {
@@ -39,9 +40,11 @@ export function eventsCommands(program: Command): void {
         console.log(JSON.stringify(e.payload, null, 2));
         if (detail.runs.length === 0) console.log('\nno recipe ran for this event');
         for (const run of detail.runs) {
-          console.log(`\nrun ${run.id}  ${run.recipe}  ${run.status}${run.key ? `  key ${run.key}` : ''}${run.generation ? `  replay ${run.generation}` : ''}`);
+          const skips = (run.steps ?? []).filter(notableSkip);
+          const note = skips.map((s) => ` — step ${s.id} skipped: ${s.reason}`).join('');
+          console.log(`\nrun ${run.id}  ${run.recipe}  ${run.status}${note}${run.key ? `  key ${run.key}` : ''}${run.generation ? `  replay ${run.generation}` : ''}`);
           if (run.error) console.log(`  error: ${run.error}`);
-          for (const step of run.steps ?? []) console.log(`  step ${step.id}: ${step.status}  ${JSON.stringify(step.output)}`);
+          for (const step of run.steps ?? []) console.log(`  step ${step.id}: ${stepLine(step)}`);
           for (const a of run.attempts ?? []) {
             console.log(`    attempt ${a.attempt} of ${a.step}: ${a.outcome}${a.status_code ? ` (${a.status_code})` : ''} in ${a.duration_ms} ms${a.error ? ` — ${a.error}` : ''}`);
           }
@@ -64,4 +67,13 @@ export function eventsCommands(program: Command): void {
         console.log(`replaying ${id} (seq ${replayed.seq}, replay ${replayed.generation}); a running hookline picks it up`);
       }),
     );
+}
+
+/** "done  {output}", "skipped — slack not configured", "failed after 8 attempts — <error>". */
+function stepLine(step: { status: string; reason: string | null; attempt_count: number; output: unknown }): string {
+  if (step.status === 'skipped') return `skipped — ${step.reason ?? 'no reason recorded'}`;
+  if (step.status === 'failed' || step.status === 'retrying') {
+    return `${step.status} after ${step.attempt_count} attempt${step.attempt_count === 1 ? '' : 's'}${step.reason ? ` — ${step.reason}` : ''}`;
+  }
+  return `${step.status}  ${JSON.stringify(step.output)}`;
 }
