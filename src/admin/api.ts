@@ -3,7 +3,7 @@ import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { bearer, tokenMatches } from './auth.ts';
-import { eventDetail, eventJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson } from './operations.ts';
+import { eventDetail, eventJson, eventSummaryJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson, ticketStatuses } from './operations.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -29,7 +29,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.get<{ Querystring: Record<string, string | undefined> }>('/events', async (request) => {
     const q = request.query;
     const events = await store.events.list({ source: q.source || undefined, type: q.type || undefined, limit: limitOf(q.limit), before: q.before ? Number(q.before) : undefined, search: q.q || undefined });
-    return { events: events.map(({ seq, source, eventId, type, receivedAt, test, status, generation }) => ({ seq, source, id: eventId, type, received_at: new Date(receivedAt).toISOString(), test, status, generation })) };
+    return { events: events.map(eventSummaryJson) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { seq?: string } }>('/events/:id', async (request, reply) => {
@@ -77,8 +77,11 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
 
   app.get('/recipes', async () => recipesJson(deps.recipes()));
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/tickets', async (request) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/tickets', async (request, reply) => {
     const q = request.query;
+    if (q.status && !ticketStatuses.includes(q.status)) {
+      return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: `status must be one of ${ticketStatuses.join(', ')}` });
+    }
     const tickets = await store.tickets.list({ status: q.status || undefined, search: q.q || undefined, limit: limitOf(q.limit) });
     return { tickets: tickets.map(ticketJson) };
   });

@@ -1,7 +1,7 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
 import { stepsOf } from './run-view.ts';
-import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
+import type { EventRecord, EventSummary, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
 
 /**
  * What operators can ask and do, shared by the admin API, the console and the CLI, so that the three
@@ -15,6 +15,14 @@ export function runStatusFilter(status: string | undefined): RunStatus | undefin
 }
 
 export const runStatuses = ['queued', 'running', 'retrying', 'failed', 'waiting', 'done', 'dead', 'skipped'];
+
+/** The statuses a ticket can have: hookline opens tickets and does not close them yet. */
+export const ticketStatuses = ['open'];
+
+/** An event in a list (GET /admin/events, `hookline events --json`). */
+export function eventSummaryJson(e: EventSummary) {
+  return { seq: e.seq, source: e.source, id: e.eventId, type: e.type, received_at: new Date(e.receivedAt).toISOString(), test: e.test, status: e.status, generation: e.generation };
+}
 
 export function eventJson(e: EventRecord) {
   return {

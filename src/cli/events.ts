@@ -1,21 +1,23 @@
-import type { Command } from 'commander';
-import { eventDetail, replayEvent } from '../admin/operations.ts';
+import { Option, type Command } from 'commander';
+import { eventDetail, eventSummaryJson, replayEvent } from '../admin/operations.ts';
 import { notableSkip } from '../admin/run-view.ts';
+import { sourceNames } from '../config/schema.ts';
 import { iso, table, withStore } from './context.ts';
+import { limitOption } from './options.ts';
 
 export function eventsCommands(program: Command): void {
   program
     .command('events')
     .description('list received events, newest first')
-    .option('--source <source>', 'muro or meru')
+    .addOption(new Option('--source <source>', 'the source').choices(sourceNames))
     .option('--type <type>', 'event type; globs allowed (conversation.*)')
     .option('-q, --search <text>', 'an event id, or text in the payload (an email address)')
-    .option('-n, --limit <n>', 'how many', '50')
-    .option('--json', 'one JSON object per line')
-    .action(async (o: { source?: string; type?: string; search?: string; limit: string; json?: boolean }, command: Command) =>
+    .addOption(limitOption())
+    .option('--json', 'one JSON object per line, as GET /admin/events lists them')
+    .action(async (o: { source?: string; type?: string; search?: string; limit: number; json?: boolean }, command: Command) =>
       withStore(command, async (store) => {
-        const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: Number(o.limit) });
-        if (o.json) return events.forEach((e) => console.log(JSON.stringify(e)));
+        const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: o.limit });
+        if (o.json) return events.forEach((e) => console.log(JSON.stringify(eventSummaryJson(e))));
         if (events.length === 0) return console.log('no events');
         console.log(table([['SEQ', 'RECEIVED', 'SOURCE', 'TYPE', 'ID', 'STATUS'], ...events.map((e) => [String(e.seq), iso(e.receivedAt), e.source, e.type, e.eventId, `${e.status}${e.test ? ' (test)' : ''}`])]));
       }),
@@ -25,7 +27,7 @@ export function eventsCommands(program: Command): void {
     .command('show')
     .description('an event with its runs, steps, attempts and errors')
     .argument('<id>', 'the event id')
-    .option('--json', 'as JSON')
+    .option('--json', 'as JSON, as GET /admin/events/:id answers')
     .action(async (id: string, o: { json?: boolean }, command: Command) =>
       withStore(command, async (store) => {
         const detail = await eventDetail(store, id);
