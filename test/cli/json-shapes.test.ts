@@ -48,7 +48,15 @@ describeBackends('cli --json and the admin API give one shape (snake_case, ISO 8
     await postMuro(hl, { id: 'evt_shape_ok', type: 'message.created', data: {} });
     const body = JSON.stringify(sample('meru/email.new-request'));
     expect((await send(`${hl.url}/meru/webhook`, { body, headers: meruHeaders(body, MERU_SECRET) })).status).toBe(200);
-    await hl.worker.drain();
+    // On PostgreSQL an event is dispatched only once no older transaction of the server is open
+    // (other test files share it): drain until all three have been and their runs have finished.
+    for (;;) {
+      await hl.worker.drain();
+      const counts = await hl.store.runs.counts();
+      const pending = (await hl.store.events.list({ limit: 10 })).some((e) => e.status === 'received');
+      if (!pending && !counts.queued && !counts.running) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   });
   afterAll(async () => {
     await hl.close();

@@ -9,6 +9,7 @@ import { describeBackends } from '../helpers/backends.ts';
 import { tempDir } from '../helpers/env.ts';
 import { sample, shippedRecipes, startWithShippedRecipes } from '../helpers/integration.ts';
 import { message, postMuro } from '../helpers/recipes.ts';
+import type { Hookline } from '../../src/hookline.ts';
 
 let certs: TestCertificates;
 let pd: PagerDutyEmulator;
@@ -20,6 +21,21 @@ afterAll(async () => {
   await pd.close();
   await certs.cleanup();
 });
+
+/**
+ * Drains the worker until the event has been dispatched, then once more. On PostgreSQL an event is
+ * dispatched only once no older transaction of the server is open (other test files share it), so a
+ * drain may find nothing yet: a test must not move its clock before the run exists.
+ */
+async function dispatched(hl: Hookline, eventId: string): Promise<void> {
+  for (;;) {
+    await hl.worker.drain();
+    const [stored] = await hl.store.events.findById(eventId);
+    if (stored?.status === 'dispatched') break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await hl.worker.drain();
+}
 
 const vip = (conversation: string, text: string, author: 'visitor' | 'agent' = 'visitor') =>
   message(conversation, author, text, { visitor: { id: 'vis_1', name: 'Dana', email: 'Dana@BigCustomer.example' } });
@@ -107,7 +123,7 @@ describeBackends('integrations: VIP paging', (backend) => {
     /** Posts at the injected clock's time, then lets the worker do everything that is due. */
     const post = async (event: Record<string, unknown>) => {
       await postMuro(it_.hl, event, it_.clock.now());
-      await it_.hl.worker.drain();
+      await dispatched(it_.hl, String(event.id));
     };
     const advance = async (ms: number) => {
       it_.clock.advance(ms);
@@ -199,8 +215,9 @@ describeBackends('integrations: VIP paging', (backend) => {
       try {
         const post = (event: Record<string, unknown>) => postMuro(it_.hl, event, it_.clock.now());
         const page = async (conversation: string) => {
-          await post(vip(conversation, 'help'));
-          await it_.hl.worker.drain();
+          const event = vip(conversation, 'help');
+          await post(event);
+          await dispatched(it_.hl, event.id);
           it_.clock.advance(120_000);
           await it_.hl.worker.drain();
         };
