@@ -57,7 +57,7 @@ export function loadRecipes(dir: string, actions: ActionRegistry, previous: Reci
     const owner = nameOwner(name, claims, previous);
     recipes.set(name, owner);
     for (const loser of claims.filter((r) => r !== owner)) {
-      diagnostics.push({ file: loser.file, line: 1, col: 1, message: `recipe name "${name}" is already used by ${owner.file}, which keeps running; rename one of them (name: in either file)` });
+      diagnostics.push({ file: loser.file, line: 1, col: 1, message: `recipe name "${name}" is already used by ${owner.file}, which keeps it; rename one of them (name: in either file)` });
       if (!refused.includes(loser.file)) refused.push(loser.file);
       // A refused newcomer that ran before under a free name keeps that version, as for any refused change.
       const before = previousByFile.get(loser.file);

@@ -101,7 +101,7 @@ describe('two files with the same recipe name', () => {
       expect(next.recipes.get('vip')!.file).toBe(good);
       expect(next.refused).toEqual([dup]);
       expect(next.diagnostics.map(formatDiagnostic)).toEqual([
-        `${dup}:1:1: recipe name "vip" is already used by ${good}, which keeps running; rename one of them (name: in either file)`,
+        `${dup}:1:1: recipe name "vip" is already used by ${good}, which keeps it; rename one of them (name: in either file)`,
       ]);
 
       // It stays refused on every later reload while the good file holds the name ...
