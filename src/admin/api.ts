@@ -3,7 +3,7 @@ import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { bearer, tokenMatches } from './auth.ts';
-import { eventDetail, eventJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson } from './operations.ts';
+import { eventDetail, eventJson, eventSummaryJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson, ticketStatuses } from './operations.ts';
 import { noStoredId, queryInt, queryText } from './query.ts';
 
 export interface AdminDeps {
@@ -36,7 +36,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     const before = queryInt(q.before);
     if (queryText(q.before) !== undefined && before === undefined) return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: 'before must be an event seq (a whole number)' });
     const events = await store.events.list({ source: queryText(q.source), type: queryText(q.type), limit: limitOf(q.limit), before, search: queryText(q.q) });
-    return { events: events.map(({ seq, source, eventId, type, receivedAt, test, status, generation }) => ({ seq, source, id: eventId, type, received_at: new Date(receivedAt).toISOString(), test, status, generation })) };
+    return { events: events.map(eventSummaryJson) };
   });
 
   app.get<{ Params: { id: string }; Querystring: Query }>('/events/:id', async (request, reply) => {
@@ -86,9 +86,13 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
 
   app.get('/recipes', async () => recipesJson(deps.recipes()));
 
-  app.get<{ Querystring: Query }>('/tickets', async (request) => {
+  app.get<{ Querystring: Query }>('/tickets', async (request, reply) => {
     const q = request.query;
-    const tickets = await store.tickets.list({ status: queryText(q.status, 40), search: queryText(q.q), limit: limitOf(q.limit) });
+    const status = queryText(q.status, 40);
+    if (status !== undefined && !ticketStatuses.includes(status)) {
+      return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: `status must be one of ${ticketStatuses.join(', ')}` });
+    }
+    const tickets = await store.tickets.list({ status, search: queryText(q.q), limit: limitOf(q.limit) });
     return { tickets: tickets.map(ticketJson) };
   });
 

@@ -1,8 +1,9 @@
 import type { RecipeSet } from '../recipes/load.ts';
 import { formatDiagnostic } from '../errors.ts';
-import type { EventRecord, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
+import type { EventRecord, EventSummary, RetryResult, RunDetail, RunStatus, Store, TicketDetail, TicketSummary } from '../store/types.ts';
 import { sanitizeContentType, sanitizeFilename } from '../domain/attachments.ts';
 import { shownPayload } from './payload.ts';
+import { stepsOf } from './run-view.ts';
 
 /**
  * What operators can ask and do, shared by the admin API, the console and the CLI, so that the three
@@ -16,6 +17,14 @@ export function runStatusFilter(status: string | undefined): RunStatus | undefin
 }
 
 export const runStatuses = ['queued', 'running', 'retrying', 'failed', 'waiting', 'done', 'dead', 'skipped'];
+
+/** The statuses a ticket can have: hookline opens tickets and does not close them yet. */
+export const ticketStatuses = ['open'];
+
+/** An event in a list (GET /admin/events, `hookline events --json`). */
+export function eventSummaryJson(e: EventSummary) {
+  return { seq: e.seq, source: e.source, id: e.eventId, type: e.type, received_at: new Date(e.receivedAt).toISOString(), test: e.test, status: e.status, generation: e.generation };
+}
 
 /** An event as operators see it; a payload too deep (or not JSON) is shown cut, with its raw body beside it. */
 export function eventJson(e: EventRecord) {
@@ -35,8 +44,9 @@ export function eventJson(e: EventRecord) {
   };
 }
 
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
 export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     id: r.id,
     recipe: r.recipe,
@@ -49,22 +59,34 @@ export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
     next_attempt_at: r.status === 'retrying' || r.status === 'queued' ? iso(r.availableAt) : null,
-    ...('steps' in r
-      ? {
-          steps: r.steps.map((s) => ({ id: s.stepId, status: s.status, output: s.output, started_at: iso(s.startedAt), finished_at: iso(s.finishedAt) })),
-          attempts: r.attempts.map((a) => ({
-            step: a.stepId,
-            attempt: a.attempt,
-            outcome: a.outcome,
-            started_at: iso(a.startedAt),
-            duration_ms: a.durationMs,
-            status_code: a.statusCode ?? null,
-            error: a.error ?? null,
-            request: a.request ?? null,
-            response: a.response ?? null,
-          })),
-        }
-      : {}),
+    ...('steps' in r ? stepsJson(r) : {}),
+  };
+}
+
+/** A run's steps as it did them (see run-view.ts): a failed step is `failed`, attempts numbered on across retries. */
+function stepsJson(r: RunDetail) {
+  const { steps, attempts } = stepsOf(r);
+  return {
+    steps: steps.map((s) => ({
+      id: s.id,
+      status: s.status,
+      reason: s.reason,
+      attempt_count: s.attempts.length,
+      output: s.output,
+      started_at: iso(s.startedAt),
+      finished_at: iso(s.finishedAt),
+    })),
+    attempts: attempts.map((a) => ({
+      step: a.stepId,
+      attempt: a.attempt,
+      outcome: a.outcome,
+      started_at: iso(a.startedAt),
+      duration_ms: a.durationMs,
+      status_code: a.statusCode ?? null,
+      error: a.error ?? null,
+      request: a.request ?? null,
+      response: a.response ?? null,
+    })),
   };
 }
 

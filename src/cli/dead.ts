@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { retryMessages } from '../admin/operations.ts';
+import { retryMessages, runJson } from '../admin/operations.ts';
 import { iso, table, withStore } from './context.ts';
 
 export function deadCommand(program: Command): void {
@@ -8,7 +8,7 @@ export function deadCommand(program: Command): void {
     .description('list dead-lettered runs, or retry them')
     .option('--retry <run>', 'retry one run (finished steps are not repeated)')
     .option('--retry-all', 'retry every dead run')
-    .option('--json', 'one JSON object per line')
+    .option('--json', 'one JSON object per line, as GET /admin/runs?status=dead lists them')
     .action(async (o: { retry?: string; retryAll?: boolean; json?: boolean }, command: Command) =>
       withStore(command, async (store) => {
         const now = Date.now();
@@ -20,7 +20,7 @@ export function deadCommand(program: Command): void {
         }
         if (o.retryAll) return console.log(`${await store.runs.retryAllDead(now)} dead runs queued again`);
         const runs = await store.runs.list({ status: 'dead', limit: 1000 });
-        if (o.json) return runs.forEach((r) => console.log(JSON.stringify(r)));
+        if (o.json) return runs.forEach((r) => console.log(JSON.stringify(runJson(r))));
         if (runs.length === 0) return console.log('no dead letters');
         const rows = [['RUN', 'RECIPE', 'EVENT', 'SINCE', 'ERROR']];
         for (const r of runs) {

@@ -1,20 +1,23 @@
-import type { Command } from 'commander';
-import { eventDetail, replayEvent } from '../admin/operations.ts';
+import { Option, type Command } from 'commander';
+import { eventDetail, eventSummaryJson, replayEvent } from '../admin/operations.ts';
+import { notableSkip } from '../admin/run-view.ts';
+import { sourceNames } from '../config/schema.ts';
 import { iso, table, withStore } from './context.ts';
+import { limitOption } from './options.ts';
 
 export function eventsCommands(program: Command): void {
   program
     .command('events')
     .description('list received events, newest first')
-    .option('--source <source>', 'muro or meru')
+    .addOption(new Option('--source <source>', 'the source').choices(sourceNames))
     .option('--type <type>', 'event type; globs allowed (conversation.*)')
     .option('-q, --search <text>', 'an event id, or text in the payload (an email address)')
-    .option('-n, --limit <n>', 'how many', '50')
-    .option('--json', 'one JSON object per line')
-    .action(async (o: { source?: string; type?: string; search?: string; limit: string; json?: boolean }, command: Command) =>
+    .addOption(limitOption())
+    .option('--json', 'one JSON object per line, as GET /admin/events lists them')
+    .action(async (o: { source?: string; type?: string; search?: string; limit: number; json?: boolean }, command: Command) =>
       withStore(command, async (store) => {
-        const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: Number(o.limit) });
-        if (o.json) return events.forEach((e) => console.log(JSON.stringify(e)));
+        const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: o.limit });
+        if (o.json) return events.forEach((e) => console.log(JSON.stringify(eventSummaryJson(e))));
         if (events.length === 0) return console.log('no events');
         console.log(table([['SEQ', 'RECEIVED', 'SOURCE', 'TYPE', 'ID', 'STATUS'], ...events.map((e) => [String(e.seq), iso(e.receivedAt), e.source, e.type, e.eventId, `${e.status}${e.test ? ' (test)' : ''}`])]));
       }),
@@ -24,7 +27,7 @@ export function eventsCommands(program: Command): void {
     .command('show')
     .description('an event with its runs, steps, attempts and errors')
     .argument('<id>', 'the event id')
-    .option('--json', 'as JSON')
+    .option('--json', 'as JSON, as GET /admin/events/:id answers')
     .action(async (id: string, o: { json?: boolean }, command: Command) =>
       withStore(command, async (store) => {
         const detail = await eventDetail(store, id);
@@ -39,9 +42,11 @@ export function eventsCommands(program: Command): void {
         console.log(JSON.stringify(e.payload, null, 2));
         if (detail.runs.length === 0) console.log('\nno recipe ran for this event');
         for (const run of detail.runs) {
-          console.log(`\nrun ${run.id}  ${run.recipe}  ${run.status}${run.key ? `  key ${run.key}` : ''}${run.generation ? `  replay ${run.generation}` : ''}`);
+          const skips = (run.steps ?? []).filter(notableSkip);
+          const note = skips.map((s) => ` — step ${s.id} skipped: ${s.reason}`).join('');
+          console.log(`\nrun ${run.id}  ${run.recipe}  ${run.status}${note}${run.key ? `  key ${run.key}` : ''}${run.generation ? `  replay ${run.generation}` : ''}`);
           if (run.error) console.log(`  error: ${run.error}`);
-          for (const step of run.steps ?? []) console.log(`  step ${step.id}: ${step.status}  ${JSON.stringify(step.output)}`);
+          for (const step of run.steps ?? []) console.log(`  step ${step.id}: ${stepLine(step)}`);
           for (const a of run.attempts ?? []) {
             console.log(`    attempt ${a.attempt} of ${a.step}: ${a.outcome}${a.status_code ? ` (${a.status_code})` : ''} in ${a.duration_ms} ms${a.error ? ` — ${a.error}` : ''}`);
           }
@@ -64,4 +69,13 @@ export function eventsCommands(program: Command): void {
         console.log(`replaying ${id} (seq ${replayed.seq}, replay ${replayed.generation}); a running hookline picks it up`);
       }),
     );
+}
+
+/** "done  {output}", "skipped — slack not configured", "failed after 8 attempts — <error>". */
+function stepLine(step: { status: string; reason: string | null; attempt_count: number; output: unknown }): string {
+  if (step.status === 'skipped') return `skipped — ${step.reason ?? 'no reason recorded'}`;
+  if (step.status === 'failed' || step.status === 'retrying') {
+    return `${step.status} after ${step.attempt_count} attempt${step.attempt_count === 1 ? '' : 's'}${step.reason ? ` — ${step.reason}` : ''}`;
+  }
+  return `${step.status}  ${JSON.stringify(step.output)}`;
 }

@@ -16,7 +16,9 @@ export function buildProgram(): Command {
     .description('Signed muro and MERU webhooks in, YAML recipes out.')
     .version(pkg.version)
     .option('-c, --config <file>', 'config file (default: $HOOKLINE_CONFIG, ./hookline.yaml, else the bundled example)')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Before the commands are added, so that they inherit it: main() decides the exit code.
+    .exitOverride();
   serveCommand(program);
   checkCommand(program);
   sendCommand(program);
@@ -29,9 +31,11 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().exitOverride().parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode);
+    // Usage errors (an unknown option, a value not among the choices) exit 2, as is customary;
+    // help and version keep commander's own code.
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 || error.code === 'commander.help' ? error.exitCode : 2);
     if (error instanceof ConfigError) {
       console.error(error.message);
       process.exit(1);

@@ -24,12 +24,15 @@ export function serveCommand(program: Command): void {
 
       // A human summary on stderr; stdout stays pure JSON logs for collectors.
       const lines = [`hookline listening on ${hookline.url}  (config: ${isExample ? `${file} (bundled defaults)` : file})`];
+      // Behind a reverse proxy, the addresses to give muro, MERU and the browser are the public ones.
+      const publicUrl = config.server.public_url ?? hookline.url;
+      if (config.server.public_url) lines.push(`  public URL:      ${config.server.public_url}  (server.public_url)`);
       for (const name of ['muro', 'meru'] as const) {
-        if (config.sources[name].enabled && options.receiver) lines.push(`  ${name} webhooks:  POST ${hookline.url}${config.sources[name].path}`);
+        if (config.sources[name].enabled && options.receiver) lines.push(`  ${name} webhooks:  POST ${publicUrl}${config.sources[name].path}`);
       }
       lines.push(`  health:          GET  ${hookline.url}/healthz   ${hookline.url}/readyz`);
       lines.push(`  metrics:         GET  ${hookline.url}/metrics`);
-      if (config.admin.token) lines.push(`  console:         ${hookline.url}/console  (sign in with admin.token)`);
+      if (config.admin.token) lines.push(`  console:         ${publicUrl}/console  (sign in with admin.token)`);
       if (!options.worker) lines.push('  worker: off (--no-worker): events are stored, recipes run elsewhere');
       if (!options.receiver) lines.push('  receiver: off (--no-receiver): this instance only runs recipes');
       if (hookline.secrets.generated.length > 0) {

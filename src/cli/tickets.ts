@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
-import { ticketId, ticketJson } from '../admin/operations.ts';
+import { Option, type Command } from 'commander';
+import { ticketId, ticketJson, ticketStatuses } from '../admin/operations.ts';
 import { iso, table, withStore } from './context.ts';
+import { limitOption } from './options.ts';
 
 export function ticketsCommand(program: Command): void {
   program
@@ -8,10 +9,10 @@ export function ticketsCommand(program: Command): void {
     .description('list tickets opened from inbound email, or show one (hookline tickets T-12)')
     .argument('[ticket]', 'a ticket number, T-12 or 12')
     .option('-q, --search <text>', 'subject or customer email contains')
-    .option('--status <status>', 'open, …')
-    .option('-n, --limit <n>', 'how many', '50')
-    .option('--json', 'as JSON')
-    .action(async (which: string | undefined, o: { search?: string; status?: string; limit: string; json?: boolean }, command: Command) =>
+    .addOption(new Option('--status <status>', 'only tickets in this status').choices(ticketStatuses))
+    .addOption(limitOption())
+    .option('--json', 'as JSON, as GET /admin/tickets (one per line) and /admin/tickets/:id answer')
+    .action(async (which: string | undefined, o: { search?: string; status?: string; limit: number; json?: boolean }, command: Command) =>
       withStore(command, async (store) => {
         if (which) {
           const id = ticketId(which);
@@ -29,7 +30,7 @@ export function ticketsCommand(program: Command): void {
           }
           return;
         }
-        const tickets = await store.tickets.list({ search: o.search, status: o.status, limit: Number(o.limit) });
+        const tickets = await store.tickets.list({ search: o.search, status: o.status, limit: o.limit });
         if (o.json) return tickets.forEach((t) => console.log(JSON.stringify(ticketJson(t))));
         if (tickets.length === 0) return console.log('no tickets');
         console.log(table([['TICKET', 'STATUS', 'UPDATED', 'MESSAGES', 'CUSTOMER', 'SUBJECT'], ...tickets.map((t) => [`T-${t.id}`, t.status, iso(t.updatedAt), String(t.messageCount), t.customer.email, t.subject])]));

@@ -19,6 +19,21 @@ const optionalText = z
   .optional()
   .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
 
+/**
+ * The external base URL behind a reverse proxy (https://hooks.example.com): the console's Origin check
+ * accepts it and printed URLs use it. Empty: not set. hookline's pages link to /console/…, so it must
+ * be served at the root of that URL.
+ */
+const publicUrl = optionalText
+  .pipe(
+    z
+      .url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL such as https://hooks.example.com' })
+      .refine((url) => !URL.canParse(url) || /^[a-z]+:\/\/[^/?#]*\/?$/i.test(url), { message: 'expected the URL of the root (https://hooks.example.com), without a path: hookline must be served at /' })
+      .transform((url) => new URL(url).origin)
+      .optional(),
+  )
+  .meta({ description: 'external base URL when hookline is behind a reverse proxy (https://hooks.example.com); the console accepts this origin and printed URLs use it' });
+
 const integer = (min: number, max: number) =>
   z.union([z.number(), z.string().regex(/^\d+$/, { message: 'expected a whole number' }).transform(Number)]).pipe(z.number().int().min(min).max(max));
 const port = integer(0, 65535);
@@ -74,6 +89,7 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
         port: port.default(3000),
         body_limit: size.default(25 * 1024 * 1024),
+        public_url: publicUrl,
       })
       .strict()
       .prefault({}),

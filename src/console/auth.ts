@@ -131,28 +131,47 @@ function forwarded(request: FastifyRequest, name: string): string | undefined {
   return (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim().toLowerCase() || undefined;
 }
 
-/** Whether the browser reached hookline over HTTPS (directly, or through a proxy that says so). */
-export function overHttps(request: FastifyRequest): boolean {
-  return request.protocol === 'https' || forwarded(request, 'x-forwarded-proto') === 'https';
+/**
+ * Whether the browser reached hookline over HTTPS: directly, through a proxy that says so, or at an
+ * https `server.public_url` (`publicOrigin`) that the request's Origin names.
+ */
+export function overHttps(request: FastifyRequest, publicOrigin?: string): boolean {
+  if (request.protocol === 'https' || forwarded(request, 'x-forwarded-proto') === 'https') return true;
+  return publicOrigin?.startsWith('https:') === true && originOf(request.headers.origin) === publicOrigin;
 }
 
+/** `scheme://host[:port]` of an Origin header, lower-cased and without a default port; undefined when it is not one. */
+function originOf(header: string | undefined): string | undefined {
+  if (header === undefined || header === 'null') return undefined;
+  try {
+    return new URL(header).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export type OriginVerdict = { ok: true } | { ok: false; origin: string; addressed: string[] };
+
 /**
- * Writes must come from the console's own pages: a browser's Origin (or, failing that, Sec-Fetch-Site)
- * must say so. The Origin's host is compared with Host, or with X-Forwarded-Host behind a proxy that
- * rewrites Host (a page on another site cannot make a browser send that header). Requests without
- * Origin or Sec-Fetch-Site (curl) are judged by the CSRF token alone.
+ * Writes must come from the console's own pages. A browser's Origin must be where the console is
+ * served: `server.public_url` (`publicOrigin`, compared whole: scheme, host and port), or the host the
+ * browser addressed, which is Host, or the first X-Forwarded-Host behind a proxy that rewrites Host.
+ *
+ * Honouring X-Forwarded-Host is safe because it can only name the host a browser addressed: a page on
+ * another site cannot make a browser send that header (it is not CORS-safelisted, and hookline answers
+ * no preflight), and passing this check grants nothing by itself — the session cookie and the CSRF
+ * token do. A proxy that passes neither Host nor X-Forwarded-Host needs `server.public_url`.
+ * Requests without Origin or Sec-Fetch-Site (curl) are judged by the CSRF token alone.
  */
-export function sameOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (origin !== undefined) {
-    try {
-      if (origin === 'null') return false;
-      const host = new URL(origin).host.toLowerCase();
-      return host === request.headers.host?.toLowerCase() || host === forwarded(request, 'x-forwarded-host');
-    } catch {
-      return false;
-    }
+export function checkOrigin(request: FastifyRequest, publicOrigin?: string): OriginVerdict {
+  const header = request.headers.origin;
+  const addressed = [request.headers.host?.toLowerCase(), forwarded(request, 'x-forwarded-host')].filter((h): h is string => !!h);
+  if (header !== undefined) {
+    const origin = originOf(header);
+    if (origin !== undefined && (origin === publicOrigin || addressed.includes(new URL(origin).host))) return { ok: true };
+    return { ok: false, origin: header, addressed: publicOrigin ? [publicOrigin, ...addressed] : addressed };
   }
   const site = request.headers['sec-fetch-site'];
-  return site === undefined || site === 'same-origin' || site === 'none';
+  if (site === undefined || site === 'same-origin' || site === 'none') return { ok: true };
+  return { ok: false, origin: `(Sec-Fetch-Site: ${String(site)})`, addressed };
 }

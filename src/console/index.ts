@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { noStoredId } from '../admin/query.ts';
-import { clearedCookie, ConsoleAuth, cookieName, overHttps, readCookie, sameOrigin, sessionCookie, type ConsoleSession } from './auth.ts';
+import { checkOrigin, clearedCookie, ConsoleAuth, cookieName, overHttps, readCookie, sessionCookie, type ConsoleSession } from './auth.ts';
 import { consoleUrl, html, renderFragment, renderPage } from './html.ts';
 import { noticeOf, str, type ConsoleDeps, type Form, type Kit, type Query } from './kit.ts';
 import { Layout, type PageContext } from './layout.ts';
@@ -51,7 +51,8 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  const secure = overHttps;
+  const publicOrigin = deps.config.server.public_url;
+  const secure = (request: FastifyRequest) => overHttps(request, publicOrigin);
   const path = (request: FastifyRequest) => request.url.split('?')[0] ?? '';
   const loginUrl = (next?: string) => consoleUrl('/login', { next: next && next !== '/console' ? next : undefined });
 
@@ -84,7 +85,16 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
   app.addHook('preHandler', async (request, reply) => {
     if (request.method === 'GET' || request.method === 'HEAD') return;
     const forbidden = (message: string) => reply.code(403).type('text/html; charset=utf-8').send(renderPage(ErrorPage({ status: 403, message })));
-    if (!sameOrigin(request)) return forbidden('This request did not come from the console’s own pages.');
+    const origin = checkOrigin(request, publicOrigin);
+    if (!origin.ok) {
+      // Most often a reverse proxy that rewrites Host: say what it must pass, here and in the log.
+      const seen = origin.addressed.length > 0 ? origin.addressed.join(', ') : 'no Host';
+      deps.logger.warn({ origin: origin.origin, addressed: origin.addressed, url: request.url }, 'console: refused a write from another origin; behind a reverse proxy, pass Host or X-Forwarded-Host, or set server.public_url');
+      return forbidden(
+        `This request did not come from the console’s own pages: its origin ${origin.origin} is not where this console is served (${seen}). ` +
+          'If you opened the console through a reverse proxy, the proxy must pass the browser’s Host header (or X-Forwarded-Host), or set server.public_url to the address you open it at.',
+      );
+    }
     if (request.routeOptions.url === '/console/login') return;
     const session = sessions.get(request)!;
     const presented = request.headers['x-csrf-token'] ?? (request.body as Form | undefined)?._csrf;

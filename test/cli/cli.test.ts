@@ -49,6 +49,25 @@ describe('hookline check', () => {
   });
 });
 
+describe('hookline serve behind a reverse proxy', () => {
+  it('prints the webhook and console URLs under server.public_url, the address to paste into muro and MERU', async () => {
+    const temp = tempDir();
+    const config = `server: { host: 127.0.0.1, port: 0, public_url: "https://hooks.example.com/" }\nstore: { url: "sqlite:./hookline.db" }\nsources: { muro: { secrets: [s1] }, meru: { secrets: [s2] } }\nadmin: { token: t0ken }\nlog: { level: warn }\n`;
+    writeFileSync(join(temp.dir, 'hookline.yaml'), config);
+    const child = await spawnHookline(['serve'], { cwd: temp.dir, waitFor: /hookline listening on (http:\/\/\S+)[\s\S]*console/ });
+    try {
+      expect(child.stderr()).toContain('POST https://hooks.example.com/muro/webhook');
+      expect(child.stderr()).toContain('POST https://hooks.example.com/meru/webhook');
+      expect(child.stderr()).toMatch(/console: +https:\/\/hooks\.example\.com\/console/);
+      // Health checks and metrics are scraped from inside, at the listening address.
+      expect(child.stderr()).toContain(`GET  ${child.url}/healthz`);
+    } finally {
+      await child.stop();
+      temp.cleanup();
+    }
+  });
+});
+
 describe('hookline serve and send, with no secrets configured', () => {
   let temp: ReturnType<typeof tempDir>;
   let child: Child;

@@ -52,7 +52,7 @@ describeBackends('cli: events, show, replay, dead', (backend) => {
     const filtered = await hookline(['events', '--type', 'conversation.*'], temp.dir);
     expect(filtered.stdout).toContain('evt_cli_dead');
     expect(filtered.stdout).not.toContain('evt_cli_ok');
-    expect((await hookline(['events', '-q', 'cli@x.test', '--json'], temp.dir)).stdout.trim().split('\n').map((l) => JSON.parse(l).eventId)).toEqual(['evt_cli_dead']);
+    expect((await hookline(['events', '-q', 'cli@x.test', '--json'], temp.dir)).stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['evt_cli_dead']);
   });
 
   it('show prints the event, its runs, steps, attempts and errors', async () => {
@@ -75,7 +75,7 @@ describeBackends('cli: events, show, replay, dead', (backend) => {
     expect((await hookline(['dead', '--retry', id!], temp.dir)).stderr).toMatch(/not in dead letters/);
     expect((await hookline(['dead'], temp.dir)).stdout).toMatch(/no dead letters/);
     expect((await hookline(['replay', 'evt_cli_ok'], temp.dir)).stdout).toMatch(/replaying evt_cli_ok \(seq \d+, replay 1\)/);
-    expect((await hookline(['events', '--json'], temp.dir)).stdout).toMatch(/"eventId":"evt_cli_ok".*"status":"received","generation":1/);
+    expect((await hookline(['events', '--json'], temp.dir)).stdout).toMatch(/"id":"evt_cli_ok".*"status":"received","generation":1/);
   });
 });
 

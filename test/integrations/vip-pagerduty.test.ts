@@ -9,6 +9,7 @@ import { describeBackends } from '../helpers/backends.ts';
 import { tempDir } from '../helpers/env.ts';
 import { sample, shippedRecipes, startWithShippedRecipes } from '../helpers/integration.ts';
 import { message, postMuro } from '../helpers/recipes.ts';
+import type { Hookline } from '../../src/hookline.ts';
 
 let certs: TestCertificates;
 let pd: PagerDutyEmulator;
@@ -20,6 +21,21 @@ afterAll(async () => {
   await pd.close();
   await certs.cleanup();
 });
+
+/**
+ * Drains the worker until the event has been dispatched, then once more. On PostgreSQL an event is
+ * dispatched only once no older transaction of the server is open (other test files share it), so a
+ * drain may find nothing yet: a test must not move its clock before the run exists.
+ */
+async function dispatched(hl: Hookline, eventId: string): Promise<void> {
+  for (;;) {
+    await hl.worker.drain();
+    const [stored] = await hl.store.events.findById(eventId);
+    if (stored?.status === 'dispatched') break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await hl.worker.drain();
+}
 
 const vip = (conversation: string, text: string, author: 'visitor' | 'agent' = 'visitor') =>
   message(conversation, author, text, { visitor: { id: 'vis_1', name: 'Dana', email: 'Dana@BigCustomer.example' } });
@@ -88,6 +104,102 @@ describeBackends('integrations: VIP paging', (backend) => {
     });
   });
 
+  describe('the first-response clock (in process, an injected clock, the test CA added to the default store)', () => {
+    beforeAll(() => setDefaultCACertificates([...getCACertificates('default'), certs.ca]));
+    const timeout = 120_000;
+    let it_: Awaited<ReturnType<typeof startWithShippedRecipes>>;
+    beforeAll(async () => {
+      it_ = await startWithShippedRecipes(
+        {
+          connections: { pagerduty: { routing_key: pd.routingKey, base_url: `https://${pd.server}` } },
+          vars: { vip_emails: ['dana@bigcustomer.example'], vip_first_response_timeout: '2m', muro_inbox_url: 'https://app.muro.example/inbox' },
+        } as never,
+        undefined,
+        backend,
+      );
+    });
+    afterAll(() => it_?.stop());
+
+    /** Posts at the injected clock's time, then lets the worker do everything that is due. */
+    const post = async (event: Record<string, unknown>) => {
+      await postMuro(it_.hl, event, it_.clock.now());
+      await dispatched(it_.hl, String(event.id));
+    };
+    const advance = async (ms: number) => {
+      it_.clock.advance(ms);
+      await it_.hl.worker.drain();
+    };
+    const key = (conversation: string) => `muro-frt-${conversation}`;
+    const actions = (conversation: string) => pd.events.filter((e) => e.dedupKey === key(conversation)).map((e) => e.action);
+    /** A VIP's conversation.opened whose first message is inside it (as `data.message`, or in `data.messages`). */
+    const opened = (conversation: string, text: string | undefined, shape: 'message' | 'messages' = 'message') =>
+      sample('muro/conversation.opened', (e) => {
+        e.id = `evt_open_${conversation}`;
+        e.data.conversation.id = conversation;
+        e.data.visitor.email = 'Dana@BigCustomer.example';
+        const first = { ...e.data.message, id: `msg_first_${conversation}`, text };
+        delete e.data.message;
+        if (text !== undefined) e.data[shape] = shape === 'message' ? first : [first];
+      });
+
+    it('starts at the first message inside conversation.opened: no reply within the timeout pages once; the first agent reply resolves', async () => {
+      await post(opened('conv_open_wait', 'Checkout is down for all our EU customers'));
+      await advance(60_000);
+      // The VIP writes again while waiting: no second clock (the page still comes 2 minutes after the first message).
+      await post(vip('conv_open_wait', 'hello? anyone?'));
+      await advance(timeout - 60_000 - 1);
+      expect(actions('conv_open_wait')).toEqual([]);
+      await advance(1);
+      expect(actions('conv_open_wait')).toEqual(['trigger']);
+      expect(pd.incident(key('conv_open_wait'))).toMatchObject({ status: 'triggered', triggerCount: 1, severity: 'critical' });
+      expect(pd.incident(key('conv_open_wait'))!.events[0]!.body).toMatchObject({
+        payload: { custom_details: { first_message: 'Checkout is down for all our EU customers' } },
+      });
+
+      await post(vip('conv_open_wait', 'still waiting'));
+      await advance(10 * timeout);
+      expect(actions('conv_open_wait')).toEqual(['trigger']);
+      await post(vip('conv_open_wait', 'sorry for the wait', 'agent'));
+      expect(actions('conv_open_wait')).toEqual(['trigger', 'resolve']);
+      expect(pd.incident(key('conv_open_wait'))).toMatchObject({ status: 'resolved', triggerCount: 1, resolveCount: 1 });
+
+      // After all that, a new visitor message is not a first message: no new clock, no new incident.
+      await post(vip('conv_open_wait', 'one more question'));
+      await advance(10 * timeout);
+      expect(actions('conv_open_wait')).toEqual(['trigger', 'resolve']);
+    });
+
+    it('starts at the first message of a conversation.opened that carries data.messages', async () => {
+      await post(opened('conv_open_list', 'Our checkout is down', 'messages'));
+      await advance(timeout);
+      expect(actions('conv_open_list')).toEqual(['trigger']);
+      expect(pd.incident(key('conv_open_list'))!.events[0]!.body).toMatchObject({ payload: { custom_details: { first_message: 'Our checkout is down' } } });
+    });
+
+    it('starts at the first message.created when conversation.opened carried no message', async () => {
+      await post(opened('conv_open_empty', undefined));
+      await advance(timeout);
+      expect(actions('conv_open_empty')).toEqual([]);
+      await post(vip('conv_open_empty', 'help please'));
+      await advance(timeout - 1);
+      expect(actions('conv_open_empty')).toEqual([]);
+      await advance(1);
+      expect(actions('conv_open_empty')).toEqual(['trigger']);
+    });
+
+    it('an agent reply before the timeout means no page, then or later', async () => {
+      await post(opened('conv_open_fast', 'quick question'));
+      await advance(timeout - 1_000);
+      await post(vip('conv_open_fast', 'on it', 'agent'));
+      await post(vip('conv_open_fast', 'thanks! and another thing'));
+      await advance(10 * timeout);
+      expect(actions('conv_open_fast')).toEqual([]);
+      const runs = await it_.hl.store.runs.list({ recipe: 'vip-slow-first-response' });
+      const forThis = runs.filter((r) => r.key === 'conv_open_fast');
+      expect(forThis.map((r) => r.status)).toEqual(['done']);
+    });
+  });
+
   describe('PagerDuty failures (in process, the test CA added to the default store)', () => {
     beforeAll(() => setDefaultCACertificates([...getCACertificates('default'), certs.ca]));
 
@@ -103,8 +215,9 @@ describeBackends('integrations: VIP paging', (backend) => {
       try {
         const post = (event: Record<string, unknown>) => postMuro(it_.hl, event, it_.clock.now());
         const page = async (conversation: string) => {
-          await post(vip(conversation, 'help'));
-          await it_.hl.worker.drain();
+          const event = vip(conversation, 'help');
+          await post(event);
+          await dispatched(it_.hl, event.id);
           it_.clock.advance(120_000);
           await it_.hl.worker.drain();
         };

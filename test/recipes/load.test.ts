@@ -84,6 +84,63 @@ steps:
   });
 });
 
+describe('two files with the same recipe name', () => {
+  const recipe = (name: string, note: string) => `name: ${name}\non: muro/a\nsteps: [ { id: a, log: ${note} } ]\n`;
+
+  it('a newcomer that takes a running recipe\'s name is refused, naming both files; the running recipe keeps running', () => {
+    const temp = tempDir();
+    try {
+      const good = writeRecipe(temp.dir, 'vip', recipe('vip', 'good'));
+      const dir = join(temp.dir, 'recipes');
+      const running = loadRecipes(dir, actions);
+      expect(running.recipes.get('vip')!.file).toBe(good);
+
+      // Sorts before the good file, so a plain first-come rule would hand it the name.
+      const dup = writeRecipe(temp.dir, 'aaa-dup', recipe('vip', 'hijack'));
+      const next = loadRecipes(dir, actions, running);
+      expect(next.recipes.get('vip')!.file).toBe(good);
+      expect(next.refused).toEqual([dup]);
+      expect(next.diagnostics.map(formatDiagnostic)).toEqual([
+        `${dup}:1:1: recipe name "vip" is already used by ${good}, which keeps it; rename one of them (name: in either file)`,
+      ]);
+
+      // It stays refused on every later reload while the good file holds the name ...
+      expect(loadRecipes(dir, actions, next).recipes.get('vip')!.file).toBe(good);
+      // ... and the newcomer's previous version, under another name, keeps running.
+      writeFileSync(dup, recipe('other', 'fine'));
+      const renamed = loadRecipes(dir, actions, next);
+      expect([...renamed.recipes.keys()].sort()).toEqual(['other', 'vip']);
+      writeFileSync(dup, recipe('vip', 'hijack again'));
+      const again = loadRecipes(dir, actions, renamed);
+      expect(again.recipes.get('vip')!.file).toBe(good);
+      expect(again.recipes.get('other')!.file).toBe(dup);
+      expect(again.refused).toEqual([dup]);
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it('at startup the file named after the recipe keeps the name, else the file that sorts first', () => {
+    const temp = tempDir();
+    try {
+      const dir = join(temp.dir, 'recipes');
+      const dup = writeRecipe(temp.dir, 'aaa-dup', recipe('vip', 'hijack'));
+      const own = writeRecipe(temp.dir, 'vip', recipe('vip', 'good'));
+      const set = loadRecipes(dir, actions);
+      expect(set.recipes.get('vip')!.file).toBe(own);
+      expect(set.diagnostics.map(formatDiagnostic)).toEqual([expect.stringContaining(`${dup}:1:1: recipe name "vip" is already used by ${own}`)]);
+
+      const first = writeRecipe(temp.dir, 'b-first', recipe('shared', 'one'));
+      const second = writeRecipe(temp.dir, 'c-second', recipe('shared', 'two'));
+      const both = loadRecipes(dir, actions);
+      expect(both.recipes.get('shared')!.file).toBe(first);
+      expect(both.refused.sort()).toEqual([dup, second].sort());
+    } finally {
+      temp.cleanup();
+    }
+  });
+});
+
 describe('hot reload', () => {
   let hl: Hookline | undefined;
   let dest: Destination | undefined;
@@ -130,5 +187,25 @@ describe('hot reload', () => {
     await postMuro(hl, { id: 'evt_after_removal', type: 'x', data: {} });
     await dest.waitFor(3);
     expect(dest.requests.map((r) => r.path)).toEqual(['/v2', '/v2', '/second']);
+  });
+
+  it('a file added with a running recipe\'s name does not take over its events', async () => {
+    dest = await startDestination();
+    const temp = tempDir();
+    cleanup = temp.cleanup;
+    writeRecipe(temp.dir, 'vip', `name: vip\non: muro/*\nsteps: [ { id: a, http: { url: "${dest.origin}/good" } } ]\n`);
+    hl = await startHookline({ config: testConfig(temp.dir, { worker: { poll: 50 } } as never) });
+    const reloaded = new Promise<void>((resolve) => {
+      const off = hl!.onRecipesReloaded(() => {
+        off();
+        resolve();
+      });
+    });
+    const dup = writeRecipe(temp.dir, 'aaa-dup', `name: vip\non: muro/*\nsteps: [ { id: a, http: { url: "${dest.origin}/hijack" } } ]\n`);
+    await reloaded;
+    expect(hl.recipes().refused).toEqual([dup]);
+    await postMuro(hl, { id: 'evt_after_dup', type: 'x', data: {} });
+    await dest.waitFor(1);
+    expect(dest.requests.map((r) => r.path)).toEqual(['/good']);
   });
 });

@@ -1,5 +1,6 @@
 import type { AttemptRecord, EventRecord, RunDetail } from '../../store/types.ts';
 import { Badge, bytes, clipped, consoleUrl, Csrf, duration, eventUrl, html, isoTime, Json, Notice, Time, type VNode } from '../html.ts';
+import { notableSkip, stepsOf } from '../../admin/run-view.ts';
 import { eventOutcome, outcomeHelp } from '../outcome.ts';
 import { shownPayload } from '../../admin/payload.ts';
 import { sanitizeContentType, sanitizeFilename } from '../../domain/attachments.ts';
@@ -57,41 +58,44 @@ function AttemptRow({ a }: { a: AttemptRecord }): VNode {
 }
 
 export function Run({ run, steps, now }: { run: RunDetail; steps: Array<{ id: string; action: string }> | undefined; now: number }): VNode {
-  const recorded = new Map(run.steps.map((s) => [s.stepId, s]));
-  const planned = steps ?? run.steps.map((s) => ({ id: s.stepId, action: '' }));
-  const unknown = run.steps.filter((s) => !planned.some((p) => p.id === s.stepId)).map((s) => ({ id: s.stepId, action: '' }));
+  const actions = new Map((steps ?? []).map((s) => [s.id, s.action]));
+  const view = stepsOf(run, steps?.map((s) => s.id));
+  const skips = view.steps.filter(notableSkip);
   return html`<section class=${`run r-${run.status}`} id=${`run-${run.id}`} data-run=${run.id} data-recipe=${run.recipe}>
-    <h3><${Badge} status=${run.status} /> ${run.recipe} <small class="muted">run ${run.id}${run.generation > 0 ? ` · replay ${run.generation}` : ''}</small></h3>
+    <h3><${Badge} status=${run.status} />${skips.map((s) => html` <span class="tag warn">step ${s.id} skipped: ${s.reason}</span>`)} ${run.recipe} <small class="muted">run ${run.id}${run.generation > 0 ? ` · replay ${run.generation}` : ''}</small></h3>
     <dl class="facts">
       <dt>created</dt><dd><${Time} ms=${run.createdAt} now=${now} /></dd>
       <dt>updated</dt><dd><${Time} ms=${run.updatedAt} now=${now} /></dd>
       <dt>took</dt><dd>${finalRun.includes(run.status) ? duration(run.updatedAt - run.createdAt) : '—'}</dd>
       ${run.key !== null ? html`<dt>key</dt><dd><code>${run.key}</code></dd>` : null}
       ${run.status === 'retrying' || run.status === 'queued' ? html`<dt>next attempt</dt><dd><${Time} ms=${run.availableAt} now=${now} /></dd>` : null}
-      ${run.status === 'retrying' && run.attempt > 0 ? html`<dt>failed attempts</dt><dd>${run.attempt} of the current step so far</dd>` : null}
+      ${run.status === 'retrying' && run.attempt > 0 ? html`<dt>failed attempts</dt><dd>${run.attempt} of the current step since it was last queued</dd>` : null}
     </dl>
     ${run.error ? html`<p class="run-error" role="alert"><strong>Error:</strong> ${run.error}</p>` : null}
     ${run.status === 'dead' ? html`<p><a class="button danger" href=${consoleUrl(`/runs/${encodeURIComponent(run.id)}/retry`)}>Retry this run…</a></p>` : null}
     <table class="steps">
       <thead><tr><th>step</th><th>action</th><th>status</th><th>started</th><th>took</th><th>output</th></tr></thead>
       <tbody>
-        ${[...planned, ...unknown].map(({ id, action }) => {
-          const s = recorded.get(id);
-          return html`<tr>
-            <td>${id}</td>
-            <td><code>${action}</code></td>
-            <td>${s ? html`<${Badge} status=${s.status} />` : html`<span class="muted">not reached</span>`}</td>
-            <td>${s ? isoTime(s.startedAt) : ''}</td>
-            <td class="num">${s && s.finishedAt !== null ? duration(s.finishedAt - s.startedAt) : ''}</td>
-            <td>${s && s.output !== undefined && s.output !== null ? html`<details><summary>output</summary><${Json} value=${s.output} label="step output" /></details>` : null}</td>
-          </tr>`;
-        })}
+        ${view.steps.map(
+          (s) => html`<tr data-step=${s.id}>
+            <td>${s.id}</td>
+            <td><code>${actions.get(s.id) ?? ''}</code></td>
+            <td>
+              ${s.status === 'not reached' ? html`<span class="muted">not reached</span>` : html`<${Badge} status=${s.status} />`}
+              ${s.attempts.length > 1 || s.status === 'failed' ? html` <span class="muted small">${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</span>` : null}
+              ${s.reason && s.status !== 'done' ? html`<div class=${s.status === 'skipped' ? 'small' : 'small error'}>${s.reason}</div>` : null}
+            </td>
+            <td>${isoTime(s.startedAt)}</td>
+            <td class="num">${s.startedAt !== null && s.finishedAt !== null ? duration(s.finishedAt - s.startedAt) : ''}</td>
+            <td>${s.output !== undefined && s.output !== null ? html`<details><summary>output</summary><${Json} value=${s.output} label="step output" /></details>` : null}</td>
+          </tr>`,
+        )}
       </tbody>
     </table>
-    ${run.attempts.length > 0
+    ${view.attempts.length > 0
       ? html`<table class="attempts">
           <thead><tr><th>step</th><th class="num">#</th><th>outcome</th><th class="num">status</th><th>started</th><th class="num">duration</th><th>error</th><th>request / response</th></tr></thead>
-          <tbody>${run.attempts.map((a) => html`<${AttemptRow} a=${a} />`)}</tbody>
+          <tbody>${view.attempts.map((a) => html`<${AttemptRow} a=${a} />`)}</tbody>
         </table>`
       : html`<p class="muted small">No attempt recorded yet.</p>`}
   </section>`;
