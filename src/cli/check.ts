@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { actionRegistry } from '../actions/registry.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, formatDiagnostic } from '../errors.ts';
+import { devSecretRefusal, devSecretRisk, devSecretWarning, sourcesWithoutSecrets } from '../receive/dev-secrets.ts';
 import { loadRecipes, recipeFiles } from '../recipes/load.ts';
 
 export function checkCommand(program: Command): void {
@@ -15,6 +16,13 @@ export function checkCommand(program: Command): void {
         const { file, isExample, config } = loadConfig({ file: command.optsWithGlobals().config });
         console.log(`ok    config ${file}${isExample ? ' (bundled defaults)' : ''}`);
         recipesDir = config.recipes;
+        const risk = devSecretRisk(config, sourcesWithoutSecrets(config));
+        if (risk?.production) {
+          console.error(`${file}: serve would refuse to start with ${devSecretRefusal(risk)}`);
+          errors++;
+        } else if (risk) {
+          console.error(devSecretWarning(risk, config.server.host));
+        }
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         console.error(error.message);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import { devSecretRefusal, devSecretRisk, devSecretWarning, sourcesWithoutSecrets } from '../receive/dev-secrets.ts';
 
 export function serveCommand(program: Command): void {
   program
@@ -11,6 +12,8 @@ export function serveCommand(program: Command): void {
     .action(async (options: { port?: number; worker: boolean; receiver: boolean }, command: Command) => {
       const { config, file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
       if (!options.worker && !options.receiver) throw new Error('--no-worker and --no-receiver together leave nothing to run');
+      const risk = devSecretRisk(config, options.receiver ? sourcesWithoutSecrets(config) : []);
+      if (risk?.production) throw new Error(`refusing to start with ${devSecretRefusal(risk)}`);
       // Loaded here, not at the top: other commands start faster without the server's modules.
       const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../store/open.ts')]);
       const hookline = await startHookline({
@@ -37,6 +40,10 @@ export function serveCommand(program: Command): void {
         lines.push(`  try:  npx hookline send muro conversation.opened`);
       }
       console.error(lines.join('\n'));
+      if (risk) {
+        console.error(devSecretWarning(risk, config.server.host));
+        logger.warn({ sources: risk.sources, reasons: risk.reasons }, 'sources run on a generated development secret where a deployment is configured: real deliveries get 401');
+      }
 
       let stopping = false;
       const stop = (signal: string) => {
