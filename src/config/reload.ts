@@ -22,7 +22,7 @@ const reloadable: readonly string[] = [
 
 /** For the startup summary and the README: the keys applied live, and what needs a restart. */
 export const reloadSummary = {
-  live: reloadable,
+  live: ['sources.*.secrets, tolerance, dedup_ttl', 'the meru attachment limits', 'connections', 'retry', 'vars', 'env', 'admin.token', 'log.level'],
   restart: ['server.*', 'store.*', 'worker.*', 'recipes', 'attachments', 'data_dir', 'sources.*.enabled', 'sources.*.path', 'sources.muro.transcript', 'admin.token set or emptied'],
 };
 
