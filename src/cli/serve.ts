@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { reloadSummary } from '../config/reload.ts';
 import { watchConfig } from '../config/watch.ts';
+import { formatDiagnostic } from '../errors.ts';
+import { eventTypeWarnings } from '../recipes/event-types.ts';
 import { devSecretRefusal, devSecretRisk, devSecretWarning, sourcesWithoutSecrets } from '../receive/dev-secrets.ts';
 
 export function serveCommand(program: Command): void {
@@ -27,6 +30,11 @@ export function serveCommand(program: Command): void {
       });
       const { logger } = hookline;
       logger.info({ config: file, example: isExample, store: redactUrl(config.store.url), worker: options.worker, receiver: options.receiver, needs_restart: reloadSummary.restart }, 'hookline started');
+
+      // The warnings of `hookline check`, for operators who did not run it.
+      for (const recipe of hookline.recipes().recipes.values()) {
+        for (const d of eventTypeWarnings(recipe.file, readFileSync(recipe.file, 'utf8'))) logger.warn({ file: d.file, line: d.line, col: d.col }, `recipe warning: ${formatDiagnostic(d)}`);
+      }
 
       // Reload: the same file again (a file created since, e.g. a new ./hookline.yaml, needs a restart).
       // Listening for SIGHUP before the summary below tells anyone that they may send it.
