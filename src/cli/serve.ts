@@ -59,8 +59,10 @@ export function serveCommand(program: Command): void {
       if (config.admin.token) lines.push(`  console:         ${hookline.url}/console  (sign in with admin.token)`);
       if (!options.worker) lines.push('  worker: off (--no-worker): events are stored, recipes run elsewhere');
       if (!options.receiver) lines.push('  receiver: off (--no-receiver): this instance only runs recipes');
-      lines.push(`  config reload:   kill -HUP ${process.pid}${watched ? `, or save ${watched}` : ''}: ${reloadSummary.live.join(', ')} apply at once`);
-      lines.push(`                   needs a restart: ${reloadSummary.restart.join(', ')}`);
+      if (!isExample) {
+        lines.push(`  config reload:   kill -HUP ${process.pid}${watched ? `, or save ${watched}` : ''}: ${reloadSummary.live.join(', ')} apply at once`);
+        lines.push(`                   needs a restart: ${reloadSummary.restart.join(', ')}`);
+      }
       if (hookline.secrets.generated.length > 0) {
         lines.push(`  dev secrets for ${hookline.secrets.generated.join(', ')} (no secret configured): ${hookline.secrets.file}`);
         lines.push(`  try:  npx hookline send muro conversation.opened`);
