@@ -76,9 +76,13 @@ describe('hookline check with a recipe on an event type nobody sends', () => {
 
       // serve logs the same warning at start, for operators who do not run check.
       const child = await spawnHookline(['serve'], { cwd: temp.dir, env: { NODE_ENV: '' } });
-      await child.stop();
-      const warning = child.stdout().split('\n').find((l) => l.includes('recipe warning'));
-      expect(JSON.parse(warning!)).toMatchObject({ level: 40, file, line: 2, col: 5 });
+      try {
+        // stdout and stderr arrive independently: the log line may come after the summary on stderr.
+        const warning = child.stdout().split('\n').find((l) => l.includes('recipe warning')) ?? (await child.waitForLog(/recipe warning/));
+        expect(JSON.parse(warning)).toMatchObject({ level: 40, file, line: 2, col: 5 });
+      } finally {
+        await child.stop();
+      }
     } finally {
       temp.cleanup();
     }

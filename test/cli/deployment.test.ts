@@ -85,7 +85,10 @@ describe('a partial hookline.yaml (only retry:) deployed with its settings in th
     expect(warning).toHaveLength(1);
     expect(warning[0]).toMatch(/^WARNING: meru runs on a generated development secret .*listens on 0\.0\.0\.0.*MERU_WEBHOOK_SECRET/);
     expect(warning[0]).not.toMatch(/muro/);
-    const logged = child.stdout().split('\n').filter((l) => l.includes('generated development secret')).map((l) => JSON.parse(l));
+    // stdout and stderr arrive independently: the log line may come after the summary on stderr.
+    const pattern = /generated development secret/;
+    if (!pattern.test(child.stdout())) await child.waitForLog(pattern);
+    const logged = child.stdout().split('\n').filter((l) => pattern.test(l)).map((l) => JSON.parse(l));
     expect(logged).toEqual([expect.objectContaining({ level: 40, sources: ['meru'], reasons: ['server.host is 0.0.0.0, not loopback'] })]);
   });
 });
