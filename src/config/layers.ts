@@ -21,7 +21,7 @@ export interface ParsedLayers {
   diagnose(issues: readonly z.core.$ZodIssue[]): Diagnostic[];
 }
 
-/** Parses and merges the layers, lowest first; throws the syntax errors of all of them. */
+/** Parses and merges the layers, lowest first; or returns the YAML syntax errors of all of them. */
 export function parseLayers(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv): ParsedLayers | Diagnostic[] {
   const files = layers.map((layer) => parseYaml(layer.file, layer.text));
   const errors = files.flatMap((f) => f.errors);
