@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
+import { planReload } from './config/reload.ts';
 import type { Config, SourceName } from './config/schema.ts';
 import { sourceNames } from './config/schema.ts';
 import { consoleApp } from './console/index.ts';
@@ -13,7 +14,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { watchRecipes } from './recipes/watch.ts';
-import { resolveSecrets, type SourceSecrets } from './receive/dev-secrets.ts';
+import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { createServer } from './receive/server.ts';
 import type { SourceSettings } from './receive/webhook.ts';
 import { openStore } from './store/open.ts';
@@ -39,11 +40,12 @@ export interface HooklineOptions {
 export interface Hookline {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000 */
   url: string;
-  config: Config;
+  /** The config in force (a reload changes it). */
+  readonly config: Config;
   store: Store;
   metrics: Metrics;
   logger: Logger;
-  secrets: SourceSecrets;
+  readonly secrets: SourceSecrets;
   app: FastifyInstance;
   worker: Worker;
   recipes(): RecipeSet;
@@ -51,22 +53,43 @@ export interface Hookline {
   reloadRecipes(): RecipeSet;
   /** Calls `listener` after every reload of the recipes folder, valid or not. */
   onRecipesReloaded(listener: (set: RecipeSet) => void): () => void;
+  /**
+   * Applies what can change while running (secrets, connections, retry, vars, …) from a new,
+   * validated config; changes that need a restart keep their running value and are logged.
+   * `trigger` names the cause in the log (SIGHUP, the file changing).
+   */
+  reloadConfig(next: Config, trigger?: string): ConfigReload;
   /** Stop accepting, finish in-flight requests, let the worker finish its runs, close the store. */
   close(): Promise<void>;
+}
+
+export interface ConfigReload {
+  /** Changed keys now in force. */
+  applied: string[];
+  /** Changed keys that keep their running value until a restart. */
+  restart: string[];
+  /** Why nothing was applied (NODE_ENV=production and a source left without its secret). */
+  refused?: string;
+  /** Sources left on a generated secret where a deployment is configured (outside production). */
+  risk?: DevSecretRisk;
 }
 
 const purgeEvery = 60_000;
 
 /** The composition root: the one place that wires config, store, receiver, recipes and worker together. */
 export async function startHookline(options: HooklineOptions): Promise<Hookline> {
-  const { config } = options;
+  // The config in force. What a reload may change is read through `current` when used (getters
+  // below), never copied at start; what needs a restart is read once here.
+  let current = options.config;
+  const config = options.config;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log.level);
   const actions = options.actions ?? actionRegistry();
   const store = await openStore(config.store);
   const metrics = createMetrics(() => store.runs.counts());
-  const secrets = resolveSecrets(config);
-  const env = Object.fromEntries(config.env.map((name) => [name, process.env[name] ?? '']));
+  let secrets = resolveSecrets(config);
+  const allowedEnv = (c: Config) => Object.fromEntries(c.env.map((name) => [name, process.env[name] ?? '']));
+  let env = allowedEnv(config);
 
   let recipeSet = loadRecipes(config.recipes, actions);
   for (const d of recipeSet.diagnostics) logger.error(`recipe refused: ${formatDiagnostic(d)}`);
@@ -79,10 +102,24 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const recipes = () => recipeSet;
 
   const conversations = new Conversations(config.sources.muro.transcript, store.conversations, clock);
-  const dispatcher = new Dispatcher({ store, config, clock, logger, conversations, recipes, env });
+  const dispatcher = new Dispatcher({
+    store,
+    get config() {
+      return current;
+    },
+    clock,
+    logger,
+    conversations,
+    recipes,
+    get env() {
+      return env;
+    },
+  });
   const engine: EngineDeps = {
     store,
-    config,
+    get config() {
+      return current;
+    },
     clock,
     logger,
     metrics,
@@ -90,8 +127,12 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     recipes,
     conversations,
     limiter: new DestinationLimiter(config.worker.per_connection),
-    retry: { schedule: config.retry.schedule, jitter: config.retry.jitter },
-    env,
+    get retry() {
+      return { schedule: current.retry.schedule, jitter: current.retry.jitter };
+    },
+    get env() {
+      return env;
+    },
   };
   const worker = new Worker({
     store,
@@ -106,15 +147,25 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     .filter((name) => config.sources[name].enabled && options.receiver !== false)
     .map((name: SourceName) => ({
       name,
-      secrets: secrets.secrets[name],
-      toleranceMs: config.sources[name].tolerance,
-      dedupTtlMs: config.sources[name].dedup_ttl,
+      get secrets() {
+        return secrets.secrets[name];
+      },
+      get toleranceMs() {
+        return current.sources[name].tolerance;
+      },
+      get dedupTtlMs() {
+        return current.sources[name].dedup_ttl;
+      },
     }));
 
   const attachmentLimits = {
     dir: config.attachments,
-    perAttachment: config.sources.meru.attachment_limit,
-    perEmail: config.sources.meru.email_attachments_limit,
+    get perAttachment() {
+      return current.sources.meru.attachment_limit;
+    },
+    get perEmail() {
+      return current.sources.meru.email_attachments_limit;
+    },
   };
   let closing: Promise<void> | undefined;
   const app = createServer({
@@ -132,20 +183,38 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     isClosing: () => closing !== undefined,
   });
 
-  await app.register((scope) => adminApi(scope, { store, clock, token: config.admin.token, recipes, wake: () => worker.wake() }), { prefix: '/admin' });
+  await app.register(
+    (scope) =>
+      adminApi(scope, {
+        store,
+        clock,
+        get token() {
+          return current.admin.token;
+        },
+        recipes,
+        wake: () => worker.wake(),
+      }),
+    { prefix: '/admin' },
+  );
   let url = '';
   await app.register(
     (scope) =>
       consoleApp(scope, {
         store,
         clock,
-        config,
+        get config() {
+          return current;
+        },
         metrics,
         logger,
-        token: config.admin.token,
+        get token() {
+          return current.admin.token;
+        },
         recipes,
         wake: () => worker.wake(),
-        secrets: secrets.secrets,
+        get secrets() {
+          return secrets.secrets;
+        },
         receiving: sources.map((s) => s.name),
         selfUrl: () => url,
       }),
@@ -161,17 +230,47 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   if (options.worker !== false) await worker.start();
 
+  const receiving = sources.map((s) => s.name);
+  const reloadConfig = (next: Config, trigger = 'reload'): ConfigReload => {
+    const plan = planReload(current, next);
+    if (plan.applied.length === 0 && plan.restart.length === 0) {
+      logger.info({ trigger }, 'config reloaded: nothing changed');
+      return { applied: [], restart: [] };
+    }
+    const risk = devSecretRisk(plan.config, receiving.filter((name) => plan.config.sources[name].secrets.length === 0));
+    if (risk?.production) {
+      const refused = `config reload refused, the running config stays in force: ${devSecretRefusal(risk)}`;
+      logger.error({ trigger, sources: risk.sources }, refused);
+      return { applied: [], restart: [], refused };
+    }
+    secrets = resolveSecrets(plan.config);
+    env = allowedEnv(plan.config);
+    logger.level = plan.config.log.level;
+    current = plan.config;
+    if (plan.applied.length > 0) logger.info({ trigger, changed: plan.applied }, 'config reloaded');
+    if (plan.restart.length > 0) {
+      logger.warn({ trigger, keys: plan.restart }, `config changes that need a restart (running values kept until then): ${plan.restart.join(', ')}`);
+    }
+    if (risk) logger.warn({ trigger, sources: risk.sources, reasons: risk.reasons }, 'sources run on a generated development secret where a deployment is configured: real deliveries get 401');
+    return { applied: plan.applied, restart: plan.restart, ...(risk && { risk }) };
+  };
+
   return {
     url,
-    config,
+    get config() {
+      return current;
+    },
     store,
     metrics,
     logger,
-    secrets,
+    get secrets() {
+      return secrets;
+    },
     app,
     worker,
     recipes,
     reloadRecipes: () => watcher.reload(),
+    reloadConfig,
     onRecipesReloaded: (listener) => {
       reloadListeners.add(listener);
       return () => reloadListeners.delete(listener);

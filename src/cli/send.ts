@@ -5,6 +5,16 @@ import { sourceNames, type SourceName } from '../config/schema.ts';
 import { resolveSecrets } from '../receive/dev-secrets.ts';
 import { sampleNames } from '../samples/samples.ts';
 import { sampleEvent, signedDelivery } from '../samples/test-event.ts';
+import { configLabel } from './context.ts';
+
+/** Why the receiver refused the signature, when send and the server do not share a secret. */
+function notAccepted(source: SourceName, config: string, devSecretsFile: string | undefined): string {
+  const fix = `set the same secret for both: ${source.toUpperCase()}_WEBHOOK_SECRET in the environment of both (or sources.${source}.secrets in their config), or pass --config <the server's config file>`;
+  if (devSecretsFile) {
+    return `The server does not know the secret: hookline send signed with the development secret generated for ${source} in ${devSecretsFile} (no sources.${source}.secrets in ${config}). To fix it, ${fix}.`;
+  }
+  return `The server does not accept sources.${source}.secrets of ${config}: it runs with other secrets. To fix it, ${fix}.`;
+}
 
 export function sendCommand(program: Command): void {
   program
@@ -16,11 +26,13 @@ export function sendCommand(program: Command): void {
     .action(async (source: string, what: string, options: { url?: string }, command: Command) => {
       if (!sourceNames.includes(source as SourceName)) throw new Error(`unknown source "${source}": expected ${sourceNames.join(' or ')}`);
       const name = source as SourceName;
-      const { config } = loadConfig({ file: command.optsWithGlobals().config });
+      const loaded = loadConfig({ file: command.optsWithGlobals().config });
+      const { config } = loaded;
       const event = existsSync(what) ? (JSON.parse(readFileSync(what, 'utf8')) as Record<string, unknown>) : sampleEvent(name, what);
       if (!event) throw new Error(`no ${name} sample "${what}"; samples: ${sampleNames(name).join(', ')} (or give a JSON file)`);
 
-      const secret = resolveSecrets(config).secrets[name][0];
+      const resolved = resolveSecrets(config);
+      const secret = resolved.secrets[name][0];
       if (!secret) throw new Error(`sources.${name}.secrets is empty`);
       const { id, type, body, headers } = signedDelivery(name, event, secret, Date.now());
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
@@ -29,7 +41,12 @@ export function sendCommand(program: Command): void {
       const response = await fetch(url, { method: 'POST', headers, body }).catch((error: Error) => {
         throw new Error(`cannot reach ${url} (${error.cause ? String((error.cause as Error).message) : error.message}); is \`hookline serve\` running?`);
       });
-      console.log(`${response.status} ${await response.text()}  (${name} ${type} ${id} -> ${url})`);
+      const text = await response.text();
+      console.log(`${response.status} ${text}  (${name} ${type} ${id} -> ${url})`);
       if (!response.ok) process.exitCode = 1;
+      if (response.status === 401 && /HL_SIGNATURE_MISMATCH/.test(text)) {
+        const generated = resolved.generated.includes(name);
+        console.error(notAccepted(name, configLabel(loaded), generated ? resolved.file : undefined));
+      }
     });
 }

@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import { reloadSummary } from '../config/reload.ts';
+import { watchConfig } from '../config/watch.ts';
+import { formatDiagnostic } from '../errors.ts';
+import { eventTypeWarnings } from '../recipes/event-types.ts';
+import { devSecretRefusal, devSecretRisk, devSecretWarning, sourcesWithoutSecrets } from '../receive/dev-secrets.ts';
 
 export function serveCommand(program: Command): void {
   program
@@ -8,9 +14,12 @@ export function serveCommand(program: Command): void {
     .option('-p, --port <port>', 'listen on this port (overrides server.port)', (v) => Number.parseInt(v, 10))
     .option('--no-worker', 'only receive: store events, run no recipes (another instance works)')
     .option('--no-receiver', 'only work: no webhook routes (health, metrics and admin stay)')
-    .action(async (options: { port?: number; worker: boolean; receiver: boolean }, command: Command) => {
+    .option('--no-watch-config', 'reload the config on SIGHUP only, not when its file changes')
+    .action(async (options: { port?: number; worker: boolean; receiver: boolean; watchConfig: boolean }, command: Command) => {
       const { config, file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
       if (!options.worker && !options.receiver) throw new Error('--no-worker and --no-receiver together leave nothing to run');
+      const risk = devSecretRisk(config, options.receiver ? sourcesWithoutSecrets(config) : []);
+      if (risk?.production) throw new Error(`refusing to start with ${devSecretRefusal(risk)}`);
       // Loaded here, not at the top: other commands start faster without the server's modules.
       const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../store/open.ts')]);
       const hookline = await startHookline({
@@ -20,7 +29,25 @@ export function serveCommand(program: Command): void {
         ...(options.port === undefined ? {} : { port: options.port }),
       });
       const { logger } = hookline;
-      logger.info({ config: file, example: isExample, store: redactUrl(config.store.url), worker: options.worker, receiver: options.receiver }, 'hookline started');
+      logger.info({ config: file, example: isExample, store: redactUrl(config.store.url), worker: options.worker, receiver: options.receiver, needs_restart: reloadSummary.restart }, 'hookline started');
+
+      // The warnings of `hookline check`, for operators who did not run it.
+      for (const recipe of hookline.recipes().recipes.values()) {
+        for (const d of eventTypeWarnings(recipe.file, readFileSync(recipe.file, 'utf8'))) logger.warn({ file: d.file, line: d.line, col: d.col }, `recipe warning: ${formatDiagnostic(d)}`);
+      }
+
+      // Reload: the same file again (a file created since, e.g. a new ./hookline.yaml, needs a restart).
+      // Listening for SIGHUP before the summary below tells anyone that they may send it.
+      const watched = options.watchConfig && !isExample ? file : undefined;
+      const configWatch = watchConfig({
+        file: watched,
+        load: () => loadConfig({ file }).config,
+        apply: (next, trigger) => {
+          const outcome = hookline.reloadConfig(next, trigger);
+          if (outcome.risk) console.error(devSecretWarning(outcome.risk, next.server.host));
+        },
+        logger,
+      });
 
       // A human summary on stderr; stdout stays pure JSON logs for collectors.
       const lines = [`hookline listening on ${hookline.url}  (config: ${isExample ? `${file} (bundled defaults)` : file})`];
@@ -35,11 +62,19 @@ export function serveCommand(program: Command): void {
       if (config.admin.token) lines.push(`  console:         ${publicUrl}/console  (sign in with admin.token)`);
       if (!options.worker) lines.push('  worker: off (--no-worker): events are stored, recipes run elsewhere');
       if (!options.receiver) lines.push('  receiver: off (--no-receiver): this instance only runs recipes');
+      if (!isExample) {
+        lines.push(`  config reload:   kill -HUP ${process.pid}${watched ? `, or save ${watched}` : ''}: ${reloadSummary.live.join(', ')} apply at once`);
+        lines.push(`                   needs a restart: ${reloadSummary.restart.join(', ')}`);
+      }
       if (hookline.secrets.generated.length > 0) {
         lines.push(`  dev secrets for ${hookline.secrets.generated.join(', ')} (no secret configured): ${hookline.secrets.file}`);
         lines.push(`  try:  npx hookline send muro conversation.opened`);
       }
       console.error(lines.join('\n'));
+      if (risk) {
+        console.error(devSecretWarning(risk, config.server.host));
+        logger.warn({ sources: risk.sources, reasons: risk.reasons }, 'sources run on a generated development secret where a deployment is configured: real deliveries get 401');
+      }
 
       let stopping = false;
       const stop = (signal: string) => {
@@ -49,6 +84,7 @@ export function serveCommand(program: Command): void {
         }
         stopping = true;
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        configWatch.close();
         hookline.close().then(
           () => {
             logger.info('stopped');

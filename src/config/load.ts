@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
-import { interpolateEnv, parseYaml, schemaDiagnostics } from './yaml.ts';
+import { parseLayers, type ConfigLayer } from './layers.ts';
 
 /** The bundled example: hookline runs on its defaults when the operator has no config file. */
 export const exampleConfigFile = fileURLToPath(new URL('../../config.example.yaml', import.meta.url));
@@ -46,18 +46,27 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   return { config, file, isExample };
 }
 
-/** Parses, interpolates and validates config text; relative paths are resolved against `cwd`. */
-export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv, cwd: string): Config {
-  const yaml = parseYaml(file, text);
-  if (yaml.errors.length > 0) throw new ConfigError(yaml.errors);
-  interpolateEnv(yaml, env);
-  const raw = yaml.doc.toJS() ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
+let bundled: ConfigLayer | undefined;
+/** config.example.yaml, under every operator file: keys left out keep its defaults and `${VAR}` bindings. */
+export function bundledDefaults(): ConfigLayer {
+  bundled ??= { file: exampleConfigFile, text: readFileSync(exampleConfigFile, 'utf8') };
+  return bundled;
+}
+
+/**
+ * Parses, interpolates and validates config text over `base` (the bundled example; `null`: the
+ * schema's defaults only); relative paths are resolved against `cwd`.
+ */
+export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv, cwd: string, base: ConfigLayer | null = bundledDefaults()): Config {
+  const layers = base === null || base.file === file ? [{ file, text }] : [base, { file, text }];
+  const parsed = parseLayers(layers, env);
+  if (Array.isArray(parsed)) throw new ConfigError(parsed);
+  if (typeof parsed.raw !== 'object' || parsed.raw === null || Array.isArray(parsed.raw)) {
     throw new ConfigError([{ file, line: 1, col: 1, message: 'expected a mapping of config keys (server, store, sources, ...)' }]);
   }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(schemaDiagnostics(yaml, parsed.error.issues));
-  return resolvePaths(parsed.data, cwd);
+  const result = configSchema.safeParse(parsed.raw);
+  if (!result.success) throw new ConfigError(parsed.diagnose(result.error.issues));
+  return resolvePaths(result.data, cwd);
 }
 
 function resolvePaths(config: Config, cwd: string): Config {

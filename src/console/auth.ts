@@ -29,24 +29,32 @@ export interface SignInLimits {
 
 export class ConsoleAuth {
   readonly ttlMs: number;
-  private readonly token: string;
-  private readonly key: Buffer;
+  private readonly token: () => string;
+  private derived: { token: string; key: Buffer } | undefined;
   private readonly clock: Clock;
   private readonly revoked = new Map<string, number>();
   private readonly failures = new Map<string, number[]>();
   private readonly limits: SignInLimits;
 
-  constructor(token: string, clock: Clock, options: { ttlMs?: number; limits?: SignInLimits } = {}) {
-    this.token = token;
+  /** `token` as a function: the token in force after a config reload (a new token ends every session). */
+  constructor(token: string | (() => string), clock: Clock, options: { ttlMs?: number; limits?: SignInLimits } = {}) {
+    this.token = typeof token === 'function' ? token : () => token;
     this.clock = clock;
     this.ttlMs = options.ttlMs ?? defaultTtlMs;
     this.limits = options.limits ?? { failures: 10, windowMs: 15 * 60 * 1000 };
-    this.key = createHmac('sha256', token).update('hookline console session v1').digest();
+  }
+
+  private get key(): Buffer {
+    const token = this.token();
+    if (this.derived?.token !== token) this.derived = { token, key: createHmac('sha256', token).update('hookline console session v1').digest() };
+    return this.derived.key;
   }
 
   /** A new session if `presented` is the admin token (constant-time), else undefined. */
   signIn(presented: string | undefined): { cookie: string; session: ConsoleSession } | undefined {
-    if (!tokenMatches(presented, this.token)) return undefined;
+    const token = this.token();
+    // Never an empty token: anyone could derive its session key.
+    if (!token || !tokenMatches(presented, token)) return undefined;
     const expiresAt = this.clock.now() + this.ttlMs;
     const nonce = randomBytes(18).toString('base64url');
     const body = `v1.${expiresAt.toString(36)}.${nonce}`;
@@ -55,6 +63,7 @@ export class ConsoleAuth {
 
   /** The session a cookie value stands for, if it is genuine, unexpired and not signed out. */
   verify(cookie: string | undefined): ConsoleSession | undefined {
+    if (!this.token()) return undefined;
     const m = /^(v1\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{24}))\.([A-Za-z0-9_-]{43})$/.exec(cookie ?? '');
     if (!m) return undefined;
     const [, body, exp, nonce, mac] = m as unknown as [string, string, string, string, string];

@@ -41,7 +41,7 @@ function safeNext(value: string | undefined): string {
 export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   if (!deps.token) return; // No token: nothing is registered and hookline's 404 answers, as for /admin.
   const { store, clock } = deps;
-  const auth = new ConsoleAuth(deps.token, clock);
+  const auth = new ConsoleAuth(() => deps.token ?? '', clock);
   const sampler = new Sampler({ store, metrics: deps.metrics, clock, logger: deps.logger, intervalMs: deps.sampleEveryMs });
   sampler.start();
   app.addHook('onClose', async () => sampler.stop());

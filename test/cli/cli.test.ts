@@ -19,6 +19,32 @@ async function hookline(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}
   }
 }
 
+describe('commands that read the store say which config and store they used', () => {
+  it('on stderr, the store URL without its password, for events, show, replay, dead and tickets', async () => {
+    const temp = tempDir();
+    try {
+      writeFileSync(join(temp.dir, 'hookline.yaml'), 'store: { url: "sqlite:./here.db" }\n');
+      for (const args of [['events'], ['show', 'evt_x'], ['replay', 'evt_x'], ['dead'], ['tickets']]) {
+        const result = await hookline(args, temp.dir);
+        expect(result.stderr.split('\n')[0], args[0]).toBe(`using config ${join(temp.dir, 'hookline.yaml')}, store sqlite:${join(temp.dir, 'here.db')}`);
+      }
+      const bundled = tempDir();
+      try {
+        expect((await hookline(['events', '--json'], bundled.dir, { HOOKLINE_STORE_URL: '' })).stderr).toMatch(/^using config .*config\.example\.yaml \(bundled defaults\), store sqlite:.*data\/hookline\.db\n/);
+      } finally {
+        bundled.cleanup();
+      }
+      writeFileSync(join(temp.dir, 'hookline.yaml'), 'store: { url: "postgres://hookline:s3cret@127.0.0.1:1/hookline", statement_timeout: 1s }\n');
+      const unreachable = await hookline(['events'], temp.dir);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toMatch(/^using config .*, store postgres:\/\/hookline:\*\*\*@127\.0\.0\.1:1\/hookline\n/);
+      expect(unreachable.stderr).not.toContain('s3cret');
+    } finally {
+      temp.cleanup();
+    }
+  });
+});
+
 describe('hookline check', () => {
   it('passes on the bundled defaults and on a valid file', async () => {
     const temp = tempDir();
@@ -112,6 +138,22 @@ describe('hookline serve and send, with no secrets configured', () => {
     expect(sent.stdout).toMatch(/^200 \{"ok":true,"id":"evt_from_file"\}/);
     const again = await hookline(['send', 'muro', file, '--url', `${child.url}/muro/webhook`], temp.dir);
     expect(again.stdout).toMatch(/^200 \{"ok":true,"duplicate":true\}/);
+  });
+
+  it('send on a 401 with a development secret says that the two sides do not share a secret, and how to fix it', async () => {
+    const elsewhere = tempDir();
+    try {
+      // Another folder: its own generated secret, which the running server does not know.
+      writeFileSync(join(elsewhere.dir, 'hookline.yaml'), `server: { host: 127.0.0.1 }\nlog: { level: warn }\n`);
+      const sent = await hookline(['send', 'muro', 'conversation.opened', '--url', `${child.url}/muro/webhook`], elsewhere.dir, { MURO_WEBHOOK_SECRET: '' });
+      expect(sent.code).toBe(1);
+      expect(sent.stdout).toMatch(/^401 .*HL_SIGNATURE_MISMATCH/);
+      expect(sent.stderr).toContain(`signed with the development secret generated for muro in ${join(elsewhere.dir, 'data', 'dev-secrets.json')}`);
+      expect(sent.stderr).toContain(`no sources.muro.secrets in ${join(elsewhere.dir, 'hookline.yaml')}`);
+      expect(sent.stderr).toMatch(/set the same secret for both: MURO_WEBHOOK_SECRET in the environment of both \(or sources\.muro\.secrets in their config\), or pass --config <the server's config file>/);
+    } finally {
+      elsewhere.cleanup();
+    }
   });
 
   it('send explains what went wrong', async () => {

@@ -23,7 +23,8 @@ function diagnostics(fn: () => unknown): string[] {
 describe('defaults', () => {
   it('the schema defaults are exactly config.example.yaml (with no variables set)', () => {
     const example = loadConfig({ env: {}, cwd }).config;
-    const empty = parse('{}');
+    // Without the bundled file underneath: the schema's own defaults.
+    const empty = parseConfig('hookline.yaml', '{}', {}, cwd, null);
     expect(example).toEqual(empty);
     expect(example.server.port).toBe(3000);
     expect(example.server.body_limit).toBe(25 * 1024 * 1024);
@@ -69,7 +70,7 @@ vars:
     expect(config.server).toMatchObject({ port: 8080, host: '10.0.0.1' });
     expect(config.sources.muro.secrets).toEqual(['one', 'two']);
     expect(config.connections.slack.webhook_url).toBe('https://hooks.example/x');
-    expect(config.vars).toEqual({ literal: '${NOT_A_VAR}', mixed: 'https://acme.example/inbox' });
+    expect(config.vars).toMatchObject({ literal: '${NOT_A_VAR}', mixed: 'https://acme.example/inbox' });
   });
 
   it('treats unset variables as "not configured" and uses defaults for unset or empty ones', () => {
@@ -78,6 +79,49 @@ vars:
     expect(config.sources.muro.secrets).toEqual(['only-b']);
     expect(config.connections.slack.webhook_url).toBeUndefined();
     expect(config.vars.mixed).toBe('https://example.com/inbox');
+  });
+});
+
+describe('a partial file: keys left out take the bundled defaults, with their ${VAR} bindings', () => {
+  const env = {
+    MURO_WEBHOOK_SECRET: 'muro-from-env',
+    MERU_WEBHOOK_SECRET: 'whsec_from_env',
+    PORT: '4321',
+    SLACK_WEBHOOK_URL: 'https://hooks.slack.test/services/x',
+    HOOKLINE_ADMIN_TOKEN: 'admin-from-env',
+    HOOKLINE_STORE_URL: 'postgres://hookline:pw@db:5432/hookline',
+  };
+  const exampleLine = (pattern: RegExp) => readFileSync(exampleConfigFile, 'utf8').split('\n').findIndex((l) => pattern.test(l)) + 1;
+
+  it('a file holding only retry: still reads the secrets, port, connections and admin token from the environment', () => {
+    const config = parse('retry:\n  schedule: [1s, 5s]\n', env);
+    expect(config.retry).toMatchObject({ schedule: [1_000, 5_000], timeout: 10_000, jitter: 0.2 });
+    expect(config.server.port).toBe(4321);
+    expect(config.sources.muro.secrets).toEqual(['muro-from-env']);
+    expect(config.sources.meru.secrets).toEqual(['whsec_from_env']);
+    expect(config.connections.slack.webhook_url).toBe('https://hooks.slack.test/services/x');
+    expect(config.admin.token).toBe('admin-from-env');
+    expect(config.store.url).toBe('postgres://hookline:pw@db:5432/hookline');
+  });
+
+  it('mappings merge, lists and scalars replace, an empty mapping keeps the defaults', () => {
+    const config = parse(
+      ['sources:', '  muro: { tolerance: 1m }', 'vars:', '  vip_emails: []', '  team: support', 'retry:', 'env: [ TEAM ]', 'admin: { token: "" }'].join('\n'),
+      env,
+    );
+    expect(config.sources.muro).toMatchObject({ tolerance: 60_000, secrets: ['muro-from-env'], path: '/muro/webhook' });
+    expect(config.vars).toEqual({ muro_inbox_url: 'https://app.muro.chat/inbox', vip_emails: [], vip_first_response_timeout: '2m', team: 'support' });
+    expect(config.retry.schedule).toHaveLength(6);
+    expect(config.env).toEqual(['TEAM']);
+    expect(config.admin.token).toBeUndefined();
+  });
+
+  it('an error in a default names the bundled file and line; an error in the file names the file', () => {
+    const errors = diagnostics(() => parse('retry:\n  timeout: soon\n', { ...env, PORT: 'http' }));
+    expect(errors).toEqual([
+      expect.stringMatching(new RegExp(`^${exampleConfigFile.replace(/[.]/g, '\\.')}:${exampleLine(/^  port: /)}:9: server\\.port: .*\\(a default from the bundled config\\.example\\.yaml: set server\\.port in hookline\\.yaml, or fix the environment variable it reads\\)$`)),
+      expect.stringMatching(/^hookline\.yaml:2:12: retry\.timeout: expected a duration/),
+    ]);
   });
 });
 
