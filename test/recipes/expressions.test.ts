@@ -29,6 +29,11 @@ describe('templates', () => {
     expect(await compileExpression('$millis()').evaluate({}, { clock })).toBe(Date.parse('2026-11-20T09:15:00Z'));
   });
 
+  it('$slackEscape keeps visitor text as text in Slack: &, < and > escaped, nothing else', async () => {
+    expect(await render('{{ $slackEscape("<!channel> <https://x.example|Open> & *bold*") }}')).toBe('&lt;!channel&gt; &lt;https://x.example|Open&gt; &amp; *bold*');
+    expect(await render('{{ $slackEscape(data.visitor.phone) ? "x" : "nothing to escape" }}')).toBe('nothing to escape');
+  });
+
   it('refuses malformed templates at compile time', () => {
     expect(() => compileTemplate('{{ }}')).toThrow(/empty/);
     expect(() => compileTemplate('{{ data.x ')).toThrow(/without a closing/);
