@@ -11,6 +11,7 @@ import { DestinationLimiter } from './engine/limiter.ts';
 import { formatDiagnostic } from './errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { configSecrets, createRedactor, minSecretLength } from './observability/redact.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { resolveSecrets, type SourceSecrets } from './receive/dev-secrets.ts';
@@ -61,12 +62,17 @@ const purgeEvery = 60_000;
 export async function startHookline(options: HooklineOptions): Promise<Hookline> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.log.level);
+  const secrets = resolveSecrets(config);
+  const env = Object.fromEntries(config.env.map((name) => [name, process.env[name] ?? '']));
+  // One redactor of every secret value, for log lines and for the records the engine stores.
+  const redactor = createRedactor(configSecrets(config, secrets.secrets, env));
+  const logger = options.logger ?? createLogger(config.log.level, undefined, redactor);
+  if (redactor.tooShort.some((name) => !name.startsWith('env.'))) {
+    logger.warn({ settings: redactor.tooShort.filter((name) => !name.startsWith('env.')) }, `secrets shorter than ${minSecretLength} characters are not redacted from logs and records: use longer ones`);
+  }
   const actions = options.actions ?? actionRegistry();
   const store = await openStore(config.store);
   const metrics = createMetrics(() => store.runs.counts());
-  const secrets = resolveSecrets(config);
-  const env = Object.fromEntries(config.env.map((name) => [name, process.env[name] ?? '']));
 
   let recipeSet = loadRecipes(config.recipes, actions);
   for (const d of recipeSet.diagnostics) logger.error(`recipe refused: ${formatDiagnostic(d)}`);
@@ -92,6 +98,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     limiter: new DestinationLimiter(config.worker.per_connection),
     retry: { schedule: config.retry.schedule, jitter: config.retry.jitter },
     env,
+    redact: redactor,
   };
   const worker = new Worker({
     store,

@@ -12,7 +12,7 @@ export function serveCommand(program: Command): void {
       const { config, file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
       if (!options.worker && !options.receiver) throw new Error('--no-worker and --no-receiver together leave nothing to run');
       // Loaded here, not at the top: other commands start faster without the server's modules.
-      const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../store/open.ts')]);
+      const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../observability/redact.ts')]);
       const hookline = await startHookline({
         config,
         worker: options.worker,
