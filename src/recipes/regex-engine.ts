@@ -38,12 +38,26 @@ export class Re2RegExp {
   }
 }
 
+/**
+ * JSONata makes a new engine each time it evaluates a regex literal (in a `$map`, once per item):
+ * compiled patterns are kept, by flags and source. They come from recipe text, so there are few;
+ * the cap only guards against a hot-reload loop.
+ */
+const compiled = new Map<string, RE2JS>();
+const maxCompiled = 1000;
+
 /** Compiles a JavaScript regex literal for RE2; throws a message naming what RE2 does not support. */
 export function compileRe2(pattern: RegExp): RE2JS {
+  const key = `${pattern.flags}/${pattern.source}`;
+  let re = compiled.get(key);
+  if (re) return re;
   try {
-    return RE2JS.compile(RE2JS.translateRegExp(pattern));
+    re = RE2JS.compile(RE2JS.translateRegExp(pattern));
   } catch (error) {
     const reason = (error as Error).message.replace(/^error parsing regexp: /, '');
     throw new Error(`regex /${pattern.source}/ is not supported: ${reason} (expressions use RE2: no backreferences, no lookahead or lookbehind)`);
   }
+  if (compiled.size >= maxCompiled) compiled.clear();
+  compiled.set(key, re);
+  return re;
 }
