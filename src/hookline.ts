@@ -12,6 +12,7 @@ import { DestinationLimiter } from './engine/limiter.ts';
 import { formatDiagnostic } from './errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { configSecrets, createRedactor, minSecretLength, type Redactor } from './observability/redact.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
@@ -83,13 +84,22 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   let current = options.config;
   const config = options.config;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.log.level);
-  const actions = options.actions ?? actionRegistry();
-  const store = await openStore(config.store);
-  const metrics = createMetrics(() => store.runs.counts());
   let secrets = resolveSecrets(config);
   const allowedEnv = (c: Config) => Object.fromEntries(c.env.map((name) => [name, process.env[name] ?? '']));
   let env = allowedEnv(config);
+  // One redactor of every secret value, for log lines and for the records the engine stores. It is
+  // rebuilt on reload (a rotated secret is redacted from then on); its users hold this forwarder.
+  let redactor = createRedactor(configSecrets(config, secrets.secrets, env));
+  const redact: Redactor = { text: (v) => redactor.text(v), value: (v) => redactor.value(v) };
+  const logger = options.logger ?? createLogger(config.log.level, undefined, redact);
+  const warnShortSecrets = () => {
+    const short = redactor.tooShort.filter((name) => !name.startsWith('env.'));
+    if (short.length > 0) logger.warn({ settings: short }, `secrets shorter than ${minSecretLength} characters are not redacted from logs and records: use longer ones`);
+  };
+  warnShortSecrets();
+  const actions = options.actions ?? actionRegistry();
+  const store = await openStore(config.store);
+  const metrics = createMetrics(() => store.runs.counts());
 
   let recipeSet = loadRecipes(config.recipes, actions);
   for (const d of recipeSet.diagnostics) logger.error(`recipe refused: ${formatDiagnostic(d)}`);
@@ -133,6 +143,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     get env() {
       return env;
     },
+    redact,
   };
   const worker = new Worker({
     store,
@@ -245,6 +256,8 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     }
     secrets = resolveSecrets(plan.config);
     env = allowedEnv(plan.config);
+    redactor = createRedactor(configSecrets(plan.config, secrets.secrets, env));
+    warnShortSecrets();
     logger.level = plan.config.log.level;
     current = plan.config;
     if (plan.applied.length > 0) logger.info({ trigger, changed: plan.applied }, 'config reloaded');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkHeaders, headerSafe } from './headers.ts';
 import { errorForStatus, networkError, parseRetryAfter, truncate } from './http-status.ts';
 import type { ActionDefinition } from './types.ts';
 
@@ -42,10 +43,12 @@ export const httpAction: ActionDefinition<Args> = {
   },
   execute: async (args, ctx) => {
     const url = target(args);
-    const headers: Record<string, string> = { 'idempotency-key': ctx.idempotencyKey, 'user-agent': 'hookline', ...args.headers };
+    // The key carries the event id: whatever its characters, the header must be sendable (and stable).
+    const headers: Record<string, string> = { 'idempotency-key': headerSafe(ctx.idempotencyKey), 'user-agent': 'hookline', ...args.headers };
     const hasBody = args.body !== undefined && args.method !== 'GET';
     if (hasBody && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     ctx.trace.request = { method: args.method, url, headers: redactHeaders(headers), ...(hasBody ? { body: args.body } : {}) };
+    checkHeaders(headers);
 
     let response: Response;
     try {

@@ -21,7 +21,7 @@ export function serveCommand(program: Command): void {
       const risk = devSecretRisk(config, options.receiver ? sourcesWithoutSecrets(config) : []);
       if (risk?.production) throw new Error(`refusing to start with ${devSecretRefusal(risk)}`);
       // Loaded here, not at the top: other commands start faster without the server's modules.
-      const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../store/open.ts')]);
+      const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../observability/redact.ts')]);
       const hookline = await startHookline({
         config,
         worker: options.worker,

@@ -6,6 +6,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
@@ -28,6 +29,8 @@ export interface EngineDeps {
   limiter: DestinationLimiter;
   retry: RetryPolicy;
   env: Record<string, string>;
+  /** Applied to run errors and attempt records before they are stored: they are shown to operators. */
+  redact: Redactor;
 }
 
 /** How an execution ended: the run's new state, or `released` when shutdown came first. */
@@ -89,7 +92,7 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
     } catch (error) {
       if (error instanceof LeaseLostError) throw error;
       // Expression failures and the like: the run cannot continue by retrying.
-      const message = error instanceof StepFailure ? error.message : `recipe ${recipe.name}, step ${step.id}: ${(error as Error).message}`;
+      const message = deps.redact.text(error instanceof StepFailure ? error.message : `recipe ${recipe.name}, step ${step.id}: ${(error as Error).message}`);
       await store.runs.finish(lease, 'dead', message, failedAttempt(run.id, step.id, failures + 1, startedAt, clock.now(), message), clock.now());
       deps.metrics.runs.inc({ recipe: recipe.name, outcome: 'dead' });
       return 'dead';
@@ -186,7 +189,7 @@ async function runAction(
   args = checked.args;
 
   if (action.connection && !isConfigured(config, action.connection)) {
-    const request = action.preview(args, config);
+    const request = deps.redact.value(action.preview(args, config));
     const output = { skipped: `${action.connection} not configured`, request };
     const record: AttemptRecord = { runId: run.id, stepId: step.id, attempt, startedAt, durationMs: 0, outcome: 'skipped', request };
     await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, record, clock.now(), nextLane);
@@ -223,9 +226,9 @@ async function runAction(
     if (error instanceof LeaseLostError) throw error;
     const durationMs = performance.now() - t0;
     metrics.stepLatency.observe({ action: action.name }, durationMs / 1000);
-    const message = `recipe ${recipe.name}, step ${step.id}: ${(error as Error).message}`;
+    const message = deps.redact.text(`recipe ${recipe.name}, step ${step.id}: ${(error as Error).message}`);
     const decision = decideRetry(error, attempt, deps.retry);
-    const record: AttemptRecord = {
+    const record: AttemptRecord = deps.redact.value({
       runId: run.id,
       stepId: step.id,
       attempt,
@@ -236,7 +239,7 @@ async function runAction(
       error: (error as Error).message,
       request: ctx.trace.request,
       response: ctx.trace.response,
-    };
+    });
     if (decision.retry) {
       await store.runs.retryLater(lease, record, clock.now() + decision.delayMs, message, clock.now());
       deps.logger.info({ run: run.id, recipe: recipe.name, step: step.id, attempt, retryInMs: decision.delayMs }, `step failed, will retry: ${message}`);
@@ -255,7 +258,7 @@ async function runAction(
   const durationMs = performance.now() - t0;
   metrics.stepLatency.observe({ action: action.name }, durationMs / 1000);
   metrics.actions.inc({ action: action.name, result: 'ok' });
-  const record: AttemptRecord = { runId: run.id, stepId: step.id, attempt, startedAt, durationMs, outcome: 'ok', request: ctx.trace.request, response: ctx.trace.response };
+  const record: AttemptRecord = deps.redact.value({ runId: run.id, stepId: step.id, attempt, startedAt, durationMs, outcome: 'ok', request: ctx.trace.request, response: ctx.trace.response });
   const stepRecord = { runId: run.id, stepId: step.id, status: 'done' as const, output: output ?? null, startedAt, finishedAt: clock.now() };
   if (last) {
     await store.runs.finish(lease, 'done', undefined, record, clock.now(), stepRecord);

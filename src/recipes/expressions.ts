@@ -1,13 +1,46 @@
 import jsonata from 'jsonata';
 import type { Clock } from '../util/clock.ts';
+import { compileRe2, Re2RegExp } from './regex-engine.ts';
+import { checkpoint, handOff } from './time-slices.ts';
 
 /**
  * JSONata, the one expression language of recipes: `if`, `key`, `match` and `{{ ... }}` in strings.
- * Compiled once at load; evaluated with guard rails (time, depth, sequence size) so that no
- * expression can hang the worker. Event data is only ever data: rendered text is never evaluated again.
+ * Compiled once at load; evaluated with guard rails so that no expression can hang the worker or
+ * hold up the process: regexes run on RE2 (linear time), evaluation gives the event loop a turn
+ * every few milliseconds (time-slices.ts), and depth, sequence size and evaluation time are capped.
+ * Event data is only ever data: rendered text is never evaluated again.
  */
 
-const limits = { timeout: 1000, stack: 500, sequence: 100_000 };
+/** Milliseconds of evaluation (time spent parked for other work does not count) before D1012. */
+export const evaluationTimeoutMs = 1000;
+const options = { stack: 500, sequence: 100_000, RegexEngine: Re2RegExp as unknown as RegExpConstructor };
+
+/** A binding no expression can name (a space is not allowed in `$name`): the running evaluation's clock. */
+const evaluationKey = 'hookline evaluation';
+interface Evaluation {
+  start: number;
+  parked: number;
+}
+
+/**
+ * Awaited by JSONata before every step: waits for this evaluation's turn when the process's time
+ * slice is used up, and stops an evaluation that has run past its time.
+ */
+function beforeStep(_expr: unknown, _input: unknown, environment: jsonata.Environment): Promise<void> | undefined {
+  const evaluation = environment.lookup(evaluationKey) as Evaluation;
+  const wait = checkpoint();
+  if (wait) {
+    const parkedAt = performance.now();
+    return wait.then(() => {
+      evaluation.parked += performance.now() - parkedAt;
+    });
+  }
+  if (performance.now() - evaluation.start - evaluation.parked > evaluationTimeoutMs) {
+    // JSONata's own code for it: its message says "Evaluation timeout after 1000 milliseconds".
+    throw { code: 'D1012', value: evaluationTimeoutMs, stack: new Error().stack };
+  }
+  return undefined;
+}
 
 export interface Bindings {
   /** The run's trigger event ($trigger). */
@@ -55,7 +88,9 @@ const fallback = Symbol('fallback');
 
 /** Throws the JSONata syntax error (with `position`) when the text does not compile. */
 export function compileExpression(source: string): CompiledExpression {
-  const expression = jsonata(source, limits);
+  const expression = jsonata(source, options);
+  checkRegexes(expression.ast());
+  expression.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, beforeStep);
   const path = simplePath.test(source.trim()) && !source.split('.').some((k) => reserved.has(k)) ? source.trim().split('.') : undefined;
   return {
     source,
@@ -66,7 +101,9 @@ export function compileExpression(source: string): CompiledExpression {
         if (value !== fallback) return plain(value);
       }
       const iso = () => new Date(b.clock.now()).toISOString();
+      const evaluation: Evaluation = { start: performance.now(), parked: 0 };
       const result = await expression.evaluate(input, {
+        [evaluationKey]: evaluation,
         trigger: b.trigger,
         steps: b.steps ?? {},
         vars: b.vars ?? {},
@@ -76,16 +113,44 @@ export function compileExpression(source: string): CompiledExpression {
         now: iso,
         millis: () => b.clock.now(),
         escapeHtml,
-      });
+        slackEscape,
+      }).finally(handOff);
       return plain(result);
     },
   };
+}
+
+/** Refuses at load a regex that RE2 cannot run (backreferences, lookaround), with its position. */
+function checkRegexes(node: unknown, seen = new Set<object>()): void {
+  if (typeof node !== 'object' || node === null || seen.has(node)) return;
+  seen.add(node);
+  const n = node as { type?: string; value?: unknown; position?: number };
+  if (n.type === 'regex' && n.value instanceof RegExp) {
+    try {
+      compileRe2(n.value);
+    } catch (error) {
+      throw Object.assign(new Error((error as Error).message), { position: n.position });
+    }
+  }
+  for (const child of Object.values(node)) {
+    if (!(child instanceof RegExp)) checkRegexes(child, seen);
+  }
 }
 
 /** $escapeHtml(text): for destinations that render HTML (HubSpot notes), visitor text stays text. */
 function escapeHtml(text: unknown): string | undefined {
   if (text === undefined || text === null) return undefined;
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * $slackEscape(text): for Slack text (mrkdwn). Slack reads `<…>` as a link, a mention or a command
+ * (`<!channel>`, `<https://x|label>`) and `&` as the start of an entity; escaped, visitor text shows
+ * as typed. Everything else (`*bold*`, `_italic_`) is formatting, not control, and stays.
+ */
+function slackEscape(text: unknown): string | undefined {
+  if (text === undefined || text === null) return undefined;
+  return String(text).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 }
 
 /** JSONata sequences carry extra flags; results are stored and sent, so keep plain JSON values. */

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { redactUrl } from '../observability/redact.ts';
 import { openPostgresStore } from './postgres/index.ts';
 import { openSqliteStore } from './sqlite/index.ts';
 import type { Store } from './types.ts';
@@ -14,7 +15,5 @@ export async function openStore(config: Config['store'], options: { longRunning?
   throw new Error(`store.url ${redactUrl(config.url)}: expected sqlite:<file> or postgres://user:pw@host:5432/db`);
 }
 
-/** A store URL fit for logs: the password replaced. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
+/** Kept here for callers that import it from the store (one implementation, in redact.ts). */
+export { redactUrl };

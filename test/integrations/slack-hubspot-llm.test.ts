@@ -38,6 +38,24 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       ]);
     });
 
+    it('visitor text cannot ping the channel or plant a link: it arrives escaped, and only the recipe\'s own link is a link', async () => {
+      const s = await slack();
+      it_ = await shipped({ connections: { slack: { webhook_url: s.webhookUrl } } } as never);
+      await post(
+        sample('muro/conversation.opened', (e) => {
+          e.data.visitor.name = '<!channel> <https://evil.example|Open in muro>';
+          e.data.message.text = 'R&D asks <@U0ADMIN> to see <https://evil.example/login>';
+        }),
+      );
+      await it_.hl.worker.drain();
+      const text = s.messages[0]!.text!;
+      expect(text).toBe(
+        'New conversation from &lt;!channel&gt; &lt;https://evil.example|Open in muro&gt;: “R&amp;D asks &lt;@U0ADMIN&gt; to see &lt;https://evil.example/login&gt;” <https://app.muro.example/inbox/conv_8h2k4m|Open in muro>',
+      );
+      // What Slack reads as markup: every <…> is a link, a mention or a command (!channel, @user).
+      expect([...text.matchAll(/<([^>]*)>/g)].map((m) => m[1])).toEqual(['https://app.muro.example/inbox/conv_8h2k4m|Open in muro']);
+    });
+
     it('a test event goes to Slack with a [test] prefix', async () => {
       const s = await slack();
       it_ = await shipped({ connections: { slack: { webhook_url: s.webhookUrl } } } as never);
