@@ -139,3 +139,51 @@ describe('a running hookline after reloadConfig', () => {
   });
 });
 
+
+describe('secrets added by a reload are redacted from then on', () => {
+  let hl: TestHookline;
+  let api: Destination;
+  const temp = tempDir();
+  const post = (id: string) => {
+    const body = JSON.stringify(muroEvent(id, 'conversation.opened'));
+    return send(`${hl.url}/muro/webhook`, { body, headers: muroHeaders(body, MURO_SECRET) });
+  };
+  /** The event's dead run, once the worker has recorded it, as stored (error and attempts). */
+  const deadRun = async (id: string) => {
+    for (const started = Date.now(); Date.now() - started < 10_000; await new Promise((r) => setTimeout(r, 20))) {
+      const [event] = await hl.store.events.findById(id);
+      const runs = event ? await hl.store.runs.forEvent(event.seq) : [];
+      if (runs[0]?.status === 'dead') return JSON.stringify({ error: runs[0].error, attempts: runs[0].attempts });
+    }
+    throw new Error(`no dead run for ${id} within 10 s`);
+  };
+  beforeAll(async () => {
+    api = await startDestination();
+    process.env.HOOKLINE_RELOAD_API_KEY = 'first-api-key-0123456789';
+    writeRecipe(temp.dir, 'call', `on: muro/conversation.opened\nsteps: [ { id: call, http: { url: "${api.origin}/v1", query: { api_key: "{{ $env.HOOKLINE_RELOAD_API_KEY }}" } } } ]\n`);
+    hl = await startTestHookline({ dir: temp.dir, overrides: { env: ['HOOKLINE_RELOAD_API_KEY'], vars: { round: 1 } } });
+  });
+  afterAll(async () => {
+    delete process.env.HOOKLINE_RELOAD_API_KEY;
+    await hl.stop();
+    await api.close();
+  });
+
+  it('a credential that only the new config carries never reaches a stored attempt', async () => {
+    api.failNext(400);
+    expect((await post('evt_redact_1')).status).toBe(200);
+    const first = await deadRun('evt_redact_1');
+    expect(api.requests[0]!.query.api_key).toBe('first-api-key-0123456789');
+    expect(first).toContain('[redacted]');
+    expect(first).not.toContain('first-api-key-0123456789');
+
+    process.env.HOOKLINE_RELOAD_API_KEY = 'second-api-key-9876543210';
+    hl.reloadConfig(testConfig(temp.dir, { store: { url: hl.config.store.url }, env: ['HOOKLINE_RELOAD_API_KEY'], vars: { round: 2 } }), 'test');
+    api.failNext(400);
+    expect((await post('evt_redact_2')).status).toBe(200);
+    const second = await deadRun('evt_redact_2');
+    expect(api.requests[1]!.query.api_key).toBe('second-api-key-9876543210');
+    expect(second).toContain('[redacted]');
+    expect(second).not.toContain('second-api-key-9876543210');
+  });
+});
