@@ -20,6 +20,7 @@ import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
 import { Dispatcher } from './worker/dispatcher.ts';
+import { dispatchLagMs, dispatchReadiness } from './worker/readiness.ts';
 import { Worker } from './worker/worker.ts';
 
 export interface HooklineOptions {
@@ -64,7 +65,13 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const logger = options.logger ?? createLogger(config.log.level);
   const actions = options.actions ?? actionRegistry();
   const store = await openStore(config.store);
-  const metrics = createMetrics(() => store.runs.counts());
+  const metrics = createMetrics(
+    () => store.runs.counts(),
+    async () => {
+      const backlog = await store.dispatch.backlog();
+      return { lagSeconds: dispatchLagMs(backlog, clock.now()) / 1000, setAside: backlog.setAside };
+    },
+  );
   const secrets = resolveSecrets(config);
   const env = Object.fromEntries(config.env.map((name) => [name, process.env[name] ?? '']));
 
@@ -79,7 +86,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const recipes = () => recipeSet;
 
   const conversations = new Conversations(config.sources.muro.transcript, store.conversations, clock);
-  const dispatcher = new Dispatcher({ store, config, clock, logger, conversations, recipes, env });
+  const dispatcher = new Dispatcher({ store, config, clock, logger, conversations, recipes, env, metrics });
   const engine: EngineDeps = {
     store,
     config,
@@ -130,6 +137,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         ? JSON.stringify(await storeAttachments(event, attachmentLimits))
         : raw,
     isClosing: () => closing !== undefined,
+    readiness: dispatchReadiness({ store, clock, dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
   });
 
   await app.register((scope) => adminApi(scope, { store, clock, token: config.admin.token, recipes, wake: () => worker.wake() }), { prefix: '/admin' });

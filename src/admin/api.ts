@@ -29,7 +29,19 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.get<{ Querystring: Record<string, string | undefined> }>('/events', async (request) => {
     const q = request.query;
     const events = await store.events.list({ source: q.source || undefined, type: q.type || undefined, limit: limitOf(q.limit), before: q.before ? Number(q.before) : undefined, search: q.q || undefined });
-    return { events: events.map(({ seq, source, eventId, type, receivedAt, test, status, generation }) => ({ seq, source, id: eventId, type, received_at: new Date(receivedAt).toISOString(), test, status, generation })) };
+    return {
+      events: events.map(({ seq, source, eventId, type, receivedAt, test, status, generation, dispatchError }) => ({
+        seq,
+        source,
+        id: eventId,
+        type,
+        received_at: new Date(receivedAt).toISOString(),
+        test,
+        status,
+        generation,
+        dispatch_error: dispatchError,
+      })),
+    };
   });
 
   app.get<{ Params: { id: string }; Querystring: { seq?: string } }>('/events/:id', async (request, reply) => {
