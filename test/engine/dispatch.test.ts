@@ -70,7 +70,7 @@ describeBackends('dispatch', (backend) => {
   async function settle() {
     await expect
       .poll(async () => {
-        await settle();
+        await hl!.worker.drain();
         return (await hl!.store.dispatch.backlog()).oldestPending;
       }, { timeout: 10_000, interval: 50 })
       .toBeUndefined();
