@@ -433,7 +433,7 @@ export interface Store {
    * calls it. Returns the unsubscribe function.
    */
   subscribe(listener: (what: Wake) => void): () => void;
-  /** Resolves when the store can be read and written: a query and a write of one tiny row. */
+  /** Resolves when the store can be written: it updates a one-row table (SELECT 1 succeeds on a full or read-only store). */
   ping(): Promise<void>;
   /**
    * What /readyz reports of the store besides "it answers": where it is and its connections
