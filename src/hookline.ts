@@ -22,6 +22,7 @@ import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
 import { Dispatcher } from './worker/dispatcher.ts';
+import { dispatchLagMs, dispatchReadiness } from './worker/readiness.ts';
 import { Worker } from './worker/worker.ts';
 
 export interface HooklineOptions {
@@ -99,7 +100,13 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   warnShortSecrets();
   const actions = options.actions ?? actionRegistry();
   const store = await openStore(config.store);
-  const metrics = createMetrics(() => store.runs.counts());
+  const metrics = createMetrics(
+    () => store.runs.counts(),
+    async () => {
+      const backlog = await store.dispatch.backlog();
+      return { lagSeconds: dispatchLagMs(backlog, clock.now()) / 1000, setAside: backlog.setAside };
+    },
+  );
 
   let recipeSet = loadRecipes(config.recipes, actions);
   for (const d of recipeSet.diagnostics) logger.error(`recipe refused: ${formatDiagnostic(d)}`);
@@ -124,6 +131,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     get env() {
       return env;
     },
+    metrics,
   });
   const engine: EngineDeps = {
     store,
@@ -192,6 +200,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         ? JSON.stringify(await storeAttachments(event, attachmentLimits))
         : raw,
     isClosing: () => closing !== undefined,
+    readiness: dispatchReadiness({ store, clock, dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
   });
 
   await app.register(

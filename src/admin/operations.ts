@@ -23,7 +23,7 @@ export const ticketStatuses = ['open'];
 
 /** An event in a list (GET /admin/events, `hookline events --json`). */
 export function eventSummaryJson(e: EventSummary) {
-  return { seq: e.seq, source: e.source, id: e.eventId, type: e.type, received_at: new Date(e.receivedAt).toISOString(), test: e.test, status: e.status, generation: e.generation };
+  return { seq: e.seq, source: e.source, id: e.eventId, type: e.type, received_at: new Date(e.receivedAt).toISOString(), test: e.test, status: e.status, generation: e.generation, dispatch_error: e.dispatchError };
 }
 
 /** An event as operators see it; a payload too deep (or not JSON) is shown cut, with its raw body beside it. */
@@ -38,6 +38,7 @@ export function eventJson(e: EventRecord) {
     test: e.test,
     status: e.status,
     generation: e.generation,
+    dispatch_error: e.dispatchError,
     headers: e.headers,
     payload: shown.payload,
     ...(shown.note !== undefined ? { payload_note: shown.note, body: e.body } : {}),
@@ -99,10 +100,17 @@ export async function eventDetail(store: Store, id: string, seq?: number) {
   return { event: eventJson(event), receipts: receipts.map((r) => r.seq), runs: runs.map(runJson) };
 }
 
-export async function replayEvent(store: Store, id: string): Promise<{ seq: number; generation: number } | undefined> {
+/**
+ * Runs an event through the recipes again. One that was set aside (its dispatch failed) is
+ * dispatched again as if for the first time: same generation, so it answers waits and its steps keep
+ * their idempotency keys; any other is replayed (generation + 1).
+ */
+export async function replayEvent(store: Store, id: string): Promise<{ seq: number; generation: number; retried: boolean } | undefined> {
   const [event] = await store.events.findById(id);
-  if (!event || !(await store.events.replay(event.seq))) return undefined;
-  return { seq: event.seq, generation: event.generation + 1 };
+  if (!event) return undefined;
+  if (event.status === 'failed' && (await store.dispatch.retry(event.seq))) return { seq: event.seq, generation: event.generation, retried: true };
+  if (!(await store.events.replay(event.seq))) return undefined;
+  return { seq: event.seq, generation: event.generation + 1, retried: false };
 }
 
 export const retryMessages: Record<RetryResult, string> = {

@@ -20,6 +20,8 @@ export function eventsCommands(program: Command): void {
         if (o.json) return events.forEach((e) => console.log(JSON.stringify(eventSummaryJson(e))));
         if (events.length === 0) return console.log('no events');
         console.log(table([['SEQ', 'RECEIVED', 'SOURCE', 'TYPE', 'ID', 'STATUS'], ...events.map((e) => [String(e.seq), iso(e.receivedAt), e.source, e.type, e.eventId, `${e.status}${e.test ? ' (test)' : ''}`])]));
+        const failed = events.filter((e) => e.status === 'failed').length;
+        if (failed > 0) console.log(`\n${failed} set aside (failed): their dispatch failed; \`hookline show <id>\` says why, \`hookline replay <id>\` after a fix`);
       }),
     );
 
@@ -39,6 +41,8 @@ export function eventsCommands(program: Command): void {
         if (o.json) return console.log(JSON.stringify(detail, null, 2));
         const e = detail.event;
         console.log(`${e.source} ${e.type} ${e.id}  seq ${e.seq}  received ${e.received_at}  ${e.status}${e.test ? '  (test)' : ''}${detail.receipts.length > 1 ? `  (${detail.receipts.length} receipts)` : ''}`);
+        if (e.status === 'failed') console.log(`set aside: ${e.dispatch_error}\n  fix the cause, then: hookline replay ${e.id}`);
+        else if (e.dispatch_error) console.log(`its last dispatch failed: ${e.dispatch_error}`);
         console.log(JSON.stringify(e.payload, null, 2));
         if (detail.runs.length === 0) console.log('\nno recipe ran for this event');
         for (const run of detail.runs) {
@@ -66,7 +70,11 @@ export function eventsCommands(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        console.log(`replaying ${id} (seq ${replayed.seq}, replay ${replayed.generation}); a running hookline picks it up`);
+        console.log(
+          replayed.retried
+            ? `dispatching ${id} again (seq ${replayed.seq}, set aside before); a running hookline picks it up`
+            : `replaying ${id} (seq ${replayed.seq}, replay ${replayed.generation}); a running hookline picks it up`,
+        );
       }),
     );
 }

@@ -146,6 +146,7 @@ export const configSchema = z
         per_connection: z.number().int().min(1).default(16).meta({ description: 'at most this many at once to one connection' }),
         lease: duration.default(30_000).meta({ description: 'a run leased by an instance that stops heartbeating is taken over after this' }),
         poll: duration.default(1_000).meta({ description: 'how often idle workers look for due runs and timers' }),
+        max_lag: duration.default(60_000).meta({ description: '/readyz answers 503 while the oldest event waiting for dispatch is older than this (0: never)' }),
       })
       .strict()
       .prefault({}),

@@ -1,16 +1,18 @@
 import type { EventSummary, RunRecord, Store } from '../store/types.ts';
 
 /**
- * What became of an event, for the events list: `pending` until the dispatcher took it, `unmatched`
- * when no recipe matched, else the most pressing state of the runs of its latest delivery or replay
- * (dead before retrying before running before waiting before done before skipped). Rejected webhooks
- * are never stored: they are only counted in metrics (see the overview).
+ * What became of an event, for the events list: `pending` until the dispatcher took it, `failed` when
+ * its dispatch failed and it was set aside, `unmatched` when no recipe matched, else the most pressing
+ * state of the runs of its latest delivery or replay (dead before retrying before running before
+ * waiting before done before skipped). Rejected webhooks are never stored: they are only counted in
+ * metrics (see the overview).
  */
-export const outcomes = ['pending', 'unmatched', 'running', 'waiting', 'retrying', 'done', 'dead', 'skipped'] as const;
+export const outcomes = ['pending', 'failed', 'unmatched', 'running', 'waiting', 'retrying', 'done', 'dead', 'skipped'] as const;
 export type Outcome = (typeof outcomes)[number];
 
 export const outcomeHelp: Record<Outcome, string> = {
   pending: 'stored, not yet dispatched to recipes',
+  failed: 'its dispatch failed: set aside with the error, the next events went on; replay it after a fix',
   unmatched: 'no recipe matched',
   running: 'a run is queued or running',
   waiting: 'a run waits (wait_for)',
@@ -22,6 +24,7 @@ export const outcomeHelp: Record<Outcome, string> = {
 
 export function eventOutcome(event: Pick<EventSummary, 'status' | 'generation'>, runs: readonly Pick<RunRecord, 'status' | 'generation'>[]): Outcome {
   if (event.status === 'received') return 'pending';
+  if (event.status === 'failed') return 'failed';
   const current = runs.filter((r) => r.generation === event.generation);
   if (current.length === 0) return 'unmatched';
   const has = (...statuses: string[]) => current.some((r) => statuses.includes(r.status));

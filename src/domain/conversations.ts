@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { compileExpression, type CompiledExpression } from '../recipes/expressions.ts';
+import { indexKey } from '../store/index-key.ts';
 import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 
@@ -51,6 +52,7 @@ export class Conversations {
    * The messages this event adds to its conversation (the store ignores ids it already has), and,
    * when `withTranscript`, the transcript after this event: what is stored plus what is new.
    * Loading the transcript costs a read per event, so it happens only when a recipe needs it.
+   * Conversation and message ids come from event data: they reach the store as index keys.
    */
   async withEvent(
     view: Record<string, unknown>,
@@ -61,13 +63,15 @@ export class Conversations {
   ): Promise<{ transcript?: Transcript; append: TranscriptMessage[] }> {
     const id = await this.idOf(view);
     if (id === undefined) return { append: [] };
-    const stored = withTranscript ? [...(await this.store.transcript(id)), ...unstored.filter((m) => m.conversationId === id)] : [];
+    const key = indexKey(id);
+    const stored = withTranscript ? [...(await this.store.transcript(key)), ...unstored.filter((m) => m.conversationId === key)] : [];
     const known = new Set(stored.map((m) => m.messageId));
     const append: TranscriptMessage[] = [];
     for (const m of await this.messagesOf(view)) {
-      if (known.has(m.id)) continue;
-      known.add(m.id);
-      append.push({ conversationId: id, messageId: m.id, eventSeq: seq, position: append.length, message: m.message });
+      const messageKey = indexKey(m.id);
+      if (known.has(messageKey)) continue;
+      known.add(messageKey);
+      append.push({ conversationId: key, messageId: messageKey, eventSeq: seq, position: append.length, message: m.message });
     }
     if (!withTranscript) return { append };
     return { transcript: { id, messages: [...stored.map((m) => m.message), ...append.map((m) => m.message)] }, append };
@@ -77,6 +81,6 @@ export class Conversations {
   async current(view: Record<string, unknown>): Promise<Transcript | undefined> {
     const id = await this.idOf(view);
     if (id === undefined) return undefined;
-    return { id, messages: (await this.store.transcript(id)).map((m) => m.message) };
+    return { id, messages: (await this.store.transcript(indexKey(id))).map((m) => m.message) };
   }
 }

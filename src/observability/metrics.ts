@@ -1,14 +1,28 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** How dispatch stands: seconds the oldest event has waited for it, and how many events are set aside. */
+export interface DispatchState {
+  lagSeconds: number;
+  setAside: number;
+}
+
+/** One store query serves every gauge of a scrape that needs it. */
+function onePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let reading: Promise<T> | undefined;
+  return () => (reading ??= read().finally(() => setTimeout(() => (reading = undefined), 100).unref()));
+}
+
 /**
  * One registry per hookline instance (not prom-client's global), so tests can run several.
- * `queueCounts` is read when Prometheus scrapes (queue depth, dead letters), not on every worker pass.
+ * `queueCounts` and `dispatchState` are read when Prometheus scrapes, not on every worker pass.
  */
-export function createMetrics(queueCounts: () => Promise<Partial<Record<string, number>>> = async () => ({})) {
+export function createMetrics(
+  queueCounts: () => Promise<Partial<Record<string, number>>> = async () => ({}),
+  dispatchState: () => Promise<DispatchState> = async () => ({ lagSeconds: 0, setAside: 0 }),
+) {
   const registry = new Registry();
-  let reading: Promise<Partial<Record<string, number>>> | undefined;
-  // One store query serves both gauges of a scrape.
-  const counts = () => (reading ??= queueCounts().finally(() => setTimeout(() => (reading = undefined), 100).unref()));
+  const counts = onePerScrape(queueCounts);
+  const dispatch = onePerScrape(dispatchState);
   collectDefaultMetrics({ register: registry, prefix: 'hookline_' });
   const registers = [registry];
   return {
@@ -60,6 +74,28 @@ export function createMetrics(queueCounts: () => Promise<Partial<Record<string, 
       labelNames: ['action'] as const,
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
+    }),
+    dispatchFailed: new Counter({
+      name: 'hookline_events_dispatch_failed_total',
+      help: 'Events whose dispatch failed and that were set aside (status failed; replay them after a fix), by source',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    setAside: new Gauge({
+      name: 'hookline_events_set_aside',
+      help: 'Events set aside now: their dispatch failed (hookline events, status failed)',
+      registers,
+      async collect() {
+        this.set((await dispatch()).setAside);
+      },
+    }),
+    dispatchLag: new Gauge({
+      name: 'hookline_dispatch_lag_seconds',
+      help: 'How long the oldest event waiting for dispatch has waited (0 when none waits)',
+      registers,
+      async collect() {
+        this.set((await dispatch()).lagSeconds);
+      },
     }),
     deadLetters: new Gauge({
       name: 'hookline_dead_letters',

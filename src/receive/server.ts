@@ -12,8 +12,8 @@ export interface ServerDeps extends WebhookDeps {
   sources: SourceSettings[];
   /** True once shutdown began: answers then carry `connection: close` so keep-alive sockets end. */
   isClosing?: () => boolean;
-  /** Extra checks for /readyz besides the store (the worker, later). */
-  readiness?: () => Promise<Record<string, unknown>>;
+  /** Checks for /readyz besides the store (dispatch): their details join the answer; a `problem` makes it 503. */
+  readiness?: () => Promise<{ problem?: string | undefined; details: Record<string, unknown> }>;
 }
 
 const otherMethods = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -66,18 +66,23 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  // Ready: the store answers a query within readyTimeoutMs. The answer names the database (address,
-  // schema, pool) so that an operator sees which one an instance uses and how busy its pool is.
+  // Ready: the store takes a write within readyTimeoutMs, and the readiness checks (dispatch keeps
+  // up) find no problem. The answer names the database (address, schema, pool) so that an operator
+  // sees which one an instance uses and how busy its pool is, and says why when it is 503.
   app.get('/readyz', async (_request, reply) => {
     const started = performance.now();
+    const store = deps.store.kind;
     try {
-      await withTimeout(deps.store.ping(), readyTimeoutMs, `the store did not answer within ${readyTimeoutMs} ms`);
-      const database = { ...deps.store.describe?.(), ping_ms: Math.round((performance.now() - started) * 10) / 10 };
-      const extra = deps.readiness ? await deps.readiness() : {};
-      return { ok: true, store: deps.store.kind, database, ...extra };
+      await withTimeout(deps.store.ping(), readyTimeoutMs, `the store did not take a write within ${readyTimeoutMs} ms`);
     } catch (error) {
-      return reply.code(503).send({ ok: false, store: deps.store.kind, database: { ...deps.store.describe?.() }, error: (error as Error).message });
+      return reply.code(503).send({ ok: false, store, database: { ...deps.store.describe?.() }, error: `store: ${(error as Error).message}` });
     }
+    const database = { ...deps.store.describe?.(), ping_ms: Math.round((performance.now() - started) * 10) / 10 };
+    const ready = deps.readiness
+      ? await withTimeout(deps.readiness(), readyTimeoutMs, `the readiness checks took over ${readyTimeoutMs} ms`).catch((error: Error) => ({ problem: error.message, details: {} }))
+      : { details: {} };
+    if (ready.problem) return reply.code(503).send({ ok: false, store, database, ...ready.details, error: ready.problem });
+    return { ok: true, store, database, ...ready.details };
   });
   app.get('/metrics', async (_request, reply) => {
     void reply.type(deps.metrics.registry.contentType);

@@ -32,9 +32,10 @@ export interface EventRow {
   test: number | boolean;
   status: EventRecord['status'];
   generation: number;
+  dispatch_error: string | null;
 }
 
-export const eventSummaryColumns = 'seq, source, event_id, type, received_at, test, status, generation';
+export const eventSummaryColumns = 'seq, source, event_id, type, received_at, test, status, generation, dispatch_error';
 
 export function toEventSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSummary {
   return {
@@ -46,6 +47,7 @@ export function toEventSummary(row: Omit<EventRow, 'headers' | 'body'>): EventSu
     test: row.test === true || row.test === 1,
     status: row.status,
     generation: row.generation,
+    dispatchError: row.dispatch_error ?? null,
   };
 }
 

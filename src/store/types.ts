@@ -23,11 +23,19 @@ export interface NewEvent {
 export interface EventRecord extends NewEvent {
   /** Receive order: increases with every stored event. */
   seq: number;
-  /** received: waiting for the dispatcher; dispatched: state updated and runs created. */
-  status: 'received' | 'dispatched';
+  /**
+   * received: waiting for the dispatcher; dispatched: state updated and runs created; failed: its
+   * dispatch failed for a reason of its own, so it was set aside (see `dispatchError`) and dispatch
+   * went on with the next events. Replaying it dispatches it again.
+   */
+  status: EventStatus;
   /** 0 for the original delivery; each replay adds one (runs of a replay carry it too). */
   generation: number;
+  /** Why its last dispatch failed; null once it is dispatched. */
+  dispatchError: string | null;
 }
+
+export type EventStatus = 'received' | 'dispatched' | 'failed';
 
 export type EventSummary = Omit<EventRecord, 'body' | 'headers'>;
 
@@ -67,6 +75,10 @@ export interface EventStore {
 
 // ---------------------------------------------------------------- dispatch
 
+/**
+ * A message of a muro conversation. Both ids come from event data, so they are index keys
+ * (`indexKey` in index-key.ts): a short printable id as it is, any other as a digest.
+ */
 export interface TranscriptMessage {
   conversationId: string;
   messageId: string;
@@ -84,7 +96,7 @@ export const liveStatuses: readonly RunStatus[] = ['queued', 'running', 'retryin
 export interface NewRun {
   id: string;
   recipe: string;
-  /** Value of the recipe's `key` expression, if it has one. */
+  /** Value of the recipe's `key` expression, if it has one, as an index key (see index-key.ts). */
   key?: string | undefined;
   /** queued normally; dead when the trigger's `if` or `key` failed to evaluate (error says why). */
   status: 'queued' | 'dead';
@@ -135,6 +147,22 @@ export interface DispatchStore {
    * the store, so that an event and a new wait_for can never miss each other.
    */
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Sets a received event aside: status `failed` with the error, out of pending(), so that dispatch
+   * goes on with the next events. False if it is no longer received in that generation.
+   */
+  setAside(seq: number, generation: number, error: string): Promise<boolean>;
+  /** A set-aside event back to received, in the same generation: dispatched as if for the first time. False if it was not set aside. */
+  retry(seq: number): Promise<boolean>;
+  /** How dispatch stands, for /readyz and metrics. */
+  backlog(): Promise<DispatchBacklog>;
+}
+
+export interface DispatchBacklog {
+  /** receivedAt of the oldest event waiting for its first dispatch (replays left out: they keep their old time). */
+  oldestPending: number | undefined;
+  /** Events set aside (status failed). */
+  setAside: number;
 }
 
 // ---------------------------------------------------------------- runs
@@ -288,8 +316,8 @@ export interface WaitStore {
 }
 
 export interface ConversationStore {
-  /** A conversation's messages in receive order. */
-  transcript(conversationId: string): Promise<TranscriptMessage[]>;
+  /** A conversation's messages in receive order, by the index key of its id. */
+  transcript(conversationKey: string): Promise<TranscriptMessage[]>;
 }
 
 export type Row = Record<string, string | number | boolean | null>;
@@ -437,7 +465,7 @@ export interface Store {
    * calls it. Returns the unsubscribe function.
    */
   subscribe(listener: (what: Wake) => void): () => void;
-  /** Resolves when the store can be read and written. */
+  /** Resolves when the store can be written: it updates a one-row table (SELECT 1 succeeds on a full or read-only store). */
   ping(): Promise<void>;
   /**
    * What /readyz reports of the store besides "it answers": where it is and its connections

@@ -45,6 +45,11 @@ export class Worker {
     this.engine.limiter.onFree = () => this.wake();
   }
 
+  /** Whether the worker loop runs (started and not stopping). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   /** Something may be due (an event stored, runs created or resolved, a destination freed): look now. */
   wake(): void {
     this.claimWanted = true;
@@ -85,8 +90,14 @@ export class Worker {
    */
   async tick(): Promise<boolean> {
     let busy = false;
-    const dispatched = await this.dispatcher.dispatchPending();
-    busy ||= dispatched.length > 0;
+    try {
+      const dispatched = await this.dispatcher.dispatchPending();
+      busy ||= dispatched.length > 0;
+    } catch (error) {
+      // The store is in trouble (an event that fails on its own is set aside instead): the next pass
+      // tries again, and runs already created still get their turn below.
+      this.logger.warn({ err: error }, 'dispatch pass failed; retrying');
+    }
     const expired = await this.store.waits.expire(this.clock.now(), 500);
     busy ||= expired.length > 0;
     // Runs waiting in the limiter for their destination hold no slot.

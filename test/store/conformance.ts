@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, NonRetryableError, StoreUnavailableError } from '../../src/errors.ts';
 import { threadEmail } from '../../src/domain/ticket-threading.ts';
+import { indexKey } from '../../src/store/index-key.ts';
 import type { Lease, StepRecord, Store, TicketMessageInput } from '../../src/store/types.ts';
 import { attempt, commit, createRuns, newEvent, receive, run, settle, T0, TTL, uid } from './fixtures.ts';
 
@@ -63,8 +64,8 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const rb = await store.events.receive(b, TTL);
         if (ra.duplicate || rb.duplicate) throw new Error('unexpected duplicate');
         expect(rb.seq).toBeGreaterThan(ra.seq);
-        expect(await store.events.getBySeq(ra.seq)).toEqual({ ...a, seq: ra.seq, status: 'received', generation: 0 });
-        expect(await store.events.getBySeq(rb.seq)).toEqual({ ...b, seq: rb.seq, status: 'received', generation: 0 });
+        expect(await store.events.getBySeq(ra.seq)).toEqual({ ...a, seq: ra.seq, status: 'received', generation: 0, dispatchError: null });
+        expect(await store.events.getBySeq(rb.seq)).toEqual({ ...b, seq: rb.seq, status: 'received', generation: 0, dispatchError: null });
         expect(await store.events.getBySeq(rb.seq + 1000)).toBeUndefined();
         expect(await store.events.count()).toBe(2);
       });
@@ -403,6 +404,67 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect((await store.runs.get('p3'))?.steps[0]?.output).toEqual({ timed_out: true });
         expect((await store.runs.get('p2'))?.status).toBe('waiting');
         expect((await store.waits.waiting('muro')).map((w) => w.runId)).toEqual(['p2']);
+      });
+
+      it('setAside takes a received event out of pending with its error; retry brings it back in the same generation', async () => {
+        const a = await receive(store);
+        const b = await receive(store);
+        const c = await receive(store);
+        const error = 'committing its dispatch failed: boom \u0000 ✓';
+        expect(await store.dispatch.setAside(b, 0, error)).toBe(true);
+        expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([a, c]);
+        const failed = await store.events.getBySeq(b);
+        expect(failed).toMatchObject({ status: 'failed', generation: 0 });
+        expect(failed?.dispatchError).toMatch(/^committing its dispatch failed: boom .* ✓$/);
+        expect((await store.events.list({})).find((e) => e.seq === b)).toMatchObject({ status: 'failed', dispatchError: failed?.dispatchError });
+        expect((await store.events.findById(failed!.eventId))[0]).toMatchObject({ status: 'failed' });
+        // Only a received event of that generation is set aside.
+        expect(await store.dispatch.setAside(b, 0, 'again')).toBe(false);
+        await commit(store, a);
+        expect(await store.dispatch.setAside(a, 0, 'too late')).toBe(false);
+        expect(await store.dispatch.setAside(c, 1, 'wrong generation')).toBe(false);
+        expect((await store.events.getBySeq(a))?.status).toBe('dispatched');
+
+        expect(await store.dispatch.retry(b)).toBe(true);
+        expect(await store.dispatch.retry(b)).toBe(false);
+        expect(await store.dispatch.retry(a)).toBe(false);
+        expect((await store.dispatch.pending(10)).map((e) => [e.seq, e.generation])).toEqual([[b, 0], [c, 0]]);
+        // Dispatched at last, it keeps no error.
+        expect(await commit(store, b, { runs: [run('after-fix')] })).toMatchObject({ created: ['after-fix'] });
+        expect(await store.events.getBySeq(b)).toMatchObject({ status: 'dispatched', dispatchError: null });
+      });
+
+      it('a set-aside event can be replayed: received again, next generation', async () => {
+        const seq = await receive(store);
+        await store.dispatch.setAside(seq, 0, 'planning its dispatch failed: x');
+        expect(await store.events.replay(seq)).toBe(true);
+        expect(await store.events.getBySeq(seq)).toMatchObject({ status: 'received', generation: 1 });
+        expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([seq]);
+      });
+
+      it('backlog gives the oldest event waiting for its first dispatch and how many are set aside', async () => {
+        expect(await store.dispatch.backlog()).toEqual({ oldestPending: undefined, setAside: 0 });
+        const old = await receive(store, { receivedAt: T0 - 5_000 });
+        await commit(store, old);
+        await store.events.replay(old); // pending again, but a replay: its old time says nothing of the lag
+        const first = await receive(store, { receivedAt: T0 + 10 });
+        await receive(store, { receivedAt: T0 + 20 });
+        const bad = await receive(store, { receivedAt: T0 + 30 });
+        await store.dispatch.setAside(bad, 0, 'x');
+        expect(await store.dispatch.backlog()).toEqual({ oldestPending: T0 + 10, setAside: 1 });
+        await store.dispatch.setAside(first, 0, 'y');
+        expect(await store.dispatch.backlog()).toEqual({ oldestPending: T0 + 20, setAside: 2 });
+      });
+
+      it('keeps values from event data apart as index keys: any length, NUL, lone surrogates', async () => {
+        const ids = ['c'.repeat(10_000), `${'c'.repeat(9_999)}d`, 'x\u0000y', 'x\uFFFDy', 'x\uD800y', 'm'.repeat(1 << 20)];
+        const seq = await receive(store);
+        await commit(store, seq, {
+          messages: ids.map((id, i) => ({ conversationId: indexKey(id), messageId: indexKey(`${id}:m`), eventSeq: seq, position: i, message: { id } })),
+          runs: ids.map((id, i) => run(`k${i}`, { key: indexKey(id) })),
+        });
+        for (const id of ids) expect((await store.conversations.transcript(indexKey(id))).map((m) => m.message)).toEqual([{ id }]);
+        expect((await store.runs.list({ status: 'queued' })).map((r) => r.key).sort()).toEqual(ids.map(indexKey).sort());
       });
 
       it('withLock runs callers one at a time and passes results and errors through', async () => {

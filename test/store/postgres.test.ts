@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/errors.ts';
+import { indexKey } from '../../src/store/index-key.ts';
 import { migrations } from '../../src/store/postgres/migrations.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store, Wake } from '../../src/store/types.ts';
@@ -66,6 +67,28 @@ function describePostgresOnly() {
       const stores = await Promise.all(Array.from({ length: 5 }, () => open(s.url, { poolSize: 2 })));
       expect(stores).toHaveLength(5);
       expect(await admin(s.url, 'SELECT version FROM schema_migrations')).toHaveLength(migrations.length);
+    });
+
+    it('rewrites conversation, message and run keys stored before index keys into their index keys, as indexKey does', async () => {
+      const s = await schema();
+      const before = migrations.findIndex((sql) => sql.includes('store_probe'));
+      for (const [i, sql] of migrations.slice(0, before).entries()) {
+        await admin(s.url, `${sql}; CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO schema_migrations (version) VALUES (${i + 1})`);
+      }
+      // What PostgreSQL could hold before: no NUL, under its index row limit.
+      const values = ['conv_1', 'x'.repeat(201), 'é'.repeat(101), 'tab\there', 'new\nline', 'del\u007f', '~tilde', 'quote"back\\slash', 'ünïcödé ✓'];
+      await admin(s.url, `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'e', 't', 0, '{}', '{}')`);
+      for (const [i, v] of values.entries()) {
+        await admin(s.url, `INSERT INTO transcript_messages (conversation_id, message_id, event_seq, position, message) SELECT $1, $2, seq, 0, '{}' FROM events`, [v, `m${i}:${v}`]);
+        await admin(s.url, `INSERT INTO runs (id, event_seq, recipe, run_key, status, available_at, created_at, updated_at) SELECT $1, seq, 'r', $2, 'done', 0, 0, 0 FROM events`, [`run${i}`, v]);
+      }
+      await open(s.url);
+      const messages = await admin<{ conversation_id: string; message_id: string }>(s.url, 'SELECT conversation_id, message_id FROM transcript_messages ORDER BY message');
+      const expected = values;
+      expect(messages.map((m) => m.conversation_id).sort()).toEqual(expected.map(indexKey).sort());
+      expect(messages.map((m) => m.message_id).sort()).toEqual(expected.map((v, i) => indexKey(`m${i}:${v}`)).sort());
+      const keys = await admin<{ run_key: string }>(s.url, 'SELECT run_key FROM runs');
+      expect(keys.map((r) => r.run_key).sort()).toEqual(expected.map(indexKey).sort());
     });
 
     it('refuses to open when the search_path names no existing schema', async () => {

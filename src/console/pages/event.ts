@@ -117,6 +117,12 @@ export function Runs({ data }: { data: Pick<EventDetailData, 'event' | 'runs' | 
   >
     <p>Outcome: <${Badge} status=${outcome} title=${outcomeHelp[outcome]} /> <span class="muted small">${outcomeHelp[outcome]}${live ? html` · updating<noscript> (without JavaScript, reload the page)</noscript>` : ''}</span></p>
     ${event.status === 'received' ? html`<p class="muted">Waiting for the dispatcher…</p>` : null}
+    ${event.status === 'failed'
+      ? html`<p class="run-error" role="alert" data-dispatch-error>
+          <strong>Dispatch failed:</strong> ${event.dispatchError} <br />
+          <span class="small">This event was set aside and the events after it were dispatched. Fix the cause, then replay it: it is dispatched as if for the first time.</span>
+        </p>`
+      : null}
     ${event.status === 'dispatched' && current.length === 0 ? html`<p class="muted">No recipe matched this event.</p>` : null}
     ${current.map((run) => html`<${Run} run=${run} steps=${data.recipeSteps.get(run.recipe)} now=${now} />`)}
     ${earlier.length > 0

@@ -110,8 +110,9 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
         listeners.delete(fn);
       };
     },
+    // A write, not only a query: a server that went read-only (a failover, a full disk) still answers SELECT 1.
     ping: async () => {
-      await pool.query('SELECT 1');
+      await pool.query('UPDATE store_probe SET writes = writes + 1 WHERE id = 1');
     },
     describe: () => ({
       address: where,

@@ -1,5 +1,10 @@
 import type { Pool } from 'pg';
+import { indexKeySql } from '../index-key.ts';
 import { checkin, checkout, lockKey } from './db.ts';
+
+const conversationKey = indexKeySql('conversation_id');
+const messageKey = indexKeySql('message_id');
+const runKey = indexKeySql('run_key');
 
 /**
  * Versioned schema; the `schema_migrations` table records which versions have run (version n is
@@ -190,6 +195,26 @@ export const migrations: readonly string[] = [
   INSERT INTO ticket_participants (ticket_id, address)
     SELECT DISTINCT ticket_id, lower(from_address) FROM ticket_messages WHERE length(from_address) <= 254
     ON CONFLICT DO NOTHING;
+  `,
+  `
+  -- Values from event data are kept as index keys (src/store/index-key.ts): rewrite older rows.
+  UPDATE transcript_messages SET conversation_id = ${conversationKey}, message_id = ${messageKey}
+    WHERE conversation_id <> ${conversationKey} OR message_id <> ${messageKey};
+  UPDATE runs SET run_key = ${runKey} WHERE run_key <> ${runKey};
+
+  -- An event whose dispatch failed is set aside with its error; replayed, it is dispatched again.
+  -- NOT VALID: every existing row holds, and checking them all would lock a large table for long.
+  ALTER TABLE events DROP CONSTRAINT IF EXISTS events_status_check;
+  ALTER TABLE events ADD CONSTRAINT events_status_check CHECK (status IN ('received', 'dispatched', 'failed')) NOT VALID;
+  ALTER TABLE events ADD COLUMN dispatch_error text;
+  CREATE INDEX events_set_aside ON events (seq) WHERE status = 'failed';
+
+  -- /readyz writes this row to know that the store can write, not only answer.
+  CREATE TABLE store_probe (
+    id         integer PRIMARY KEY CHECK (id = 1),
+    writes     bigint  NOT NULL
+  );
+  INSERT INTO store_probe (id, writes) VALUES (1, 0);
   `,
 ];
 

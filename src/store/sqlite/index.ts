@@ -32,7 +32,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   const checkpointer = file === ':memory:' || options.backgroundCheckpoints === false ? undefined : startCheckpointer(db, file);
 
   const events = sqliteEvents(db);
-  const probe = db.prepare('SELECT 1');
+  // A write, not only a query: a full disk or a read-only file answers SELECT 1 but refuses writes.
+  const probe = db.prepare('UPDATE store_probe SET writes = writes + 1 WHERE id = 1');
   return {
     kind: 'sqlite',
     events: {
@@ -49,7 +50,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     tickets: sqliteTickets(db),
     subscribe: () => () => {},
     ping: async () => {
-      probe.get();
+      probe.run();
     },
     close: async () => {
       await checkpointer?.stop();

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { indexKey } from '../index-key.ts';
 
 /** Versioned schema; PRAGMA user_version records how many have run. Append only. */
 export const migrations: readonly string[] = [
@@ -175,10 +176,29 @@ export const migrations: readonly string[] = [
   INSERT OR IGNORE INTO ticket_participants (ticket_id, address)
     SELECT ticket_id, lower(from_address) FROM ticket_messages WHERE length(from_address) <= 254;
   `,
+  `
+  -- Values from event data are kept as index keys (src/store/index-key.ts): rewrite older rows.
+  UPDATE transcript_messages SET conversation_id = hookline_index_key(conversation_id), message_id = hookline_index_key(message_id)
+    WHERE conversation_id <> hookline_index_key(conversation_id) OR message_id <> hookline_index_key(message_id);
+  UPDATE runs SET run_key = hookline_index_key(run_key) WHERE run_key <> hookline_index_key(run_key);
+
+  -- An event whose dispatch failed is set aside (status 'failed') with its error.
+  ALTER TABLE events ADD COLUMN dispatch_error TEXT;
+  CREATE INDEX events_set_aside ON events (seq) WHERE status = 'failed';
+
+  -- /readyz writes this row to know that the store can write, not only answer.
+  CREATE TABLE store_probe (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    writes     INTEGER NOT NULL
+  );
+  INSERT INTO store_probe (id, writes) VALUES (1, 0);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  // For migrations that rewrite stored values into index keys; this connection only.
+  db.function('hookline_index_key', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? indexKey(value) : value));
   for (let version = current; version < migrations.length; version++) {
     db.transaction(() => {
       db.exec(migrations[version]!);
