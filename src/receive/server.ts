@@ -1,10 +1,13 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.ts';
-import { receiveErrors } from '../errors.ts';
+import { ReceiveError, receiveErrors, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/types.ts';
-import { errorBody, outcomeOf, receiveWebhook, type SourceSettings, type WebhookDeps } from './webhook.ts';
+import { BodyBudget } from './body-budget.ts';
+import { guardBody } from './body-guard.ts';
+import { errorBody, outcomeOf, precheckWebhook, receiveWebhook, type SourceSettings, type WebhookDeps } from './webhook.ts';
 
 export interface ServerDeps extends WebhookDeps {
   config: Config;
@@ -29,19 +32,97 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Node's http server checks header and request deadlines this often (its default, 30 s, is too coarse). */
+const deadlineCheckMs = 1_000;
+
+/** The declared body length, or undefined when there is none (chunked, or no body). */
+function declaredLength(request: FastifyRequest): number | undefined {
+  const value = request.headers['content-length'];
+  return value === undefined ? undefined : Number(value);
+}
+
+const hasBody = (request: FastifyRequest) => request.headers['content-length'] !== undefined ? declaredLength(request)! > 0 : request.headers['transfer-encoding'] !== undefined;
+
 /** The HTTP adapter: reads bytes, calls the receiving path, answers. No business logic here. */
 export function createServer(deps: ServerDeps): FastifyInstance {
+  const { server } = deps.config;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.config.server.body_limit,
+    bodyLimit: server.body_limit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // No socket is held open by a client that sends nothing: the head must arrive within
+    // headers_timeout, an idle keep-alive connection ends after keep_alive_timeout, and a whole
+    // request within both plus read_timeout (webhook bodies get their own, JSON, 408 before that).
+    http: { headersTimeout: server.headers_timeout, connectionsCheckingInterval: deadlineCheckMs },
+    keepAliveTimeout: server.keep_alive_timeout,
+    requestTimeout: server.headers_timeout + server.read_timeout + deadlineCheckMs,
   });
+
+  const budget = new BodyBudget(server.body_budget);
+  new Gauge({
+    name: 'hookline_body_budget_used_bytes',
+    help: 'Bytes of request bodies being read or handled now, out of server.body_budget',
+    registers: [deps.metrics.registry],
+    collect() {
+      this.set(budget.used);
+    },
+  });
+  const retryAfterSec = String(Math.ceil(server.read_timeout / 1000));
+
+  /**
+   * Answers with a receive error code. A refusal made before or while the body is read closes the
+   * connection, so that the rest of the body is never read.
+   */
+  const refuse = (reply: FastifyReply, code: ReceiveErrorCode, message?: string) => {
+    void reply.code(receiveErrors[code].status).header('connection', 'close');
+    if (code === 'HL_BODY_BUDGET_EXHAUSTED') void reply.header('retry-after', retryAfterSec);
+    return reply.send(errorBody(code, message));
+  };
 
   app.addHook('onSend', async (_request, reply) => {
     if (deps.isClosing?.()) void reply.header('connection', 'close');
   });
+
+  // A body sent to a path that does not exist is not worth reading.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404 && hasBody(request)) {
+      deps.metrics.rejected.inc({ status: '404' });
+      return refuse(reply, 'HL_NOT_FOUND');
+    }
+  });
+
+  // Every body, on every route, is read under the budget and the read timeout (rule 0).
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const declared = declaredLength(request);
+    // Over the route's limit: fastify answers 413 without reading it.
+    if (declared !== undefined && declared > (request.routeOptions.bodyLimit ?? server.body_limit)) return payload;
+    const reservation = budget.open();
+    if (declared !== undefined && !reservation.grow(declared)) {
+      countRefusal(request, 'HL_BODY_BUDGET_EXHAUSTED');
+      return refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
+    }
+    const guarded = guardBody(payload, { reservation, chunked: declared === undefined, timeoutMs: server.read_timeout });
+    // Answered, or the connection is gone (whatever the path): the bytes go back to the budget.
+    reply.raw.once('close', () => {
+      reservation.release();
+      guarded.destroy();
+    });
+    // Whichever scope's error handler answers, the connection closes: the rest of the body is not read.
+    guarded.once('error', (error) => {
+      if (!(error instanceof ReceiveError) || reply.raw.headersSent) return;
+      reply.raw.setHeader('connection', 'close');
+      if (error.code === 'HL_BODY_BUDGET_EXHAUSTED') reply.raw.setHeader('retry-after', retryAfterSec);
+    });
+    return guarded;
+  });
+
+  const countRefusal = (request: FastifyRequest, code: ReceiveErrorCode) => {
+    const source = sourceOf(request);
+    if (source) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
+    else deps.metrics.rejected.inc({ status: String(receiveErrors[code].status) });
+  };
 
   app.setNotFoundHandler((_request, reply) => {
     deps.metrics.rejected.inc({ status: '404' });
@@ -49,7 +130,11 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const source = (request.routeOptions.config as { source?: string } | undefined)?.source;
+    if (error instanceof ReceiveError) {
+      countRefusal(request, error.code);
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+    }
+    const source = sourceOf(request);
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const code = status === 413 ? 'HL_BODY_TOO_LARGE' : status < 500 ? 'HL_BAD_REQUEST' : undefined;
     if (source && code) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
@@ -90,6 +175,18 @@ export function createServer(deps: ServerDeps): FastifyInstance {
       // Webhooks are verified over their exact bytes, whatever content type the sender declares.
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      // Rule 0: what the headers alone decide is answered before the body, which is then never read.
+      scope.addHook('onRequest', async (request, reply) => {
+        if (request.method !== 'POST') {
+          deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
+          return refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
+        }
+        const refusal = precheckWebhook(source, request.headers, deps.clock.now());
+        if (!refusal) return;
+        deps.metrics.received.inc({ source: source.name, outcome: refusal.outcome });
+        deps.logger.info({ source: source.name, outcome: refusal.outcome, ip: request.ip }, 'webhook rejected');
+        return refuse(reply, refusal.body.code as ReceiveErrorCode);
+      });
       scope.addHook('onResponse', async (_request, reply) => {
         deps.metrics.ackLatency.observe({ source: source.name }, reply.elapsedTime / 1000);
       });
@@ -100,15 +197,13 @@ export function createServer(deps: ServerDeps): FastifyInstance {
         if (answer.status !== 200) deps.logger.info({ source: source.name, outcome: answer.outcome, ip: request.ip }, 'webhook rejected');
         return reply.code(answer.status).send(answer.body);
       });
-      scope.route({
-        method: [...otherMethods],
-        url: path,
-        handler: async (_request, reply) => {
-          deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
-          return reply.code(405).header('allow', 'POST').send(errorBody('HL_METHOD_NOT_ALLOWED'));
-        },
-      });
+      // Other methods are answered 405 by the onRequest hook already; this route makes the path match them.
+      scope.route({ method: [...otherMethods], url: path, config: { source: source.name }, handler: async (_request, reply) => refuse(reply, 'HL_METHOD_NOT_ALLOWED') });
     });
   }
   return app;
+}
+
+function sourceOf(request: FastifyRequest): string | undefined {
+  return (request.routeOptions.config as { source?: string } | undefined)?.source;
 }

@@ -1,9 +1,10 @@
 import type { SourceName } from '../config/schema.ts';
-import { receiveErrors, StoreUnavailableError, VerificationError, type ReceiveErrorCode } from '../errors.ts';
+import { ReceiveError, receiveErrors, StoreUnavailableError, VerificationError, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import { safeHeaders, sourceSchemes } from './sources.ts';
+import { identityText } from './identity.ts';
+import { safeHeaders, signatureHeaderOf, sourceSchemes } from './sources.ts';
 
 export interface SourceSettings {
   name: SourceName;
@@ -31,23 +32,36 @@ export interface WebhookAnswer {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * Rule 0 of PRODUCT §1, for an HTTP adapter to call as soon as the headers are in: the answer to give
+ * without reading the body (missing, malformed or stale signature header), or undefined when the
+ * body may be read. The adapter then closes the connection, so that the body is never read.
+ */
+export function precheckWebhook(source: SourceSettings, headers: Headers, now: number): WebhookAnswer | undefined {
+  const scheme = sourceSchemes[source.name];
+  try {
+    scheme.precheck({ header: signatureHeaderOf(scheme, headers), now: Math.floor(now / 1000), toleranceSec: source.toleranceMs / 1000 });
+    return undefined;
+  } catch (error) {
+    if (error instanceof VerificationError) return reject(error.code);
+    throw error;
+  }
+}
+
 /**
  * The receiving path of PRODUCT §1, in its order: verify the raw bytes, check the timestamp, parse,
- * then dedup and persist in one transaction, and answer 200 only after the commit.
+ * check the event's identity and the source's rules, then dedup and persist in one transaction, and
+ * answer 200 only after the commit.
  */
-export async function receiveWebhook(
-  deps: WebhookDeps,
-  source: SourceSettings,
-  rawBody: Buffer,
-  headers: Record<string, string | string[] | undefined>,
-): Promise<WebhookAnswer> {
+export async function receiveWebhook(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers): Promise<WebhookAnswer> {
   const scheme = sourceSchemes[source.name];
   const now = deps.clock.now();
   try {
-    const header = headers[scheme.signatureHeader];
     scheme.verify({
       rawBody,
-      header: Array.isArray(header) ? header.join(',') : header,
+      header: signatureHeaderOf(scheme, headers),
       secrets: source.secrets,
       now: Math.floor(now / 1000),
       toleranceSec: source.toleranceMs / 1000,
@@ -71,12 +85,36 @@ export async function receiveWebhook(
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return reject('HL_BODY_NOT_JSON');
 
+  // Rule 4: identity only from signed bytes, as short printable text; then the source's own rules.
   const body = event as Record<string, unknown>;
-  const { eventId, type } = scheme.identify(body, headers);
+  let eventId: string | undefined;
+  let type: string;
+  try {
+    const identity = scheme.identify(body);
+    eventId = identityText(identity.eventId, 'HL_EVENT_ID_INVALID');
+    type = identityText(identity.type, 'HL_EVENT_TYPE_INVALID') ?? 'unknown';
+  } catch (error) {
+    if (error instanceof ReceiveError) return reject(error.code);
+    throw error;
+  }
   if (eventId === undefined) return reject('HL_EVENT_ID_MISSING');
+  const problem = scheme.problem?.(body);
+  if (problem) return reject('HL_EVENT_MALFORMED', `${receiveErrors.HL_EVENT_MALFORMED.message}: ${problem}`);
+
+  let stored = text;
+  if (deps.prepare) {
+    try {
+      stored = await deps.prepare(source.name, body, text);
+    } catch (error) {
+      // A disk that cannot take the attachments is the sender's cue to retry (503); anything else
+      // thrown while reading the event is about its content, which no retry will change (400).
+      if (isSystemError(error)) return cannotPersist(deps, source, eventId, error);
+      deps.logger.warn({ source: source.name, eventId, error: String(error) }, 'signed event cannot be prepared for storage');
+      return reject('HL_EVENT_MALFORMED', `${receiveErrors.HL_EVENT_MALFORMED.message}: it cannot be prepared for storage`);
+    }
+  }
 
   try {
-    const stored = deps.prepare ? await deps.prepare(source.name, body, text) : text;
     const result = await deps.store.events.receive(
       {
         source: source.name,
@@ -97,19 +135,28 @@ export async function receiveWebhook(
     deps.onStored?.();
     return { status: 200, body: { ok: true, id: eventId }, outcome: 'accepted' };
   } catch (error) {
-    // Never 2xx for an event a crash could lose: the sender retries on 503.
-    const message = error instanceof StoreUnavailableError ? error.message : String(error);
-    deps.logger.error({ source: source.name, eventId, error: message }, 'cannot persist event');
-    return reject('HL_STORE_UNAVAILABLE');
+    return cannotPersist(deps, source, eventId, error);
   }
+}
+
+/** Never 2xx for an event a crash could lose: the sender retries on 503. */
+function cannotPersist(deps: WebhookDeps, source: SourceSettings, eventId: string, error: unknown): WebhookAnswer {
+  const message = error instanceof StoreUnavailableError ? error.message : String(error);
+  deps.logger.error({ source: source.name, eventId, error: message }, 'cannot persist event');
+  return reject('HL_STORE_UNAVAILABLE');
+}
+
+/** An error from the operating system (ENOSPC, EACCES, EIO ...), as opposed to one about the data. */
+function isSystemError(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | null)?.code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string';
 }
 
 export function errorBody(code: ReceiveErrorCode, message: string = receiveErrors[code].message) {
   return { ok: false, code, error: message };
 }
 
-function reject(code: ReceiveErrorCode): WebhookAnswer {
-  return { status: receiveErrors[code].status, body: errorBody(code), outcome: outcomeOf(code) };
+function reject(code: ReceiveErrorCode, message?: string): WebhookAnswer {
+  return { status: receiveErrors[code].status, body: errorBody(code, message), outcome: outcomeOf(code) };
 }
 
 /** HL_SIGNATURE_MISMATCH -> signature_mismatch */
