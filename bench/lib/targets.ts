@@ -12,14 +12,15 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
 
 /**
  * `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. The store
- * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL).
+ * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL). `serverKeys` adds keys
+ * to the server section (`read_timeout: 5s`).
  */
-export async function hookline(yaml = '', args: string[] = [], storeUrl?: string): Promise<Server & { dir: string }> {
+export async function hookline(yaml = '', args: string[] = [], storeUrl?: string, serverKeys = ''): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   const config = join(dir, 'hookline.yaml');
   writeFileSync(
     config,
-    `server: { host: 127.0.0.1, port: 0 }
+    `server: { host: 127.0.0.1, port: 0${serverKeys ? `, ${serverKeys}` : ''} }
 store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
 sources: { muro: { secrets: ["${SECRET}"] }, meru: { secrets: ["whsec_${SECRET}"] } }
 recipes: ${join(dir, 'recipes')}

@@ -2,6 +2,9 @@ import { Transform, type Readable } from 'node:stream';
 import { ReceiveError } from '../errors.ts';
 import type { Reservation } from './body-budget.ts';
 
+/** Bytes of one body passed on before letting other work run. */
+const yieldEvery = 256 * 1024;
+
 export interface GuardOptions {
   /** Where the body's bytes are reserved; the caller has reserved a declared length already. */
   reservation: Reservation;
@@ -20,10 +23,16 @@ export interface GuardOptions {
  */
 export function guardBody(raw: Readable, options: GuardOptions): Readable {
   const { reservation, chunked } = options;
+  let sinceYield = 0;
   const guarded = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      if (chunked && !reservation.grow(chunk.length)) done(new ReceiveError('HL_BODY_BUDGET_EXHAUSTED'));
-      else done(null, chunk);
+      if (chunked && !reservation.grow(chunk.length)) return done(new ReceiveError('HL_BODY_BUDGET_EXHAUSTED'));
+      // A large body arriving fast is passed on a slice per turn of the event loop, so that the
+      // acknowledgements of small webhooks are not queued behind megabytes of reading and hashing.
+      sinceYield += chunk.length;
+      if (sinceYield < yieldEvery) return done(null, chunk);
+      sinceYield = 0;
+      setImmediate(done, null, chunk);
     },
   });
   const timer = setTimeout(() => {

@@ -7,7 +7,8 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/types.ts';
 import { BodyBudget } from './body-budget.ts';
 import { guardBody } from './body-guard.ts';
-import { errorBody, outcomeOf, precheckWebhook, receiveWebhook, type SourceSettings, type WebhookDeps } from './webhook.ts';
+import { readBody } from './read-body.ts';
+import { beginWebhook, errorBody, outcomeOf, type Delivery, type SourceSettings, type WebhookDeps } from './webhook.ts';
 
 export interface ServerDeps extends WebhookDeps {
   config: Config;
@@ -41,7 +42,10 @@ function declaredLength(request: FastifyRequest): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
-const hasBody = (request: FastifyRequest) => request.headers['content-length'] !== undefined ? declaredLength(request)! > 0 : request.headers['transfer-encoding'] !== undefined;
+function hasBody(request: FastifyRequest): boolean {
+  const declared = declaredLength(request);
+  return declared === undefined ? request.headers['transfer-encoding'] !== undefined : declared > 0;
+}
 
 /** The HTTP adapter: reads bytes, calls the receiving path, answers. No business logic here. */
 export function createServer(deps: ServerDeps): FastifyInstance {
@@ -95,6 +99,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
 
   // Every body, on every route, is read under the budget and the read timeout (rule 0).
   app.addHook('preParsing', async (request, reply, payload) => {
+    if (!hasBody(request)) return payload;
     const declared = declaredLength(request);
     // Over the route's limit: fastify answers 413 without reading it.
     if (declared !== undefined && declared > (request.routeOptions.bodyLimit ?? server.body_limit)) return payload;
@@ -103,7 +108,9 @@ export function createServer(deps: ServerDeps): FastifyInstance {
       countRefusal(request, 'HL_BODY_BUDGET_EXHAUSTED');
       return refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
     }
-    const guarded = guardBody(payload, { reservation, chunked: declared === undefined, timeoutMs: server.read_timeout });
+    // The whole body is due read_timeout after the request began.
+    const timeoutMs = Math.max(0, server.read_timeout - reply.elapsedTime);
+    const guarded = guardBody(payload, { reservation, chunked: declared === undefined, timeoutMs });
     // Answered, or the connection is gone (whatever the path): the bytes go back to the budget.
     reply.raw.once('close', () => {
       reservation.release();
@@ -172,27 +179,33 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   for (const source of deps.sources) {
     const path = deps.config.sources[source.name].path;
     void app.register(async (scope) => {
-      // Webhooks are verified over their exact bytes, whatever content type the sender declares.
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      const deliveries = new WeakMap<FastifyRequest, Delivery>();
       // Rule 0: what the headers alone decide is answered before the body, which is then never read.
       scope.addHook('onRequest', async (request, reply) => {
         if (request.method !== 'POST') {
           deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
           return refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
         }
-        const refusal = precheckWebhook(source, request.headers, deps.clock.now());
-        if (!refusal) return;
-        deps.metrics.received.inc({ source: source.name, outcome: refusal.outcome });
-        deps.logger.info({ source: source.name, outcome: refusal.outcome, ip: request.ip }, 'webhook rejected');
-        return refuse(reply, refusal.body.code as ReceiveErrorCode);
+        const begun = beginWebhook(deps, source, request.headers);
+        if ('delivery' in begun) {
+          deliveries.set(request, begun.delivery);
+          return;
+        }
+        deps.metrics.received.inc({ source: source.name, outcome: begun.refused.outcome });
+        deps.logger.info({ source: source.name, outcome: begun.refused.outcome, ip: request.ip }, 'webhook rejected');
+        return refuse(reply, begun.refused.body.code as ReceiveErrorCode);
+      });
+      // Webhooks are verified over their exact bytes, whatever content type the sender declares; the
+      // bytes go to the delivery as they arrive, which computes the signature on the way.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (request, payload, done) => {
+        readBody(payload, declaredLength(request), server.body_limit, deliveries.get(request)!.write).then(() => done(null), done);
       });
       scope.addHook('onResponse', async (_request, reply) => {
         deps.metrics.ackLatency.observe({ source: source.name }, reply.elapsedTime / 1000);
       });
       scope.post(path, { config: { source: source.name } }, async (request, reply) => {
-        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const answer = await receiveWebhook(deps, source, raw, request.headers);
+        const answer = await deliveries.get(request)!.receive();
         deps.metrics.received.inc({ source: source.name, outcome: answer.outcome });
         if (answer.status !== 200) deps.logger.info({ source: source.name, outcome: answer.outcome, ip: request.ip }, 'webhook rejected');
         return reply.code(answer.status).send(answer.body);

@@ -1,16 +1,18 @@
 import type { SourceName } from '../config/schema.ts';
-import type { PrecheckInput, VerifyInput } from '../verify/hmac.ts';
-import { precheckMeru, verifyMeru } from '../verify/meru.ts';
-import { precheckMuro, verifyMuro } from '../verify/muro.ts';
+import type { BodySignature, PrecheckInput } from '../verify/hmac.ts';
+import { precheckMeru } from '../verify/meru.ts';
+import { precheckMuro } from '../verify/muro.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
 /** What the receiver needs to know of each provider's contract (PRODUCT §1). */
 export interface SourceScheme {
   signatureHeader: string;
-  /** Rule 0, from the signature header alone, before the body is read; throws VerificationError. */
-  precheck(input: PrecheckInput): void;
-  verify(input: VerifyInput): number;
+  /**
+   * Rule 0, from the signature header alone, before the body is read (throws VerificationError);
+   * then the body's signature, fed as the body arrives.
+   */
+  precheck(input: PrecheckInput): BodySignature;
   /** Where the dedup key and the type are in the signed body (never in unsigned headers); checked by the receiver. */
   identify(body: Record<string, unknown>): { eventId: unknown; type: unknown };
   /** The source's own rules for a body (rule 4): why it cannot be read, or undefined. */
@@ -21,14 +23,12 @@ export const sourceSchemes: Record<SourceName, SourceScheme> = {
   muro: {
     signatureHeader: 'x-muro-signature',
     precheck: precheckMuro,
-    verify: verifyMuro,
     // muro also sends x-muro-event-id and x-muro-event, but they are not signed: a replay could change them.
     identify: (body) => ({ eventId: body.id, type: body.type }),
   },
   meru: {
     signatureHeader: 'meru-signature',
     precheck: precheckMeru,
-    verify: verifyMeru,
     identify: (body) => ({ eventId: body.event_id, type: 'email.received' }),
     problem: (body) => {
       const { attachments } = body;

@@ -3,6 +3,7 @@ import { ReceiveError, receiveErrors, StoreUnavailableError, VerificationError, 
 import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
+import type { BodySignature } from '../verify/hmac.ts';
 import { identityText } from './identity.ts';
 import { safeHeaders, signatureHeaderOf, sourceSchemes } from './sources.ts';
 
@@ -34,43 +35,74 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Headers = Record<string, string | string[] | undefined>;
 
-/**
- * Rule 0 of PRODUCT §1, for an HTTP adapter to call as soon as the headers are in: the answer to give
- * without reading the body (missing, malformed or stale signature header), or undefined when the
- * body may be read. The adapter then closes the connection, so that the body is never read.
- */
-export function precheckWebhook(source: SourceSettings, headers: Headers, now: number): WebhookAnswer | undefined {
-  const scheme = sourceSchemes[source.name];
-  try {
-    scheme.precheck({ header: signatureHeaderOf(scheme, headers), now: Math.floor(now / 1000), toleranceSec: source.toleranceMs / 1000 });
-    return undefined;
-  } catch (error) {
-    if (error instanceof VerificationError) return reject(error.code);
-    throw error;
-  }
+/** A webhook whose head passed rule 0, and whose body is being read. */
+export interface Delivery {
+  /** The next chunk of the body, as it arrives: kept, and fed to the signature check. */
+  write(chunk: Buffer): void;
+  /** The body is complete: verify it, read the event, store it; the answer to give. */
+  receive(): Promise<WebhookAnswer>;
 }
 
 /**
- * The receiving path of PRODUCT §1, in its order: verify the raw bytes, check the timestamp, parse,
- * check the event's identity and the source's rules, then dedup and persist in one transaction, and
- * answer 200 only after the commit.
+ * The receiving path of PRODUCT §1, for an HTTP adapter to call as soon as the request head is in.
+ * Rule 0: a missing, malformed or stale signature header is `refused` without reading the body (the
+ * adapter then closes the connection, so that the body is never read). Otherwise the adapter writes
+ * the body's chunks to the `delivery` as they arrive and calls `receive()` at its end.
  */
-export async function receiveWebhook(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers): Promise<WebhookAnswer> {
+export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
   const scheme = sourceSchemes[source.name];
-  const now = deps.clock.now();
+  let signature: BodySignature;
   try {
-    scheme.verify({
-      rawBody,
+    signature = scheme.precheck({
       header: signatureHeaderOf(scheme, headers),
       secrets: source.secrets,
-      now: Math.floor(now / 1000),
+      now: Math.floor(deps.clock.now() / 1000),
       toleranceSec: source.toleranceMs / 1000,
     });
   } catch (error) {
-    if (error instanceof VerificationError) return reject(error.code);
+    if (error instanceof VerificationError) return { refused: reject(error.code) };
     throw error;
   }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  return {
+    delivery: {
+      write: (chunk) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        signature.update(chunk);
+      },
+      receive: async () => {
+        const now = deps.clock.now();
+        try {
+          signature.verify(Math.floor(now / 1000));
+        } catch (error) {
+          if (error instanceof VerificationError) return reject(error.code);
+          throw error;
+        }
+        // Only a verified body is copied into one buffer.
+        const rawBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+        chunks.length = 0;
+        return receiveVerified(deps, source, rawBody, headers, now);
+      },
+    },
+  };
+}
 
+/** The whole path for a body already in memory. */
+export async function receiveWebhook(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers): Promise<WebhookAnswer> {
+  const begun = beginWebhook(deps, source, headers);
+  if ('refused' in begun) return begun.refused;
+  begun.delivery.write(rawBody);
+  return begun.delivery.receive();
+}
+
+/**
+ * After verification, in the order of PRODUCT §1: parse, check the event's identity and the source's
+ * rules (rule 4), then dedup and persist in one transaction, and answer 200 only after the commit.
+ */
+async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers, now: number): Promise<WebhookAnswer> {
+  const scheme = sourceSchemes[source.name];
   let text: string;
   try {
     text = utf8.decode(rawBody);

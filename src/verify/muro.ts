@@ -1,4 +1,4 @@
-import { parseTimestamp, precheckSignature, splitPairs, verifySignature, type PrecheckInput, type SignatureHeader, type VerifyInput } from './hmac.ts';
+import { parseTimestamp, precheckSignature, splitPairs, verifySignature, type BodySignature, type PrecheckInput, type SignatureHeader, type VerifyInput } from './hmac.ts';
 
 /** muro: `x-muro-signature: t=<unix>,v1=<hex>[,v1=<hex>...]`; unknown schemes (v0=...) are ignored. */
 export function parseMuroSignature(header: string): SignatureHeader | undefined {
@@ -15,6 +15,6 @@ export function verifyMuro(input: VerifyInput): number {
   return verifySignature(input, parseMuroSignature);
 }
 
-export function precheckMuro(input: PrecheckInput): void {
-  precheckSignature(input, parseMuroSignature);
+export function precheckMuro(input: PrecheckInput): BodySignature {
+  return precheckSignature(input, parseMuroSignature);
 }

@@ -1,0 +1,117 @@
+// Issue 9: the receiving path under a memory attack. 40 connections send 24 MB bodies at once and
+// hold the socket: unsigned, or with a forged, well-formed signature header, and with a body that
+// completes or one announced 64 KB longer than sent (so that only the read timeout ends it), while
+// correctly signed events flow at a steady rate.
+// Measured: the server's peak RSS, the legitimate acks' p99 against the same run without the
+// attack, and how long hookline takes to answer and to close each held socket.
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signedMuroEvent } from './lib/events.ts';
+import { paced, type Figures } from './lib/load.ts';
+import { hookline, SECRET } from './lib/targets.ts';
+import { ackHistogram, quantile, type BenchOptions } from './ingest.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const MB = 1024 * 1024;
+const connections = 40;
+const bytes = 24 * MB;
+/** Short, so that a run shows held sockets being closed; the default is 30 s. */
+const readTimeoutSec = 5;
+/** The default server.body_budget. */
+const budgetMb = 100;
+
+interface Held {
+  answeredMs: number | undefined;
+  /** Undefined: still open when the run ended. */
+  closedMs: number | undefined;
+  status: number | undefined;
+}
+
+interface Outcome {
+  legit: Figures;
+  serverP99: number;
+  peakRssMb: number;
+  baseRssMb: number;
+  held: Held[];
+}
+
+/** Resident memory of a process, from /proc (Linux): now, and the high-water mark of its life. */
+function rss(pid: number): { nowMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return { nowMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+async function startAttacker(): Promise<ChildProcess> {
+  const proc = fork(join(root, 'bench/servers/attacker.ts'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise<void>((resolve) => proc.once('message', () => resolve()));
+  return proc;
+}
+
+type Attack = { forged: boolean; complete: boolean } | undefined;
+
+async function scenario(attack: Attack, rate: number, seconds: number): Promise<Outcome> {
+  const server = await hookline('', ['--no-worker'], undefined, `read_timeout: ${readTimeoutSec}s`);
+  const attacker = attack ? await startAttacker() : undefined;
+  try {
+    const request = () => signedMuroEvent(SECRET);
+    await paced({ url: server.url, rate, amount: rate * 2, request });
+    const baseRssMb = rss(server.proc.pid!).nowMb;
+    const before = await ackHistogram(server.url);
+    const report = new Promise<Held[]>((resolve) => attacker?.once('message', (m: { held: Held[] }) => resolve(m.held)));
+    attacker?.send({ start: { url: server.url, connections, bytes, ...attack } });
+    const legit = await paced({ url: server.url, rate, amount: rate * seconds, request });
+    const after = await ackHistogram(server.url);
+    if (attacker?.connected) attacker.send({ stop: true }); // else it has reported already: every socket was closed
+    const held = attacker ? await report : [];
+    return { legit, serverP99: after ? quantile(after, before, 0.99) : NaN, peakRssMb: rss(server.proc.pid!).peakMb, baseRssMb, held };
+  } finally {
+    attacker?.kill();
+    await server.stop();
+  }
+}
+
+const max = (values: number[]) => values.reduce((a, b) => Math.max(a, b), 0);
+
+/** When a held socket was answered or closed, whichever came first (undefined: neither). */
+const settled = (h: Held) => (h.answeredMs === undefined ? h.closedMs : h.closedMs === undefined ? h.answeredMs : Math.min(h.answeredMs, h.closedMs));
+
+export async function attackBench(o: BenchOptions): Promise<void> {
+  const rate = Number(process.env.BENCH_ATTACK_RATE ?? 500);
+  const seconds = Math.max(o.durationSec, readTimeoutSec + 3);
+  console.log(`\n## Attack: ${connections} connections send ${bytes / MB} MB bodies at once and hold the socket, while ${rate} signed events/s flow for ${seconds} s`);
+  console.log(`hookline serve --no-worker, SQLite; server.read_timeout ${readTimeoutSec}s (short for the bench; default 30s), server.body_budget ${budgetMb}mb (default)\n`);
+  console.log(
+    `${'attack'.padEnd(36)} ${'acks p99'.padStart(9)} ${'own p99'.padStart(9)} ${'non-2xx'.padStart(8)} ${'RSS before'.padStart(11)} ${'RSS peak'.padStart(9)} ${'all answered or closed'.padStart(23)}`,
+  );
+  const attacks: Array<[string, Attack]> = [
+    ['none', undefined],
+    ['unsigned, 24 MB sent', { forged: false, complete: true }],
+    ['forged header, 24 MB sent', { forged: true, complete: true }],
+    ['forged header, 24 of 24.06 MB sent', { forged: true, complete: false }],
+  ];
+  const results: Array<[string, Outcome]> = [];
+  for (const [name, attack] of attacks) {
+    const r = await scenario(attack, rate, seconds);
+    results.push([name, r]);
+    const times = r.held.map(settled);
+    const all = r.held.length === 0 ? '—' : times.includes(undefined) ? `no: ${times.filter((t) => t === undefined).length} open` : `within ${(max(times as number[]) / 1000).toFixed(2)} s`;
+    console.log(
+      `${name.padEnd(36)} ${`${r.legit.p99.toFixed(1)} ms`.padStart(9)} ${`≤ ${r.serverP99} ms`.padStart(9)} ${String(r.legit.non2xx + r.legit.errors).padStart(8)} ${`${r.baseRssMb.toFixed(0)} MB`.padStart(11)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${all.padStart(23)}`,
+    );
+    const outcomes = new Map<string, number>();
+    const label = (h: Held) => `${h.status ?? 'reset before the answer was read'}${h.closedMs === undefined ? ' (then kept alive)' : ''}`;
+    for (const h of r.held) outcomes.set(label(h), (outcomes.get(label(h)) ?? 0) + 1);
+    if (outcomes.size) console.log(`${''.padEnd(36)} ${[...outcomes].map(([s, n]) => `${n} × ${s}`).join(', ')}`);
+  }
+  const base = results[0]![1];
+  console.log('');
+  for (const [name, r] of results.slice(1)) {
+    console.log(
+      `${name}: acks p99 ${(r.legit.p99 / base.legit.p99).toFixed(2)}× the run without attack (goal ≤ 2); ` +
+        `peak RSS ${r.peakRssMb.toFixed(0)} MB, ${(r.peakRssMb - base.peakRssMb).toFixed(0)} MB over the run without attack (goal < budget + 200 = ${budgetMb + 200} MB)`,
+    );
+  }
+}
