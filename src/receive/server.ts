@@ -137,6 +137,11 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A body refused half-read is not read further: the connection closes (fastify's parser errors
+    // set that already). One refused before a byte of it was read (413 on its declared length) is
+    // read and discarded by Node instead, so that a sender still writing gets the answer, not a reset.
+    if (request.raw.readableDidRead && !request.raw.complete) void reply.header('connection', 'close');
+    else if (error.statusCode === 413) reply.removeHeader('connection');
     if (error instanceof ReceiveError) {
       countRefusal(request, error.code);
       return reply.code(error.statusCode).send(errorBody(error.code, error.message));
@@ -146,12 +151,6 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     const code = status === 413 ? 'HL_BODY_TOO_LARGE' : status < 500 ? 'HL_BAD_REQUEST' : undefined;
     if (source && code) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
     else deps.metrics.rejected.inc({ status: String(status) });
-    if (status === 413) {
-      // Fastify closes the socket after a 413, and a sender still writing its body then sees a reset
-      // instead of the answer. Keeping the connection lets Node read and discard the rest, so the
-      // sender gets a clean 413 (bounded by the server's request timeout).
-      reply.removeHeader('connection');
-    }
     if (code) return reply.code(status).send(errorBody(code, status === 413 ? receiveErrors.HL_BODY_TOO_LARGE.message : error.message));
     deps.logger.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ ok: false, code: 'HL_INTERNAL', error: 'internal error' });

@@ -121,6 +121,14 @@ describe('the budget of body bytes being read (server.body_budget)', () => {
     holder.socket.destroy();
   });
 
+  it('answers 413 and closes when a chunked body outgrows server.body_limit', async () => {
+    const growing = chunked();
+    for (let i = 0; i < 12 && growing.isOpen(); i++) growing.socket.write(chunk(Buffer.alloc(64 * KB, 0x20)));
+    const answer = await within(growing.answer, prompt, 'no 413 for the chunked body');
+    expect(answer).toMatchObject({ status: 413, json: { code: 'HL_BODY_TOO_LARGE' } });
+    await within(growing.closed, prompt, 'the connection was left open');
+  });
+
   it('accepts a signed chunked body that fits', async () => {
     const body = JSON.stringify(muroEvent(`evt_chunked_${process.pid}`));
     const connection = chunked(muroHeaders(body, MURO_SECRET));
