@@ -2,9 +2,6 @@ import { Transform, type Readable } from 'node:stream';
 import { ReceiveError } from '../errors.ts';
 import type { Reservation } from './body-budget.ts';
 
-/** Bytes of one body passed on before letting other work run. */
-const yieldEvery = 256 * 1024;
-
 export interface GuardOptions {
   /** Where the body's bytes are reserved; the caller has reserved a declared length already. */
   reservation: Reservation;
@@ -15,6 +12,8 @@ export interface GuardOptions {
 }
 
 /**
+ * Rule 0 for bodies read by someone else's parser (fastify's JSON and form parsers: the admin API,
+ * the console); webhook bodies are read by readBody, which does the same without a stream in between.
  * The body of a request as a stream that fails with HL_BODY_TIMEOUT when the body is not complete
  * within the read timeout, and with HL_BODY_BUDGET_EXHAUSTED when a chunked body outgrows the budget.
  * The request's own stream is left unread when that happens: the adapter answers and closes the
@@ -23,16 +22,10 @@ export interface GuardOptions {
  */
 export function guardBody(raw: Readable, options: GuardOptions): Readable {
   const { reservation, chunked } = options;
-  let sinceYield = 0;
   const guarded = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      if (chunked && !reservation.grow(chunk.length)) return done(new ReceiveError('HL_BODY_BUDGET_EXHAUSTED'));
-      // A large body arriving fast is passed on a slice per turn of the event loop, so that the
-      // acknowledgements of small webhooks are not queued behind megabytes of reading and hashing.
-      sinceYield += chunk.length;
-      if (sinceYield < yieldEvery) return done(null, chunk);
-      sinceYield = 0;
-      setImmediate(done, null, chunk);
+      if (chunked && !reservation.grow(chunk.length)) done(new ReceiveError('HL_BODY_BUDGET_EXHAUSTED'));
+      else done(null, chunk);
     },
   });
   const timer = setTimeout(() => {

@@ -5,7 +5,7 @@ import { ReceiveError, receiveErrors, type ReceiveErrorCode } from '../errors.ts
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/types.ts';
-import { BodyBudget } from './body-budget.ts';
+import { BodyBudget, type Reservation } from './body-budget.ts';
 import { guardBody } from './body-guard.ts';
 import { readBody } from './read-body.ts';
 import { beginWebhook, errorBody, outcomeOf, type Delivery, type SourceSettings, type WebhookDeps } from './webhook.ts';
@@ -89,40 +89,48 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     if (deps.isClosing?.()) void reply.header('connection', 'close');
   });
 
-  // A body sent to a path that does not exist is not worth reading.
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.is404 && hasBody(request)) {
-      deps.metrics.rejected.inc({ status: '404' });
-      return refuse(reply, 'HL_NOT_FOUND');
-    }
+  // A body sent to a path that does not exist is not worth reading. (The hooks on the hot path are in
+  // callback style: an async hook costs a promise per request.)
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404 || !hasBody(request)) return done();
+    deps.metrics.rejected.inc({ status: '404' });
+    refuse(reply, 'HL_NOT_FOUND');
   });
 
+  // What the hooks below hand on to a webhook route's parser and handler (a decoration, not a
+  // WeakMap: a property of a stable shape costs nothing per request, a WeakMap entry costs the GC).
+  app.decorateRequest('receiving', null);
+
   // Every body, on every route, is read under the budget and the read timeout (rule 0).
-  app.addHook('preParsing', async (request, reply, payload) => {
-    if (!hasBody(request)) return payload;
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (!hasBody(request)) return done(null, payload);
     const declared = declaredLength(request);
-    // Over the route's limit: fastify answers 413 without reading it.
-    if (declared !== undefined && declared > (request.routeOptions.bodyLimit ?? server.body_limit)) return payload;
+    // Over the route's limit: answered 413 without being read.
+    if (declared !== undefined && declared > (request.routeOptions.bodyLimit ?? server.body_limit)) return done(null, payload);
     const reservation = budget.open();
     if (declared !== undefined && !reservation.grow(declared)) {
       countRefusal(request, 'HL_BODY_BUDGET_EXHAUSTED');
-      return refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
+      return void refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
     }
+    // Answered, or the connection is gone (whatever the path): the bytes go back to the budget.
+    reply.raw.once('close', reservation.release);
     // The whole body is due read_timeout after the request began.
     const timeoutMs = Math.max(0, server.read_timeout - reply.elapsedTime);
+    if (request.receiving) {
+      // A webhook: its parser reads the body under the same rules (readBody), without a stream in between.
+      request.receiving.reservation = reservation;
+      request.receiving.timeoutMs = timeoutMs;
+      return done(null, payload);
+    }
     const guarded = guardBody(payload, { reservation, chunked: declared === undefined, timeoutMs });
-    // Answered, or the connection is gone (whatever the path): the bytes go back to the budget.
-    reply.raw.once('close', () => {
-      reservation.release();
-      guarded.destroy();
-    });
+    reply.raw.once('close', () => guarded.destroy());
     // Whichever scope's error handler answers, the connection closes: the rest of the body is not read.
     guarded.once('error', (error) => {
       if (!(error instanceof ReceiveError) || reply.raw.headersSent) return;
       reply.raw.setHeader('connection', 'close');
       if (error.code === 'HL_BODY_BUDGET_EXHAUSTED') reply.raw.setHeader('retry-after', retryAfterSec);
     });
-    return guarded;
+    done(null, guarded);
   });
 
   const countRefusal = (request: FastifyRequest, code: ReceiveErrorCode) => {
@@ -137,13 +145,14 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    // A body refused half-read is not read further: the connection closes (fastify's parser errors
-    // set that already). One refused before a byte of it was read (413 on its declared length) is
-    // read and discarded by Node instead, so that a sender still writing gets the answer, not a reset.
-    if (request.raw.readableDidRead && !request.raw.complete) void reply.header('connection', 'close');
-    else if (error.statusCode === 413) reply.removeHeader('connection');
+    // A body refused on its declared length (413) before a byte of it was read is read and discarded
+    // by Node, so that a sender still writing gets the answer rather than a reset. One refused while
+    // being read is not read further: the connection closes.
+    if (error.statusCode === 413 && !request.raw.readableDidRead) reply.removeHeader('connection');
+    else if (!request.raw.complete) void reply.header('connection', 'close');
     if (error instanceof ReceiveError) {
       countRefusal(request, error.code);
+      if (error.code === 'HL_BODY_BUDGET_EXHAUSTED') void reply.header('retry-after', retryAfterSec);
       return reply.code(error.statusCode).send(errorBody(error.code, error.message));
     }
     const source = sourceOf(request);
@@ -178,33 +187,34 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   for (const source of deps.sources) {
     const path = deps.config.sources[source.name].path;
     void app.register(async (scope) => {
-      const deliveries = new WeakMap<FastifyRequest, Delivery>();
       // Rule 0: what the headers alone decide is answered before the body, which is then never read.
-      scope.addHook('onRequest', async (request, reply) => {
+      scope.addHook('onRequest', (request, reply, done) => {
         if (request.method !== 'POST') {
           deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
-          return refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
+          return void refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
         }
         const begun = beginWebhook(deps, source, request.headers);
         if ('delivery' in begun) {
-          deliveries.set(request, begun.delivery);
-          return;
+          request.receiving = { delivery: begun.delivery, reservation: undefined, timeoutMs: server.read_timeout };
+          return done();
         }
         deps.metrics.received.inc({ source: source.name, outcome: begun.refused.outcome });
         deps.logger.info({ source: source.name, outcome: begun.refused.outcome, ip: request.ip }, 'webhook rejected');
-        return refuse(reply, begun.refused.body.code as ReceiveErrorCode);
+        refuse(reply, begun.refused.body.code as ReceiveErrorCode);
       });
       // Webhooks are verified over their exact bytes, whatever content type the sender declares; the
       // bytes go to the delivery as they arrive, which computes the signature on the way.
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (request, payload, done) => {
-        readBody(payload, declaredLength(request), server.body_limit, deliveries.get(request)!.write).then(() => done(null), done);
+        const { delivery, reservation = budget.open(), timeoutMs } = request.receiving!;
+        const options = { declared: declaredLength(request), limit: server.body_limit, reservation, timeoutMs, onChunk: delivery.write };
+        readBody(payload, options).then(() => done(null), done);
       });
       scope.addHook('onResponse', async (_request, reply) => {
         deps.metrics.ackLatency.observe({ source: source.name }, reply.elapsedTime / 1000);
       });
       scope.post(path, { config: { source: source.name } }, async (request, reply) => {
-        const answer = await deliveries.get(request)!.receive();
+        const answer = await request.receiving!.delivery.receive();
         deps.metrics.received.inc({ source: source.name, outcome: answer.outcome });
         if (answer.status !== 200) deps.logger.info({ source: source.name, outcome: answer.outcome, ip: request.ip }, 'webhook rejected');
         return reply.code(answer.status).send(answer.body);
@@ -214,6 +224,13 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     });
   }
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A webhook whose head passed rule 0: its delivery, and what its body may take (set by the preParsing hook). */
+    receiving: { delivery: Delivery; reservation: Reservation | undefined; timeoutMs: number } | null;
+  }
 }
 
 function sourceOf(request: FastifyRequest): string | undefined {
