@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signedMuroEvent } from './lib/events.ts';
-import { paced, type Figures } from './lib/load.ts';
+import { median, paced, type Figures } from './lib/load.ts';
 import { hookline, SECRET } from './lib/targets.ts';
 import { ackHistogram, quantile, type BenchOptions } from './ingest.ts';
 
@@ -82,36 +82,52 @@ export async function attackBench(o: BenchOptions): Promise<void> {
   const rate = Number(process.env.BENCH_ATTACK_RATE ?? 500);
   const seconds = Math.max(o.durationSec, readTimeoutSec + 3);
   console.log(`\n## Attack: ${connections} connections send ${bytes / MB} MB bodies at once and hold the socket, while ${rate} signed events/s flow for ${seconds} s`);
-  console.log(`hookline serve --no-worker, SQLite; server.read_timeout ${readTimeoutSec}s (short for the bench; default 30s), server.body_budget ${budgetMb}mb (default)\n`);
   console.log(
-    `${'attack'.padEnd(36)} ${'acks p99'.padStart(9)} ${'own p99'.padStart(9)} ${'non-2xx'.padStart(8)} ${'RSS before'.padStart(11)} ${'RSS peak'.padStart(9)} ${'all answered or closed'.padStart(23)}`,
+    `hookline serve --no-worker, SQLite; server.read_timeout ${readTimeoutSec}s (short for the bench; default 30s), server.body_budget ${budgetMb}mb (default).`,
   );
+  console.log(`${o.rounds} rounds of every scenario, interleaved, each on a fresh server: median p99, highest RSS and times.\n`);
   const attacks: Array<[string, Attack]> = [
     ['none', undefined],
     ['unsigned, 24 MB sent', { forged: false, complete: true }],
     ['forged header, 24 MB sent', { forged: true, complete: true }],
     ['forged header, 24 of 24.06 MB sent', { forged: true, complete: false }],
   ];
-  const results: Array<[string, Outcome]> = [];
-  for (const [name, attack] of attacks) {
-    const r = await scenario(attack, rate, seconds);
-    results.push([name, r]);
-    const times = r.held.map(settled);
-    const all = r.held.length === 0 ? '—' : times.includes(undefined) ? `no: ${times.filter((t) => t === undefined).length} open` : `within ${(max(times as number[]) / 1000).toFixed(2)} s`;
+  const runs = attacks.map((): Outcome[] => []);
+  for (let round = 0; round < o.rounds; round++) {
+    for (const [i, [, attack]] of attacks.entries()) runs[i]!.push(await scenario(attack, rate, seconds));
+  }
+  console.log(
+    `${'attack'.padEnd(36)} ${'acks p99'.padStart(9)} ${'own p99'.padStart(9)} ${'non-2xx'.padStart(8)} ${'RSS before'.padStart(11)} ${'RSS peak'.padStart(9)} ${'all answered or closed'.padStart(23)}`,
+  );
+  const summaries = attacks.map(([name], i) => {
+    const rounds = runs[i]!;
+    const held = rounds.flatMap((r) => r.held);
+    const times = held.map(settled);
+    const summary = {
+      name,
+      p99: median(rounds.map((r) => r.legit.p99)),
+      serverP99: median(rounds.map((r) => r.serverP99)),
+      failed: rounds.reduce((n, r) => n + r.legit.non2xx + r.legit.errors, 0),
+      baseRssMb: max(rounds.map((r) => r.baseRssMb)),
+      peakRssMb: max(rounds.map((r) => r.peakRssMb)),
+      settledSec: times.includes(undefined) ? undefined : max(times as number[]) / 1000,
+    };
+    const all = held.length === 0 ? '—' : summary.settledSec === undefined ? `no: ${times.filter((t) => t === undefined).length} open` : `within ${summary.settledSec.toFixed(2)} s`;
     console.log(
-      `${name.padEnd(36)} ${`${r.legit.p99.toFixed(1)} ms`.padStart(9)} ${`≤ ${r.serverP99} ms`.padStart(9)} ${String(r.legit.non2xx + r.legit.errors).padStart(8)} ${`${r.baseRssMb.toFixed(0)} MB`.padStart(11)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${all.padStart(23)}`,
+      `${name.padEnd(36)} ${`${summary.p99.toFixed(1)} ms`.padStart(9)} ${`≤ ${summary.serverP99} ms`.padStart(9)} ${String(summary.failed).padStart(8)} ${`${summary.baseRssMb.toFixed(0)} MB`.padStart(11)} ${`${summary.peakRssMb.toFixed(0)} MB`.padStart(9)} ${all.padStart(23)}`,
     );
     const outcomes = new Map<string, number>();
     const label = (h: Held) => `${h.status ?? 'reset before the answer was read'}${h.closedMs === undefined ? ' (then kept alive)' : ''}`;
-    for (const h of r.held) outcomes.set(label(h), (outcomes.get(label(h)) ?? 0) + 1);
+    for (const h of held) outcomes.set(label(h), (outcomes.get(label(h)) ?? 0) + 1);
     if (outcomes.size) console.log(`${''.padEnd(36)} ${[...outcomes].map(([s, n]) => `${n} × ${s}`).join(', ')}`);
-  }
-  const base = results[0]![1];
+    return summary;
+  });
+  const base = summaries[0]!;
   console.log('');
-  for (const [name, r] of results.slice(1)) {
+  for (const s of summaries.slice(1)) {
     console.log(
-      `${name}: acks p99 ${(r.legit.p99 / base.legit.p99).toFixed(2)}× the run without attack (goal ≤ 2); ` +
-        `peak RSS ${r.peakRssMb.toFixed(0)} MB, ${(r.peakRssMb - base.peakRssMb).toFixed(0)} MB over the run without attack (goal < budget + 200 = ${budgetMb + 200} MB)`,
+      `${s.name}: acks p99 ${(s.p99 / base.p99).toFixed(2)}× the run without attack (goal ≤ 2); ` +
+        `peak RSS ${s.peakRssMb.toFixed(0)} MB (goal < budget + 200 = ${budgetMb + 200} MB), ${(s.peakRssMb - base.peakRssMb).toFixed(0)} MB over the run without attack`,
     );
   }
 }

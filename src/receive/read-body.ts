@@ -3,7 +3,7 @@ import { ReceiveError } from '../errors.ts';
 import type { Reservation } from './body-budget.ts';
 
 /** Bytes of one body handled before letting other work run. */
-export const yieldEvery = 256 * 1024;
+export const yieldEvery = 64 * 1024;
 
 export interface ReadBodyOptions {
   /** The declared length (Content-Length), already reserved; undefined for a chunked body. */
