@@ -6,6 +6,7 @@
 // attack, and how long hookline takes to answer and to close each held socket.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signedMuroEvent } from './lib/events.ts';
@@ -44,9 +45,14 @@ function rss(pid: number): { nowMb: number; peakMb: number } {
   return { nowMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
+/**
+ * The attacker runs in a process of its own at the lowest priority: on the bench machine it shares
+ * the cores with the server and the load generator, where a real attacker's CPU is elsewhere.
+ */
 async function startAttacker(): Promise<ChildProcess> {
   const proc = fork(join(root, 'bench/servers/attacker.ts'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((resolve) => proc.once('message', () => resolve()));
+  if (process.env.BENCH_ATTACKER_NICE !== '0') setPriority(proc.pid!, 19);
   return proc;
 }
 
@@ -85,7 +91,8 @@ export async function attackBench(o: BenchOptions): Promise<void> {
   console.log(
     `hookline serve --no-worker, SQLite; server.read_timeout ${readTimeoutSec}s (short for the bench; default 30s), server.body_budget ${budgetMb}mb (default).`,
   );
-  console.log(`${o.rounds} rounds of every scenario, interleaved, each on a fresh server: median p99, highest RSS and times.\n`);
+  console.log(`${o.rounds} rounds of every scenario, interleaved, each on a fresh server: median p99, highest RSS and times.`);
+  console.log(`The attacker is a process of its own${process.env.BENCH_ATTACKER_NICE === '0' ? '' : ' at nice 19 (BENCH_ATTACKER_NICE=0: at normal priority)'}.\n`);
   const attacks: Array<[string, Attack]> = [
     ['none', undefined],
     ['unsigned, 24 MB sent', { forged: false, complete: true }],
