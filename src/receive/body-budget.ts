@@ -18,6 +18,19 @@ export class BodyBudget {
     return this.#used;
   }
 
+  /**
+   * Admission of a request's body, from its head: a reservation holding its declared length (a
+   * chunked body's grows as it arrives), 'full' when that length does not fit now, or undefined when
+   * there is nothing to reserve (no body, or one over `limit`, refused without being read).
+   */
+  admit(headers: Headers, limit: number): Reservation | 'full' | undefined {
+    if (!hasBody(headers)) return undefined;
+    const declared = declaredLength(headers);
+    if (declared !== undefined && declared > limit) return undefined;
+    const reservation = this.open();
+    return declared === undefined || reservation.grow(declared) ? reservation : 'full';
+  }
+
   /** An empty reservation for one request. */
   open(): Reservation {
     let held = 0;
@@ -44,4 +57,17 @@ export interface Reservation {
   grow(bytes: number): boolean;
   /** Gives everything back; safe to call more than once. */
   release(): void;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** The declared body length (Content-Length), or undefined when there is none (chunked, or no body). */
+export function declaredLength(headers: Headers): number | undefined {
+  const value = headers['content-length'];
+  return typeof value === 'string' ? Number(value) : undefined;
+}
+
+export function hasBody(headers: Headers): boolean {
+  const declared = declaredLength(headers);
+  return declared === undefined ? headers['transfer-encoding'] !== undefined : declared > 0;
 }

@@ -5,7 +5,7 @@ import { ReceiveError, receiveErrors, type ReceiveErrorCode } from '../errors.ts
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/types.ts';
-import { BodyBudget, type Reservation } from './body-budget.ts';
+import { BodyBudget, declaredLength, hasBody, type Reservation } from './body-budget.ts';
 import { guardBody } from './body-guard.ts';
 import { readBody } from './read-body.ts';
 import { beginWebhook, errorBody, outcomeOf, type Delivery, type SourceSettings, type WebhookDeps } from './webhook.ts';
@@ -35,17 +35,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 
 /** Node's http server checks header and request deadlines this often (its default, 30 s, is too coarse). */
 const deadlineCheckMs = 1_000;
-
-/** The declared body length, or undefined when there is none (chunked, or no body). */
-function declaredLength(request: FastifyRequest): number | undefined {
-  const value = request.headers['content-length'];
-  return value === undefined ? undefined : Number(value);
-}
-
-function hasBody(request: FastifyRequest): boolean {
-  const declared = declaredLength(request);
-  return declared === undefined ? request.headers['transfer-encoding'] !== undefined : declared > 0;
-}
 
 /** The HTTP adapter: reads bytes, calls the receiving path, answers. No business logic here. */
 export function createServer(deps: ServerDeps): FastifyInstance {
@@ -92,7 +81,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   // A body sent to a path that does not exist is not worth reading. (The hooks on the hot path are in
   // callback style: an async hook costs a promise per request.)
   app.addHook('onRequest', (request, reply, done) => {
-    if (!request.is404 || !hasBody(request)) return done();
+    if (!request.is404 || !hasBody(request.headers)) return done();
     deps.metrics.rejected.inc({ status: '404' });
     refuse(reply, 'HL_NOT_FOUND');
   });
@@ -103,12 +92,9 @@ export function createServer(deps: ServerDeps): FastifyInstance {
 
   // Every body, on every route, is read under the budget and the read timeout (rule 0).
   app.addHook('preParsing', (request, reply, payload, done) => {
-    if (!hasBody(request)) return done(null, payload);
-    const declared = declaredLength(request);
-    // Over the route's limit: answered 413 without being read.
-    if (declared !== undefined && declared > (request.routeOptions.bodyLimit ?? server.body_limit)) return done(null, payload);
-    const reservation = budget.open();
-    if (declared !== undefined && !reservation.grow(declared)) {
+    const reservation = budget.admit(request.headers, request.routeOptions.bodyLimit ?? server.body_limit);
+    if (reservation === undefined) return done(null, payload);
+    if (reservation === 'full') {
       countRefusal(request, 'HL_BODY_BUDGET_EXHAUSTED');
       return void refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
     }
@@ -122,7 +108,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
       request.receiving.timeoutMs = timeoutMs;
       return done(null, payload);
     }
-    const guarded = guardBody(payload, { reservation, chunked: declared === undefined, timeoutMs });
+    const guarded = guardBody(payload, { reservation, chunked: declaredLength(request.headers) === undefined, timeoutMs });
     reply.raw.once('close', () => guarded.destroy());
     // Whichever scope's error handler answers, the connection closes: the rest of the body is not read.
     guarded.once('error', (error) => {
@@ -207,7 +193,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (request, payload, done) => {
         const { delivery, reservation = budget.open(), timeoutMs } = request.receiving!;
-        const options = { declared: declaredLength(request), limit: server.body_limit, reservation, timeoutMs, onChunk: delivery.write };
+        const options = { declared: declaredLength(request.headers), limit: server.body_limit, reservation, timeoutMs, onChunk: delivery.write };
         readBody(payload, options).then(() => done(null), done);
       });
       scope.addHook('onResponse', async (_request, reply) => {
