@@ -103,9 +103,9 @@ export async function attackBench(o: BenchOptions): Promise<void> {
   for (let round = 0; round < o.rounds; round++) {
     for (const [i, [, attack]] of attacks.entries()) runs[i]!.push(await scenario(attack, rate, seconds));
   }
-  console.log(
-    `${'attack'.padEnd(36)} ${'acks p99'.padStart(9)} ${'own p99'.padStart(9)} ${'non-2xx'.padStart(8)} ${'RSS before'.padStart(11)} ${'RSS peak'.padStart(9)} ${'all answered or closed'.padStart(23)}`,
-  );
+  const widths = [36, 9, 9, 8, 11, 9, 23];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]!) : c.padStart(widths[i]!))).join(' ');
+  console.log(line(['attack', 'acks p99', 'own p99', 'non-2xx', 'RSS before', 'RSS peak', 'all answered or closed']));
   const summaries = attacks.map(([name], i) => {
     const rounds = runs[i]!;
     const held = rounds.flatMap((r) => r.held);
@@ -119,10 +119,10 @@ export async function attackBench(o: BenchOptions): Promise<void> {
       peakRssMb: max(rounds.map((r) => r.peakRssMb)),
       settledSec: times.includes(undefined) ? undefined : max(times as number[]) / 1000,
     };
-    const all = held.length === 0 ? '—' : summary.settledSec === undefined ? `no: ${times.filter((t) => t === undefined).length} open` : `within ${summary.settledSec.toFixed(2)} s`;
-    console.log(
-      `${name.padEnd(36)} ${`${summary.p99.toFixed(1)} ms`.padStart(9)} ${`≤ ${summary.serverP99} ms`.padStart(9)} ${String(summary.failed).padStart(8)} ${`${summary.baseRssMb.toFixed(0)} MB`.padStart(11)} ${`${summary.peakRssMb.toFixed(0)} MB`.padStart(9)} ${all.padStart(23)}`,
-    );
+    const open = times.filter((t) => t === undefined).length;
+    const all = held.length === 0 ? '—' : summary.settledSec === undefined ? `no: ${open} open` : `within ${summary.settledSec.toFixed(2)} s`;
+    const mb = (n: number) => `${n.toFixed(0)} MB`;
+    console.log(line([name, `${summary.p99.toFixed(1)} ms`, `≤ ${summary.serverP99} ms`, String(summary.failed), mb(summary.baseRssMb), mb(summary.peakRssMb), all]));
     const outcomes = new Map<string, number>();
     const label = (h: Held) => `${h.status ?? 'reset before the answer was read'}${h.closedMs === undefined ? ' (then kept alive)' : ''}`;
     for (const h of held) outcomes.set(label(h), (outcomes.get(label(h)) ?? 0) + 1);
