@@ -42,14 +42,14 @@ async function medianRunPaced(server: Server, o: BenchOptions, rate: number): Pr
 }
 
 /** hookline's own ack latency histogram (from /metrics): request in to answer out, without the client's share. */
-async function ackHistogram(url: string): Promise<Map<number, number> | undefined> {
+export async function ackHistogram(url: string): Promise<Map<number, number> | undefined> {
   const text = await fetch(`${url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
   const entries = [...text.matchAll(/hookline_ack_duration_seconds_bucket\{le="([^"]+)",source="muro"\} (\d+)/g)];
   return entries.length ? new Map(entries.map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])])) : undefined;
 }
 
 /** The upper bound (ms) of the bucket holding quantile q of the requests between two scrapes. */
-function quantile(after: Map<number, number>, before: Map<number, number> | undefined, q: number): number {
+export function quantile(after: Map<number, number>, before: Map<number, number> | undefined, q: number): number {
   const total = after.get(Infinity)! - (before?.get(Infinity) ?? 0);
   for (const [le, n] of after) if (n - (before?.get(le) ?? 0) >= q * total) return le * 1000;
   return Infinity;

@@ -1,5 +1,6 @@
 // `npm run bench [-- section ...]`: prints figures measured in one run, with ratios against baselines.
 import { cpus, totalmem } from 'node:os';
+import { attackBench } from './attack.ts';
 import { e2eBench } from './e2e.ts';
 import { ingestBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
@@ -8,6 +9,7 @@ const sections: Record<string, (o: { durationSec: number; rounds: number; connec
   ingest: ingestBench,
   e2e: e2eBench,
   scale: scaleBench,
+  attack: attackBench,
 };
 
 const options = {

@@ -121,7 +121,7 @@ async function target(kind: 'sqlite' | 'postgres', n: number, o: BenchOptions): 
   const servers: Array<Server & { dir: string }> = [];
   try {
     // One after the other: the first migrates the fresh schema.
-    for (let i = 0; i < n; i++) servers.push(await hookline('', ['--no-worker'], s?.url));
+    for (let i = 0; i < n; i++) servers.push(await hookline('', ['--no-worker'], { storeUrl: s?.url }));
     return await run(servers, o, kind === 'postgres');
   } finally {
     for (const server of servers) await server.stop();

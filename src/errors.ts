@@ -73,7 +73,12 @@ export const receiveErrors = {
   HL_BODY_NOT_JSON: { status: 400, message: 'body is not a JSON object' },
   HL_BODY_NOT_UTF8: { status: 400, message: 'body is not valid UTF-8' },
   HL_EVENT_ID_MISSING: { status: 400, message: 'event id missing' },
+  HL_EVENT_ID_INVALID: { status: 400, message: 'event id must be a string (or number) of at most 256 characters, without control characters' },
+  HL_EVENT_TYPE_INVALID: { status: 400, message: 'event type must be a string of at most 256 characters, without control characters' },
+  HL_EVENT_MALFORMED: { status: 400, message: "body does not follow the source's format" },
+  HL_BODY_TIMEOUT: { status: 408, message: 'body did not arrive within server.read_timeout' },
   HL_BODY_TOO_LARGE: { status: 413, message: 'body larger than server.body_limit' },
+  HL_BODY_BUDGET_EXHAUSTED: { status: 503, message: 'too many request bodies being read at once (server.body_budget); retry later' },
   HL_STORE_UNAVAILABLE: { status: 503, message: 'store cannot write; retry later' },
   HL_NOT_FOUND: { status: 404, message: 'no such endpoint' },
   HL_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
@@ -81,6 +86,21 @@ export const receiveErrors = {
 } as const;
 
 export type ReceiveErrorCode = keyof typeof receiveErrors;
+
+/**
+ * A request the receiving path refuses with one of its codes (a body too slow or over the budget,
+ * an id that is not printable ...). `statusCode` is what HTTP frameworks read.
+ */
+export class ReceiveError extends Error {
+  readonly code: ReceiveErrorCode;
+  readonly statusCode: number;
+  constructor(code: ReceiveErrorCode, message: string = receiveErrors[code].message) {
+    super(message);
+    this.name = 'ReceiveError';
+    this.code = code;
+    this.statusCode = receiveErrors[code].status;
+  }
+}
 
 /** The worker no longer holds this run (its lease expired and another worker took it over). */
 export class LeaseLostError extends Error {

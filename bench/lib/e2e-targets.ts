@@ -81,7 +81,7 @@ export const peerAof = () => peer('peer: express 5 + BullMQ 6, Redis AOF everyse
 export const hooklineSqlite = (): Target => ({
   name: 'hookline, SQLite',
   start: async (destination) => {
-    const server = await hookline(retry, [], undefined, { 'forward.yaml': recipe(destination) });
+    const server = await hookline(retry, [], { recipes: { 'forward.yaml': recipe(destination) } });
     return { url: server.url, pid: server.proc.pid!, died: server.died, stop: server.stop };
   },
 });
@@ -113,7 +113,7 @@ export const hooklinePostgres = (url: string): Target => ({
       await sql(url, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((err: Error) => console.error(`could not drop database ${database}: ${err.message}`));
     };
     try {
-      const server = await hookline(retry, [], storeUrl.toString(), { 'forward.yaml': recipe(destination) });
+      const server = await hookline(retry, [], { storeUrl: storeUrl.toString(), recipes: { 'forward.yaml': recipe(destination) } });
       return {
         url: server.url,
         pid: server.proc.pid!,

@@ -13,16 +13,21 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
 /**
  * `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. The store
  * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL). `recipes` (file name →
- * YAML) are in the recipes folder before it starts.
+ * YAML) are in the recipes folder before it starts; `serverKeys` adds keys to the server section
+ * (`read_timeout: 5s`).
  */
-export async function hookline(yaml = '', args: string[] = [], storeUrl?: string, recipes: Record<string, string> = {}): Promise<Server & { dir: string }> {
+export async function hookline(
+  yaml = '',
+  args: string[] = [],
+  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   mkdirSync(join(dir, 'recipes'));
   for (const [file, text] of Object.entries(recipes)) writeFileSync(join(dir, 'recipes', file), text);
   const config = join(dir, 'hookline.yaml');
   writeFileSync(
     config,
-    `server: { host: 127.0.0.1, port: 0 }
+    `server: { host: 127.0.0.1, port: 0${serverKeys ? `, ${serverKeys}` : ''} }
 store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
 sources: { muro: { secrets: ["${SECRET}"] }, meru: { secrets: ["whsec_${SECRET}"] } }
 recipes: ${join(dir, 'recipes')}

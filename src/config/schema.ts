@@ -88,10 +88,22 @@ export const configSchema = z
       .object({
         host: z.string().default('0.0.0.0'),
         port: port.default(3000),
-        body_limit: size.default(25 * 1024 * 1024),
+        body_limit: size.default(25 * 1024 * 1024).meta({ description: 'largest request body accepted; bigger requests get 413' }),
+        body_budget: size
+          .default(100 * 1024 * 1024)
+          .meta({ description: 'most bytes of request bodies read at once, across all requests; past it new requests get 503 with Retry-After' }),
+        read_timeout: duration.default(30_000).meta({ description: 'a request body must arrive within this, or gets 408' }),
+        headers_timeout: duration.default(10_000).meta({ description: 'a request head must arrive within this, or the connection is closed' }),
+        keep_alive_timeout: duration
+          .default(72_000)
+          .meta({ description: 'an idle keep-alive connection is closed after this (keep it above a load balancer\'s idle timeout)' }),
         public_url: publicUrl,
       })
       .strict()
+      .refine((s) => s.body_budget >= s.body_limit, {
+        message: 'server.body_budget must be at least server.body_limit, or the largest bodies could never be read',
+        path: ['body_budget'],
+      })
       .prefault({}),
     store: z
       .object({

@@ -1,10 +1,14 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.ts';
-import { receiveErrors } from '../errors.ts';
+import { ReceiveError, receiveErrors, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/types.ts';
-import { errorBody, outcomeOf, receiveWebhook, type SourceSettings, type WebhookDeps } from './webhook.ts';
+import { BodyBudget, declaredLength, hasBody, type Reservation } from './body-budget.ts';
+import { guardBody } from './body-guard.ts';
+import { readBody } from './read-body.ts';
+import { beginWebhook, errorBody, outcomeOf, type Delivery, type SourceSettings, type WebhookDeps } from './webhook.ts';
 
 export interface ServerDeps extends WebhookDeps {
   config: Config;
@@ -29,19 +33,97 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Node's http server checks header and request deadlines this often (its default, 30 s, is too coarse). */
+const deadlineCheckMs = 1_000;
+
 /** The HTTP adapter: reads bytes, calls the receiving path, answers. No business logic here. */
 export function createServer(deps: ServerDeps): FastifyInstance {
+  const { server } = deps.config;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.config.server.body_limit,
+    bodyLimit: server.body_limit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // No socket is held open by a client that sends nothing: the head must arrive within
+    // headers_timeout, an idle keep-alive connection ends after keep_alive_timeout, and a whole
+    // request within both plus read_timeout (webhook bodies get their own, JSON, 408 before that).
+    http: { headersTimeout: server.headers_timeout, connectionsCheckingInterval: deadlineCheckMs },
+    keepAliveTimeout: server.keep_alive_timeout,
+    requestTimeout: server.headers_timeout + server.read_timeout + deadlineCheckMs,
   });
+
+  const budget = new BodyBudget(server.body_budget);
+  new Gauge({
+    name: 'hookline_body_budget_used_bytes',
+    help: 'Bytes of request bodies being read or handled now, out of server.body_budget',
+    registers: [deps.metrics.registry],
+    collect() {
+      this.set(budget.used);
+    },
+  });
+  const retryAfterSec = String(Math.ceil(server.read_timeout / 1000));
+
+  /**
+   * Answers with a receive error code. A refusal made before or while the body is read closes the
+   * connection, so that the rest of the body is never read.
+   */
+  const refuse = (reply: FastifyReply, code: ReceiveErrorCode, message?: string) => {
+    void reply.code(receiveErrors[code].status).header('connection', 'close');
+    if (code === 'HL_BODY_BUDGET_EXHAUSTED') void reply.header('retry-after', retryAfterSec);
+    return reply.send(errorBody(code, message));
+  };
 
   app.addHook('onSend', async (_request, reply) => {
     if (deps.isClosing?.()) void reply.header('connection', 'close');
   });
+
+  // A body sent to a path that does not exist is not worth reading. (The hooks on the hot path are in
+  // callback style: an async hook costs a promise per request.)
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404 || !hasBody(request.headers)) return done();
+    deps.metrics.rejected.inc({ status: '404' });
+    refuse(reply, 'HL_NOT_FOUND');
+  });
+
+  // What the hooks below hand on to a webhook route's parser and handler (a decoration, not a
+  // WeakMap: a property of a stable shape costs nothing per request, a WeakMap entry costs the GC).
+  app.decorateRequest('receiving', null);
+
+  // Every body, on every route, is read under the budget and the read timeout (rule 0).
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const reservation = budget.admit(request.headers, request.routeOptions.bodyLimit ?? server.body_limit);
+    if (reservation === undefined) return done(null, payload);
+    if (reservation === 'full') {
+      countRefusal(request, 'HL_BODY_BUDGET_EXHAUSTED');
+      return void refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
+    }
+    // Answered, or the connection is gone (whatever the path): the bytes go back to the budget.
+    reply.raw.once('close', reservation.release);
+    // The whole body is due read_timeout after the request began.
+    const timeoutMs = Math.max(0, server.read_timeout - reply.elapsedTime);
+    if (request.receiving) {
+      // A webhook: its parser reads the body under the same rules (readBody), without a stream in between.
+      request.receiving.reservation = reservation;
+      request.receiving.timeoutMs = timeoutMs;
+      return done(null, payload);
+    }
+    const guarded = guardBody(payload, { reservation, chunked: declaredLength(request.headers) === undefined, timeoutMs });
+    reply.raw.once('close', () => guarded.destroy());
+    // Whichever scope's error handler answers, the connection closes: the rest of the body is not read.
+    guarded.once('error', (error) => {
+      if (!(error instanceof ReceiveError) || reply.raw.headersSent) return;
+      reply.raw.setHeader('connection', 'close');
+      if (error.code === 'HL_BODY_BUDGET_EXHAUSTED') reply.raw.setHeader('retry-after', retryAfterSec);
+    });
+    done(null, guarded);
+  });
+
+  const countRefusal = (request: FastifyRequest, code: ReceiveErrorCode) => {
+    const source = sourceOf(request);
+    if (source) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
+    else deps.metrics.rejected.inc({ status: String(receiveErrors[code].status) });
+  };
 
   app.setNotFoundHandler((_request, reply) => {
     deps.metrics.rejected.inc({ status: '404' });
@@ -49,17 +131,21 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const source = (request.routeOptions.config as { source?: string } | undefined)?.source;
+    // A body refused on its declared length (413) before a byte of it was read is read and discarded
+    // by Node, so that a sender still writing gets the answer rather than a reset. One refused while
+    // being read is not read further: the connection closes.
+    if (error.statusCode === 413 && !request.raw.readableDidRead) reply.removeHeader('connection');
+    else if (!request.raw.complete) void reply.header('connection', 'close');
+    if (error instanceof ReceiveError) {
+      countRefusal(request, error.code);
+      if (error.code === 'HL_BODY_BUDGET_EXHAUSTED') void reply.header('retry-after', retryAfterSec);
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+    }
+    const source = sourceOf(request);
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const code = status === 413 ? 'HL_BODY_TOO_LARGE' : status < 500 ? 'HL_BAD_REQUEST' : undefined;
     if (source && code) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
     else deps.metrics.rejected.inc({ status: String(status) });
-    if (status === 413) {
-      // Fastify closes the socket after a 413, and a sender still writing its body then sees a reset
-      // instead of the answer. Keeping the connection lets Node read and discard the rest, so the
-      // sender gets a clean 413 (bounded by the server's request timeout).
-      reply.removeHeader('connection');
-    }
     if (code) return reply.code(status).send(errorBody(code, status === 413 ? receiveErrors.HL_BODY_TOO_LARGE.message : error.message));
     deps.logger.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ ok: false, code: 'HL_INTERNAL', error: 'internal error' });
@@ -92,28 +178,52 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   for (const source of deps.sources) {
     const path = deps.config.sources[source.name].path;
     void app.register(async (scope) => {
-      // Webhooks are verified over their exact bytes, whatever content type the sender declares.
+      // Rule 0: what the headers alone decide is answered before the body, which is then never read.
+      scope.addHook('onRequest', (request, reply, done) => {
+        if (request.method !== 'POST') {
+          deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
+          return void refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
+        }
+        const begun = beginWebhook(deps, source, request.headers);
+        if ('delivery' in begun) {
+          request.receiving = { delivery: begun.delivery, reservation: undefined, timeoutMs: server.read_timeout };
+          return done();
+        }
+        deps.metrics.received.inc({ source: source.name, outcome: begun.refused.outcome });
+        deps.logger.info({ source: source.name, outcome: begun.refused.outcome, ip: request.ip }, 'webhook rejected');
+        refuse(reply, begun.refused.body.code as ReceiveErrorCode);
+      });
+      // Webhooks are verified over their exact bytes, whatever content type the sender declares; the
+      // bytes go to the delivery as they arrive, which computes the signature on the way.
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      scope.addContentTypeParser('*', (request, payload, done) => {
+        const { delivery, reservation = budget.open(), timeoutMs } = request.receiving!;
+        const options = { declared: declaredLength(request.headers), limit: server.body_limit, reservation, timeoutMs, onChunk: delivery.write };
+        readBody(payload, options).then(() => done(null), done);
+      });
       scope.addHook('onResponse', async (_request, reply) => {
         deps.metrics.ackLatency.observe({ source: source.name }, reply.elapsedTime / 1000);
       });
       scope.post(path, { config: { source: source.name } }, async (request, reply) => {
-        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const answer = await receiveWebhook(deps, source, raw, request.headers);
+        const answer = await request.receiving!.delivery.receive();
         deps.metrics.received.inc({ source: source.name, outcome: answer.outcome });
         if (answer.status !== 200) deps.logger.info({ source: source.name, outcome: answer.outcome, ip: request.ip }, 'webhook rejected');
         return reply.code(answer.status).send(answer.body);
       });
-      scope.route({
-        method: [...otherMethods],
-        url: path,
-        handler: async (_request, reply) => {
-          deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
-          return reply.code(405).header('allow', 'POST').send(errorBody('HL_METHOD_NOT_ALLOWED'));
-        },
-      });
+      // Other methods are answered 405 by the onRequest hook already; this route makes the path match them.
+      scope.route({ method: [...otherMethods], url: path, config: { source: source.name }, handler: async (_request, reply) => refuse(reply, 'HL_METHOD_NOT_ALLOWED') });
     });
   }
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A webhook whose head passed rule 0: its delivery, and what its body may take (set by the preParsing hook). */
+    receiving: { delivery: Delivery; reservation: Reservation | undefined; timeoutMs: number } | null;
+  }
+}
+
+function sourceOf(request: FastifyRequest): string | undefined {
+  return (request.routeOptions.config as { source?: string } | undefined)?.source;
 }

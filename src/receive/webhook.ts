@@ -1,9 +1,11 @@
 import type { SourceName } from '../config/schema.ts';
-import { receiveErrors, StoreUnavailableError, VerificationError, type ReceiveErrorCode } from '../errors.ts';
+import { ReceiveError, receiveErrors, StoreUnavailableError, VerificationError, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import { safeHeaders, sourceSchemes } from './sources.ts';
+import type { BodySignature } from '../verify/hmac.ts';
+import { identityText } from './identity.ts';
+import { safeHeaders, signatureHeaderOf, sourceSchemes } from './sources.ts';
 
 export interface SourceSettings {
   name: SourceName;
@@ -31,32 +33,76 @@ export interface WebhookAnswer {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+type Headers = Record<string, string | string[] | undefined>;
+
+/** A webhook whose head passed rule 0, and whose body is being read. */
+export interface Delivery {
+  /** The next chunk of the body, as it arrives: kept, and fed to the signature check. */
+  write(chunk: Buffer): void;
+  /** The body is complete: verify it, read the event, store it; the answer to give. */
+  receive(): Promise<WebhookAnswer>;
+}
+
 /**
- * The receiving path of PRODUCT §1, in its order: verify the raw bytes, check the timestamp, parse,
- * then dedup and persist in one transaction, and answer 200 only after the commit.
+ * The receiving path of PRODUCT §1, for an HTTP adapter to call as soon as the request head is in.
+ * Rule 0: a missing, malformed or stale signature header is `refused` without reading the body (the
+ * adapter then closes the connection, so that the body is never read). Otherwise the adapter writes
+ * the body's chunks to the `delivery` as they arrive and calls `receive()` at its end.
  */
-export async function receiveWebhook(
-  deps: WebhookDeps,
-  source: SourceSettings,
-  rawBody: Buffer,
-  headers: Record<string, string | string[] | undefined>,
-): Promise<WebhookAnswer> {
+export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
   const scheme = sourceSchemes[source.name];
-  const now = deps.clock.now();
+  let signature: BodySignature;
   try {
-    const header = headers[scheme.signatureHeader];
-    scheme.verify({
-      rawBody,
-      header: Array.isArray(header) ? header.join(',') : header,
+    signature = scheme.precheck({
+      header: signatureHeaderOf(scheme, headers),
       secrets: source.secrets,
-      now: Math.floor(now / 1000),
+      now: Math.floor(deps.clock.now() / 1000),
       toleranceSec: source.toleranceMs / 1000,
     });
   } catch (error) {
-    if (error instanceof VerificationError) return reject(error.code);
+    if (error instanceof VerificationError) return { refused: reject(error.code) };
     throw error;
   }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  return {
+    delivery: {
+      write: (chunk) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        signature.update(chunk);
+      },
+      receive: async () => {
+        const now = deps.clock.now();
+        try {
+          signature.verify(Math.floor(now / 1000));
+        } catch (error) {
+          if (error instanceof VerificationError) return reject(error.code);
+          throw error;
+        }
+        // Only a verified body is copied into one buffer.
+        const rawBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+        chunks.length = 0;
+        return receiveVerified(deps, source, rawBody, headers, now);
+      },
+    },
+  };
+}
 
+/** The whole path for a body already in memory. */
+export async function receiveWebhook(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers): Promise<WebhookAnswer> {
+  const begun = beginWebhook(deps, source, headers);
+  if ('refused' in begun) return begun.refused;
+  begun.delivery.write(rawBody);
+  return begun.delivery.receive();
+}
+
+/**
+ * After verification, in the order of PRODUCT §1: parse, check the event's identity and the source's
+ * rules (rule 4), then dedup and persist in one transaction, and answer 200 only after the commit.
+ */
+async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers, now: number): Promise<WebhookAnswer> {
+  const scheme = sourceSchemes[source.name];
   let text: string;
   try {
     text = utf8.decode(rawBody);
@@ -71,12 +117,36 @@ export async function receiveWebhook(
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return reject('HL_BODY_NOT_JSON');
 
+  // Rule 4: identity only from signed bytes, as short printable text; then the source's own rules.
   const body = event as Record<string, unknown>;
-  const { eventId, type } = scheme.identify(body, headers);
+  let eventId: string | undefined;
+  let type: string;
+  try {
+    const identity = scheme.identify(body);
+    eventId = identityText(identity.eventId, 'HL_EVENT_ID_INVALID');
+    type = identityText(identity.type, 'HL_EVENT_TYPE_INVALID') ?? 'unknown';
+  } catch (error) {
+    if (error instanceof ReceiveError) return reject(error.code);
+    throw error;
+  }
   if (eventId === undefined) return reject('HL_EVENT_ID_MISSING');
+  const problem = scheme.problem?.(body);
+  if (problem) return reject('HL_EVENT_MALFORMED', `${receiveErrors.HL_EVENT_MALFORMED.message}: ${problem}`);
+
+  let stored = text;
+  if (deps.prepare) {
+    try {
+      stored = await deps.prepare(source.name, body, text);
+    } catch (error) {
+      // A disk that cannot take the attachments is the sender's cue to retry (503); anything else
+      // thrown while reading the event is about its content, which no retry will change (400).
+      if (isSystemError(error)) return cannotPersist(deps, source, eventId, error);
+      deps.logger.warn({ source: source.name, eventId, error: String(error) }, 'signed event cannot be prepared for storage');
+      return reject('HL_EVENT_MALFORMED', `${receiveErrors.HL_EVENT_MALFORMED.message}: it cannot be prepared for storage`);
+    }
+  }
 
   try {
-    const stored = deps.prepare ? await deps.prepare(source.name, body, text) : text;
     const result = await deps.store.events.receive(
       {
         source: source.name,
@@ -97,19 +167,28 @@ export async function receiveWebhook(
     deps.onStored?.();
     return { status: 200, body: { ok: true, id: eventId }, outcome: 'accepted' };
   } catch (error) {
-    // Never 2xx for an event a crash could lose: the sender retries on 503.
-    const message = error instanceof StoreUnavailableError ? error.message : String(error);
-    deps.logger.error({ source: source.name, eventId, error: message }, 'cannot persist event');
-    return reject('HL_STORE_UNAVAILABLE');
+    return cannotPersist(deps, source, eventId, error);
   }
+}
+
+/** Never 2xx for an event a crash could lose: the sender retries on 503. */
+function cannotPersist(deps: WebhookDeps, source: SourceSettings, eventId: string, error: unknown): WebhookAnswer {
+  const message = error instanceof StoreUnavailableError ? error.message : String(error);
+  deps.logger.error({ source: source.name, eventId, error: message }, 'cannot persist event');
+  return reject('HL_STORE_UNAVAILABLE');
+}
+
+/** An error from the operating system (ENOSPC, EACCES, EIO ...), as opposed to one about the data. */
+function isSystemError(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | null)?.code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string';
 }
 
 export function errorBody(code: ReceiveErrorCode, message: string = receiveErrors[code].message) {
   return { ok: false, code, error: message };
 }
 
-function reject(code: ReceiveErrorCode): WebhookAnswer {
-  return { status: receiveErrors[code].status, body: errorBody(code), outcome: outcomeOf(code) };
+function reject(code: ReceiveErrorCode, message?: string): WebhookAnswer {
+  return { status: receiveErrors[code].status, body: errorBody(code, message), outcome: outcomeOf(code) };
 }
 
 /** HL_SIGNATURE_MISMATCH -> signature_mismatch */

@@ -1,4 +1,4 @@
-import { parseTimestamp, splitPairs, verifySignature, type SignatureHeader, type VerifyInput } from './hmac.ts';
+import { parseTimestamp, precheckSignature, splitPairs, verifySignature, type BodySignature, type PrecheckInput, type SignatureHeader, type VerifyInput } from './hmac.ts';
 
 /** MERU: `Meru-Signature: v1,t=<unix>,s=<hex>[,s=<hex>...]` — the version token first, then t and s. */
 export function parseMeruSignature(header: string): SignatureHeader | undefined {
@@ -15,4 +15,8 @@ export function parseMeruSignature(header: string): SignatureHeader | undefined 
 
 export function verifyMeru(input: VerifyInput): number {
   return verifySignature(input, parseMeruSignature);
+}
+
+export function precheckMeru(input: PrecheckInput): BodySignature {
+  return precheckSignature(input, parseMeruSignature);
 }

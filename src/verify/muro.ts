@@ -1,4 +1,4 @@
-import { parseTimestamp, splitPairs, verifySignature, type SignatureHeader, type VerifyInput } from './hmac.ts';
+import { parseTimestamp, precheckSignature, splitPairs, verifySignature, type BodySignature, type PrecheckInput, type SignatureHeader, type VerifyInput } from './hmac.ts';
 
 /** muro: `x-muro-signature: t=<unix>,v1=<hex>[,v1=<hex>...]`; unknown schemes (v0=...) are ignored. */
 export function parseMuroSignature(header: string): SignatureHeader | undefined {
@@ -13,4 +13,8 @@ export function parseMuroSignature(header: string): SignatureHeader | undefined 
 
 export function verifyMuro(input: VerifyInput): number {
   return verifySignature(input, parseMuroSignature);
+}
+
+export function precheckMuro(input: PrecheckInput): BodySignature {
+  return precheckSignature(input, parseMuroSignature);
 }

@@ -39,12 +39,12 @@ describe('accepting', () => {
     expect(stored!.headers['content-type']).toBe('application/json');
   });
 
-  it('takes the muro id and type from the headers first, then from the body', async () => {
-    const body = JSON.stringify(muroEvent('body_id', 'body.type'));
-    const headerId = uid('hdr');
-    const answer = await send(muroUrl, { body, headers: muroHeaders(body, MURO_SECRET, { id: headerId, type: 'message.created' }) });
-    expect(answer.json).toEqual({ ok: true, id: headerId });
-    const [stored] = await hl.store.events.findById(headerId);
+  it('takes the muro id and type from the signed body, never from the unsigned x-muro-event-id / x-muro-event', async () => {
+    const bodyId = uid('body');
+    const body = JSON.stringify(muroEvent(bodyId, 'message.created'));
+    const answer = await send(muroUrl, { body, headers: muroHeaders(body, MURO_SECRET, { id: uid('hdr'), type: 'conversation.closed' }) });
+    expect(answer.json).toEqual({ ok: true, id: bodyId });
+    const [stored] = await hl.store.events.findById(bodyId);
     expect(stored?.type).toBe('message.created');
   });
 

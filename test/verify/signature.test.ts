@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { VerificationError } from '../../src/errors.ts';
-import { verifyMeru } from '../../src/verify/meru.ts';
-import { verifyMuro } from '../../src/verify/muro.ts';
+import { precheckMeru, verifyMeru } from '../../src/verify/meru.ts';
+import { precheckMuro, verifyMuro } from '../../src/verify/muro.ts';
 import { hmacHex } from '../helpers/sign.ts';
 
 const body = Buffer.from('{"id":"evt_1","type":"message.created","data":{"text":"héllo"}}');
@@ -92,5 +92,34 @@ describe('MERU signature (Meru-Signature: v1,t=..,s=..)', () => {
     expect(code(() => verifyMeru({ ...base, header: good, secrets: ['whsec_wrong'] }))).toBe('HL_SIGNATURE_MISMATCH');
     const old = now - 3600;
     expect(code(() => verifyMeru({ ...base, header: `v1,t=${old},s=${hmacHex(secret, old, body)}`, secrets: [secret] }))).toBe('HL_TIMESTAMP_STALE');
+  });
+});
+
+describe('before the body, then as it arrives (rule 0)', () => {
+  const secret = 'muro_secret_1';
+  const input = (header: string | undefined) => ({ header, secrets: [secret], now, toleranceSec: 300 });
+
+  it('judges the header alone: missing, malformed, or stale whatever the signature', () => {
+    expect(code(() => precheckMuro(input(undefined)))).toBe('HL_SIGNATURE_MISSING');
+    expect(code(() => precheckMuro(input('sha256=abc')))).toBe('HL_SIGNATURE_MALFORMED');
+    expect(code(() => precheckMuro(input(`t=${now - 301},v1=${'ab'.repeat(32)}`)))).toBe('HL_TIMESTAMP_STALE');
+    expect(code(() => precheckMeru({ ...input(`v1,t=${now + 301},s=${'ab'.repeat(32)}`) }))).toBe('HL_TIMESTAMP_STALE');
+    // A well-formed, fresh header lets the body be read, even when its MAC is made up.
+    expect(code(() => precheckMuro(input(`t=${now},v1=${'ab'.repeat(32)}`)))).toBeUndefined();
+  });
+
+  it('verifies a body fed in chunks as it arrives exactly as the whole body', () => {
+    const signature = precheckMuro(input(`t=${now},v1=${hmacHex(secret, now, body)}`));
+    for (let i = 0; i < body.length; i += 7) signature.update(body.subarray(i, i + 7));
+    expect(signature.verify(now)).toBe(now);
+    const changed = precheckMuro(input(`t=${now},v1=${hmacHex(secret, now, body)}`));
+    changed.update(body.subarray(0, 10));
+    expect(code(() => changed.verify(now))).toBe('HL_SIGNATURE_MISMATCH');
+  });
+
+  it('checks the timestamp again once the body is complete: a slow body may outlive the tolerance', () => {
+    const signature = precheckMuro(input(`t=${now},v1=${hmacHex(secret, now, body)}`));
+    signature.update(body);
+    expect(code(() => signature.verify(now + 301))).toBe('HL_TIMESTAMP_STALE');
   });
 });

@@ -128,8 +128,9 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budge
       const results = await receiveBatch(pool, batch, wake);
       batch.forEach((r, i) => r.resolve(results[i]!));
     } catch (error) {
-      // One event the database refuses (a data or constraint error) must not fail the others with it.
-      if (batch.length > 1 && /^2[23]/.test(sqlState(error) ?? '')) {
+      // One event the database refuses (a data or constraint error, or a value past a limit such as an
+      // index row's size) must not fail the others with it: each is tried again on its own.
+      if (batch.length > 1 && rowSpecific(sqlState(error))) {
         for (const r of batch) await receiveBatch(pool, [r], wake).then(([result]) => r.resolve(result!), r.reject);
       } else {
         for (const r of batch) r.reject(error);
@@ -145,6 +146,9 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budge
       if (inFlight < maxInFlight) void flush();
     });
 }
+
+/** SQLSTATE classes of errors caused by a row's values: 22 data exception, 23 integrity, 54 program limit. */
+const rowSpecific = (state: string | undefined) => state !== undefined && /^(22|23|54)/.test(state);
 
 /**
  * The outer condition is checked again on the row as it is when locked: a record that a concurrent

@@ -27,7 +27,9 @@ export function sqliteEvents(db: Database.Database): EventStore {
 
   // Group commit: every event that arrives in the same turn of the event loop shares one transaction,
   // so one WAL append (and, with synchronous=full, one fsync) serves many requests. Each caller is
-  // answered only after that commit; if it fails, every caller in the batch gets the error.
+  // answered only after that commit. If the batch fails for one event's sake, each event is tried
+  // again in a transaction of its own, so that only that one gets the error; a database that is
+  // locked or cannot write fails them all at once (trying each would wait busy_timeout per event).
   let pending: Pending[] = [];
   const flush = () => {
     const batch = pending;
@@ -36,7 +38,17 @@ export function sqliteEvents(db: Database.Database): EventStore {
     try {
       results = receiveBatch.immediate(batch);
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      if (batch.length > 1 && !storeWide(error)) {
+        for (const p of batch) {
+          try {
+            p.resolve(receiveBatch.immediate([p])[0]!);
+          } catch (own) {
+            p.reject(own);
+          }
+        }
+      } else {
+        for (const p of batch) p.reject(error);
+      }
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i]!));
@@ -83,4 +95,10 @@ export function sqliteEvents(db: Database.Database): EventStore {
     replay: async (seq) => replay.run(seq).changes === 1,
     count: async () => count.get() as number,
   };
+}
+
+/** A failure of the database as a whole (locked, busy, full, read-only, I/O), not of one row in it. */
+function storeWide(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|NOMEM|PERM)/.test(code);
 }
