@@ -2,10 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
 import { planReload } from './config/reload.ts';
-import type { Config, SourceName } from './config/schema.ts';
-import { sourceNames } from './config/schema.ts';
+import type { Config } from './config/schema.ts';
 import { consoleApp } from './console/index.ts';
-import { storeAttachments } from './domain/attachments.ts';
 import { Conversations } from './domain/conversations.ts';
 import type { EngineDeps } from './engine/execute.ts';
 import { DestinationLimiter } from './engine/limiter.ts';
@@ -18,6 +16,7 @@ import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { createServer } from './receive/server.ts';
 import type { SourceSettings } from './receive/webhook.ts';
+import { sourceNamed, sourcesOf, transcriptsOf } from './sources/configured.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
@@ -118,7 +117,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   }, logger);
   const recipes = () => recipeSet;
 
-  const conversations = new Conversations(config.sources.muro.transcript, store.conversations, clock);
+  const conversations = new Conversations(transcriptsOf(config), store.conversations, clock);
   const dispatcher = new Dispatcher({
     store,
     get config() {
@@ -162,30 +161,27 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     options: { concurrency: config.worker.concurrency, leaseMs: config.worker.lease, pollMs: config.worker.poll },
   });
 
-  const sources: SourceSettings[] = sourceNames
-    .filter((name) => config.sources[name].enabled && options.receiver !== false)
-    .map((name: SourceName) => ({
+  // What a reload may change (secrets, tolerance, the preset keys it allows) is read from the config in
+  // force at each request: its scheme is compiled once per config.
+  const sources: SourceSettings[] = sourcesOf(config)
+    .filter((s) => s.config.enabled && options.receiver !== false)
+    .map(({ name, config: source }) => ({
       name,
+      path: source.path,
+      get scheme() {
+        return sourceNamed(current, name)!.scheme;
+      },
       get secrets() {
-        return secrets.secrets[name];
+        return secrets.secrets[name] ?? [];
       },
       get toleranceMs() {
-        return current.sources[name].tolerance;
+        return current.sources[name]!.tolerance;
       },
       get dedupTtlMs() {
-        return current.sources[name].dedup_ttl;
+        return current.sources[name]!.dedup_ttl;
       },
     }));
 
-  const attachmentLimits = {
-    dir: config.attachments,
-    get perAttachment() {
-      return current.sources.meru.attachment_limit;
-    },
-    get perEmail() {
-      return current.sources.meru.email_attachments_limit;
-    },
-  };
   let closing: Promise<void> | undefined;
   const app = createServer({
     config,
@@ -195,10 +191,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     metrics,
     sources,
     onStored: () => worker.wake(),
-    prepare: async (source, event, raw) =>
-      source === 'meru' && Array.isArray(event.attachments) && event.attachments.length > 0
-        ? JSON.stringify(await storeAttachments(event, attachmentLimits))
-        : raw,
+    attachmentsDir: config.attachments,
     isClosing: () => closing !== undefined,
     readiness: dispatchReadiness({ store, clock, dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
   });
@@ -257,7 +250,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       logger.info({ trigger }, 'config reloaded: nothing changed');
       return { applied: [], restart: [] };
     }
-    const risk = devSecretRisk(plan.config, receiving.filter((name) => plan.config.sources[name].secrets.length === 0));
+    const risk = devSecretRisk(plan.config, receiving.filter((name) => plan.config.sources[name]!.secrets.length === 0));
     if (risk?.production) {
       const refused = `config reload refused, the running config stays in force: ${devSecretRefusal(risk)}`;
       logger.error({ trigger, sources: risk.sources }, refused);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { parseLayers, type ConfigLayer } from './layers.ts';
@@ -51,6 +52,24 @@ let bundled: ConfigLayer | undefined;
 export function bundledDefaults(): ConfigLayer {
   bundled ??= { file: exampleConfigFile, text: readFileSync(exampleConfigFile, 'utf8') };
   return bundled;
+}
+
+let bundledVariables: Record<string, string> | undefined;
+/**
+ * The environment variable the bundled example reads a source's secret from (`MERU_WEBHOOK_SECRET`),
+ * for messages that say what to set; undefined for a source the example does not define.
+ */
+export function bundledSecretVariable(source: string): string | undefined {
+  if (!bundledVariables) {
+    const sources = (parseDocument(bundledDefaults().text).toJS() as { sources?: Record<string, { secrets?: unknown }> } | null)?.sources ?? {};
+    bundledVariables = {};
+    for (const [name, entry] of Object.entries(sources)) {
+      const first = Array.isArray(entry?.secrets) ? entry.secrets[0] : undefined;
+      const variable = typeof first === 'string' ? /\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(first)?.[1] : undefined;
+      if (variable) bundledVariables[name] = variable;
+    }
+  }
+  return bundledVariables[source];
 }
 
 /**

@@ -176,7 +176,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   for (const source of deps.sources) {
-    const path = deps.config.sources[source.name].path;
+    const { path } = source;
     void app.register(async (scope) => {
       // Rule 0: what the headers alone decide is answered before the body, which is then never read.
       scope.addHook('onRequest', (request, reply, done) => {

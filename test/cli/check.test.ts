@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { eventTypeWarnings } from '../../src/recipes/event-types.ts';
-import { eventTypes } from '../../src/sources/event-types.ts';
+import { eventSourcesOf, sourceNamed } from '../../src/sources/configured.ts';
 import { bin, spawnHookline } from '../helpers/child.ts';
-import { tempDir } from '../helpers/env.ts';
+import { tempDir, testConfig } from '../helpers/env.ts';
 import { writeRecipe } from '../helpers/recipes.ts';
 
 const run = promisify(execFile);
@@ -21,12 +21,13 @@ async function hookline(args: string[], cwd: string) {
   }
 }
 
-const warnings = (text: string) => eventTypeWarnings('r.yaml', text).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
+const config = testConfig('/tmp/unused');
+const warnings = (text: string, sources = eventSourcesOf(config)) => eventTypeWarnings('r.yaml', text, sources).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
 
 describe('event types no source sends', () => {
   it('knows what each source sends: MERU only email.received; muro the types of its Webhooks 101', () => {
-    expect(eventTypes.meru).toEqual(['email.received']);
-    expect([...eventTypes.muro].sort()).toEqual(['conversation.closed', 'conversation.opened', 'message.created', 'visitor.identified']);
+    expect(sourceNamed(config, 'meru')!.scheme.eventTypes).toEqual(['email.received']);
+    expect([...sourceNamed(config, 'muro')!.scheme.eventTypes!].sort()).toEqual(['conversation.closed', 'conversation.opened', 'message.created', 'visitor.identified']);
   });
 
   it('warns at the position of `on` and of `wait_for.event`, with the types the source sends and the likely one', () => {

@@ -121,10 +121,10 @@ function compile(opts: Options) {
   return { header, parse, fill, beforeBody, afterBody, idSource, idExpression: jsonata(idSource), typeExpression: jsonata(opts.type) };
 }
 
-/** JSONata's answer as an id or type; an expression that fails to evaluate reads as absent. */
-async function evaluate(expression: jsonata.Expression, input: object): Promise<string | undefined> {
+/** JSONata's answer (the receiver checks it is short text); an expression that fails to evaluate reads as absent. */
+async function evaluate(expression: jsonata.Expression, input: object): Promise<unknown> {
   try {
-    return text(await expression.evaluate(input));
+    return await expression.evaluate(input);
   } catch {
     return undefined;
   }
@@ -141,6 +141,7 @@ function plainHeaders(headers: RequestHeaders): Record<string, string> {
 
 export const hmac: SourcePreset<typeof options> = {
   name: 'hmac',
+  provider: 'the sender',
   description: 'any HMAC-signed webhook: header, prefix, encoding, algorithm, signed template, timestamp header; id and type as JSONata',
   options,
   create: (opts) => {
@@ -158,7 +159,7 @@ export const hmac: SourcePreset<typeof options> = {
       identify: async ({ body, headers }): Promise<EventIdentity> => {
         const input = { body, headers: plainHeaders(headers) };
         const [id, type] = await Promise.all([evaluate(c.idExpression, input), evaluate(c.typeExpression, input)]);
-        return { id, type: type ?? 'unknown' };
+        return { id, type };
       },
       sign: ({ body, secret, nowSec, id, type }) => {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
