@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
 import { createSource, ownSource, presetNames, presets } from './index.ts';
-import type { PresetName, SourcePreset } from './types.ts';
+import type { PresetName, SourcePreset, SourceScheme } from './types.ts';
 
 /**
  * The `sources:` map of the config (PRODUCT §9): any number of sources, each keyed by the name recipes
@@ -118,7 +118,13 @@ const sourcesMap = z
       const taken = byPath.get(path);
       if (taken !== undefined && source.enabled) ctx.addIssue({ code: 'custom', path: [name, 'path'], message: `${path} is already the path of source ${taken}; give each source its own path` });
       if (source.enabled) byPath.set(path, name);
-      const scheme = createSource(name, { ...source, preset: source.preset ?? (name as PresetName) });
+      // The entry may have problems of its own (reported already): then its secrets are not judged.
+      let scheme: SourceScheme;
+      try {
+        scheme = createSource(name, { ...source, preset: source.preset ?? (name as PresetName) });
+      } catch {
+        continue;
+      }
       source.secrets.forEach((secret, i) => {
         const problem = scheme.secretProblem(secret);
         if (problem) ctx.addIssue({ code: 'custom', path: [name, 'secrets', i], message: problem });
