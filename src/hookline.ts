@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
+import { sourcesJson } from './admin/sources.ts';
 import { planReload } from './config/reload.ts';
+import { formatDuration } from './config/units.ts';
 import type { Config } from './config/schema.ts';
 import { consoleApp } from './console/index.ts';
 import { Conversations } from './domain/conversations.ts';
@@ -14,9 +17,11 @@ import { configSecrets, createRedactor, minSecretLength, type Redactor } from '.
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
+import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
 import { createServer } from './receive/server.ts';
 import type { SourceSettings } from './receive/webhook.ts';
 import { sourceNamed, sourcesOf, transcriptsOf } from './sources/configured.ts';
+import { ownSource } from './sources/hookline/index.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
@@ -50,6 +55,8 @@ export interface Hookline {
   app: FastifyInstance;
   worker: Worker;
   recipes(): RecipeSet;
+  /** The sources whose deliveries keep failing on their signature (hookline/source.rejecting raised, not recovered). */
+  rejecting(): Rejecting[];
   /** Re-reads the recipes folder now (the file watcher does this by itself). */
   reloadRecipes(): RecipeSet;
   /** Calls `listener` after every reload of the recipes folder, valid or not. */
@@ -76,6 +83,8 @@ export interface ConfigReload {
 }
 
 const purgeEvery = 60_000;
+/** How long the id of one of hookline's own events is remembered: an episode is alerted once within it. */
+const ownEventTtlMs = 30 * 86_400_000;
 
 /** The composition root: the one place that wires config, store, receiver, recipes and worker together. */
 export async function startHookline(options: HooklineOptions): Promise<Hookline> {
@@ -182,6 +191,44 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       },
     }));
 
+  const receiving = sources.map((s) => s.name);
+
+  // hookline/source.rejecting and source.recovered: appended to the inbox like any event.
+  const rejections = new RejectionWatch({
+    clock,
+    logger,
+    describe: (name) => {
+      const source = sourceNamed(current, name)!;
+      return {
+        source: name,
+        preset: source.preset.name,
+        provider: source.preset.provider,
+        path: source.config.path,
+        alertAfterMs: source.config.alert_after,
+        alertAfter: formatDuration(source.config.alert_after),
+        secrets: (secrets.secrets[name] ?? []).map((_, i) => `sources.${name}.secrets[${i}]`),
+        devSecretsFile: secrets.generated.includes(name) ? secrets.file : undefined,
+        timestamped: source.scheme.replayWindow,
+        onRejected: source.preset.onRejected,
+      };
+    },
+    anchor: async (name) => (await store.events.list({ source: name, limit: 1 }))[0]?.seq ?? 0,
+    emit: async (type, id, body) => {
+      const result = await store.events.receive({ source: ownSource, eventId: id, type, receivedAt: clock.now(), headers: {}, body: JSON.stringify(body), test: false }, ownEventTtlMs);
+      if (!result.duplicate) worker.wake();
+    },
+  });
+  new Gauge({
+    name: 'hookline_source_rejecting',
+    help: 'A source whose deliveries keep failing signature verification (a wrong secret): 1 while it does, after alert_after',
+    labelNames: ['source'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const now = new Set(rejections.rejecting().map((r) => r.source));
+      for (const { name } of sources) this.set({ source: name }, now.has(name) ? 1 : 0);
+    },
+  });
+
   let closing: Promise<void> | undefined;
   const app = createServer({
     config,
@@ -191,6 +238,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     metrics,
     sources,
     onStored: () => worker.wake(),
+    onOutcome: (source, outcome) => rejections.observe(source, outcome),
     attachmentsDir: config.attachments,
     isClosing: () => closing !== undefined,
     readiness: dispatchReadiness({ store, clock, dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
@@ -206,6 +254,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         },
         recipes,
         wake: () => worker.wake(),
+        sources: () => sourcesJson(current, receiving, rejections.rejecting()),
       }),
     { prefix: '/admin' },
   );
@@ -229,6 +278,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
           return secrets.secrets;
         },
         receiving: sources.map((s) => s.name),
+        rejecting: () => rejections.rejecting(),
         selfUrl: () => url,
       }),
     { prefix: '/console' },
@@ -243,7 +293,6 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   if (options.worker !== false) await worker.start();
 
-  const receiving = sources.map((s) => s.name);
   const reloadConfig = (next: Config, trigger = 'reload'): ConfigReload => {
     const plan = planReload(current, next);
     if (plan.applied.length === 0 && plan.restart.length === 0) {
@@ -284,6 +333,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     app,
     worker,
     recipes,
+    rejecting: () => rejections.rejecting(),
     reloadRecipes: () => watcher.reload(),
     reloadConfig,
     onRecipesReloaded: (listener) => {

@@ -4,6 +4,7 @@ import { queryInt, queryText } from '../admin/query.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Rejecting } from '../receive/rejections.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -26,6 +27,8 @@ export interface ConsoleDeps {
   secrets: Record<string, readonly string[]>;
   /** Sources whose webhook routes this instance serves. */
   receiving: string[];
+  /** Sources that keep rejecting deliveries (a wrong secret): a banner on every page. */
+  rejecting: () => Rejecting[];
   /** This instance's own base URL, known once it listens (the test event is posted there). */
   selfUrl: () => string;
   /** How often the overview sampler reads the metrics (default 10 s). */

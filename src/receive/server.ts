@@ -16,6 +16,8 @@ export interface ServerDeps extends WebhookDeps {
   sources: SourceSettings[];
   /** True once shutdown began: answers then carry `connection: close` so keep-alive sockets end. */
   isClosing?: () => boolean;
+  /** Called with every answer a webhook route gives (the rejection watch). */
+  onOutcome?: (source: string, outcome: string) => void;
   /** Checks for /readyz besides the store (dispatch): their details join the answer; a `problem` makes it 503. */
   readiness?: () => Promise<{ problem?: string | undefined; details: Record<string, unknown> }>;
 }
@@ -63,6 +65,11 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     },
   });
   const retryAfterSec = String(Math.ceil(server.read_timeout / 1000));
+  /** Every answer of a webhook route: counted in metrics, and seen by the watch for a wrong secret. */
+  const counted = (source: string, outcome: string) => {
+    deps.metrics.received.inc({ source, outcome });
+    deps.onOutcome?.(source, outcome);
+  };
 
   /**
    * Answers with a receive error code. A refusal made before or while the body is read closes the
@@ -121,7 +128,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
 
   const countRefusal = (request: FastifyRequest, code: ReceiveErrorCode) => {
     const source = sourceOf(request);
-    if (source) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
+    if (source) counted(source, outcomeOf(code));
     else deps.metrics.rejected.inc({ status: String(receiveErrors[code].status) });
   };
 
@@ -144,7 +151,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     const source = sourceOf(request);
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const code = status === 413 ? 'HL_BODY_TOO_LARGE' : status < 500 ? 'HL_BAD_REQUEST' : undefined;
-    if (source && code) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
+    if (source && code) counted(source, outcomeOf(code));
     else deps.metrics.rejected.inc({ status: String(status) });
     if (code) return reply.code(status).send(errorBody(code, status === 413 ? receiveErrors.HL_BODY_TOO_LARGE.message : error.message));
     deps.logger.error({ err: error, url: request.url }, 'request failed');
@@ -181,7 +188,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
       // Rule 0: what the headers alone decide is answered before the body, which is then never read.
       scope.addHook('onRequest', (request, reply, done) => {
         if (request.method !== 'POST') {
-          deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
+          counted(source.name, outcomeOf('HL_METHOD_NOT_ALLOWED'));
           return void refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
         }
         const begun = beginWebhook(deps, source, request.headers);
@@ -189,7 +196,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
           request.receiving = { delivery: begun.delivery, reservation: undefined, timeoutMs: server.read_timeout };
           return done();
         }
-        deps.metrics.received.inc({ source: source.name, outcome: begun.refused.outcome });
+        counted(source.name, begun.refused.outcome);
         deps.logger.info({ source: source.name, outcome: begun.refused.outcome, ip: request.ip }, 'webhook rejected');
         refuse(reply, begun.refused.body.code as ReceiveErrorCode);
       });
@@ -206,7 +213,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
       });
       scope.post(path, { config: { source: source.name } }, async (request, reply) => {
         const answer = await request.receiving!.delivery.receive();
-        deps.metrics.received.inc({ source: source.name, outcome: answer.outcome });
+        counted(source.name, answer.outcome);
         if (answer.status !== 200) deps.logger.info({ source: source.name, outcome: answer.outcome, ip: request.ip }, 'webhook rejected');
         return reply.code(answer.status).send(answer.body);
       });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { eventTypeWarnings } from '../../src/recipes/event-types.ts';
+import { eventMatcher } from '../../src/recipes/match.ts';
 import { eventSourcesOf, sourceNamed } from '../../src/sources/configured.ts';
 import { bin, spawnHookline } from '../helpers/child.ts';
 import { tempDir, testConfig } from '../helpers/env.ts';
@@ -55,6 +56,35 @@ describe('event types no source sends', () => {
     expect(warnings('name: x\non: "*/visitor.left"\nsteps: [ { id: a, log: hi } ]\n')).toEqual([
       expect.stringMatching(/^r\.yaml:2:5: on: no source sends "visitor\.left"/),
     ]);
+  });
+});
+
+describe('event types with any number of sources', () => {
+  const withOthers = testConfig('/tmp/unused', {
+    sources: { shop: { preset: 'shopify', secrets: ['shop-secret-0123'] }, gh: { preset: 'github', secrets: ['gh-secret-0123'] } },
+  });
+
+  it('a source that is not configured is named, with the ones that are', () => {
+    expect(warnings('name: x\non: gitlab/push\nsteps: [ { id: a, log: hi } ]\n', eventSourcesOf(withOthers))).toEqual([
+      'r.yaml:2:5: on: no source "gitlab" is configured (sources: muro, meru, shop, gh, hookline): this recipe would never run',
+    ]);
+  });
+
+  it('providers whose types are an open set (GitHub, Shopify, Stripe, hmac) are never second-guessed; hookline\'s own are known', () => {
+    const sources = eventSourcesOf(withOthers);
+    expect(warnings('name: x\non: [ gh/issues.opened, gh/anything.at-all, shop/orders/create, "shop/orders/*", "*/visitor.left" ]\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([]);
+    expect(warnings('name: x\non: [ hookline/run.dead, hookline/source.rejecting ]\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([]);
+    expect(warnings('name: x\non: hookline/run.died\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([
+      expect.stringMatching(/^r\.yaml:2:5: on: hookline does not send "run\.died" \(it sends run\.dead, source\.rejecting, source\.recovered; did you mean hookline\/run\.dead\?\)/),
+    ]);
+  });
+
+  it('a pattern is split at its first /: a Shopify topic keeps its own', () => {
+    const matcher = eventMatcher('shop/orders/*');
+    expect([matcher.source, matcher.type]).toEqual(['shop', 'orders/*']);
+    expect(matcher.matches('shop', 'orders/create')).toBe(true);
+    expect(matcher.matches('shop', 'products/create')).toBe(false);
+    expect(eventMatcher('*/orders/create').matches('shop', 'orders/create')).toBe(true);
   });
 });
 
