@@ -123,9 +123,11 @@ export function anyEqual(candidates: readonly Buffer[], expected: readonly Buffe
   return matched;
 }
 
-/** The MAC a provider sends, for `sign`. */
-export function macOf(algorithm: Algorithm, key: Buffer | string, signed: string): Buffer {
-  return createHmac(algorithm, key).update(signed).digest();
+/** The MAC a provider sends, for `sign`: over the parts in order (the body as exact bytes, or text). */
+export function macOf(algorithm: Algorithm, key: Buffer | string, ...signed: Array<string | Buffer>): Buffer {
+  const hmac = createHmac(algorithm, key);
+  for (const part of signed) hmac.update(part);
+  return hmac.digest();
 }
 
 const hexPattern = /^[0-9a-f]+$/i;

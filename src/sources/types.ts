@@ -64,7 +64,8 @@ export interface BodySignature {
 }
 
 export interface SignInput {
-  body: string;
+  /** The exact bytes sent (text is sent as UTF-8). */
+  body: string | Buffer;
   secret: string;
   nowSec: number;
   id: string;

@@ -168,8 +168,8 @@ export const hmac: SourcePreset<typeof options> = {
         if (typeHeader) headers[typeHeader] = type;
         if (s.timestamp_header) headers[s.timestamp_header.toLowerCase()] = String(nowSec);
         if (s.id_header) headers[s.id_header.toLowerCase()] = id;
-        const signed = `${c.fill(c.beforeBody, String(nowSec), id)}${body}${c.fill(c.afterBody, String(nowSec), id)}`;
-        headers[c.header] = `${s.prefix}${macOf(s.algorithm, secret, signed).toString(s.encoding)}`;
+        const mac = macOf(s.algorithm, secret, c.fill(c.beforeBody, String(nowSec), id), body, c.fill(c.afterBody, String(nowSec), id));
+        headers[c.header] = `${s.prefix}${mac.toString(s.encoding)}`;
         return headers;
       },
       samples: () => ({}),

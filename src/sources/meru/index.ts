@@ -74,7 +74,7 @@ export const meru: SourcePreset<typeof options> = {
     problem: attachmentsProblem,
     sign: ({ body, secret, nowSec }) => ({
       'content-type': 'application/json',
-      [header]: `v1,t=${nowSec},s=${macOf('sha256', secret, `${nowSec}.${body}`).toString('hex')}`,
+      [header]: `v1,t=${nowSec},s=${macOf('sha256', secret, `${nowSec}.`, body).toString('hex')}`,
     }),
     eventTypes: [type],
     samples,

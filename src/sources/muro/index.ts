@@ -55,7 +55,7 @@ export const muro: SourcePreset<typeof options> = {
       'x-muro-event': type,
       'x-muro-event-id': id,
       'x-muro-timestamp': String(nowSec),
-      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.${body}`).toString('hex')}`,
+      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.`, body).toString('hex')}`,
     }),
     // The types muro's webhook guide names; others are received all the same.
     eventTypes: ['conversation.opened', 'message.created', 'visitor.identified', 'conversation.closed'],

@@ -72,7 +72,7 @@ export const standardWebhooks: SourcePreset<z.ZodObject> = {
       'content-type': 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(nowSec),
-      'webhook-signature': `v1,${macOf('sha256', key(secret), `${id}.${nowSec}.${body}`).toString('base64')}`,
+      'webhook-signature': `v1,${macOf('sha256', key(secret), `${id}.${nowSec}.`, body).toString('base64')}`,
     }),
     samples,
     testEvent: ({ type, body }, { id, nowSec }) => ({ id, type, body: { ...body, type, timestamp: isoTime(nowSec) } }),

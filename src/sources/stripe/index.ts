@@ -32,7 +32,7 @@ export const stripe: SourcePreset<z.ZodObject> = {
     identify: ({ body }) => ({ id: body.id, type: body.type }),
     sign: ({ body, secret, nowSec }) => ({
       'content-type': 'application/json',
-      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.${body}`).toString('hex')}`,
+      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.`, body).toString('hex')}`,
     }),
     samples,
     testEvent: ({ type, body }, { id, nowSec }) => ({ id, type, body: { ...body, id, type, created: nowSec } }),
