@@ -1,8 +1,8 @@
 // Issue 2: acknowledgement throughput and latency of the receiving path, against a ceiling and a peer.
-import { signedMuroEvent } from './lib/events.ts';
+import { signedMuroEvent, signedStandardWebhooksEvent } from './lib/events.ts';
 import { measure, median, paced, type Figures } from './lib/load.ts';
 import type { Server } from './lib/spawn.ts';
-import { bare, expressPeer, hookline, SECRET } from './lib/targets.ts';
+import { bare, expressPeer, hookline, SECRET, SW_SECRET } from './lib/targets.ts';
 
 export interface BenchOptions {
   durationSec: number;
@@ -66,7 +66,32 @@ const targets = [
   ['(c+) hookline, SQLite, dispatcher working too', () => hookline()],
 ] as const;
 
+/** Sources side by side: the same hookline (receiver only), muro's events vs a Standard Webhooks source's. */
+async function sourcesBench(o: BenchOptions): Promise<void> {
+  console.log(`\n## Ingest by source: one hookline on SQLite (receiver only), ${o.connections} connections, median of ${o.rounds} x ${o.durationSec}s, the two interleaved\n`);
+  console.log(header());
+  const server = await hookline('', ['--no-worker']);
+  try {
+    const requests = { muro: () => signedMuroEvent(SECRET), app: () => signedStandardWebhooksEvent(SW_SECRET) };
+    const rounds: Record<keyof typeof requests, Figures[]> = { muro: [], app: [] };
+    const load = (name: keyof typeof requests, durationSec: number) => measure({ url: server.url, connections: o.connections, request: requests[name], durationSec });
+    await load('muro', 2);
+    await load('app', 2);
+    for (let i = 0; i < o.rounds; i++) {
+      for (const name of ['muro', 'app'] as const) rounds[name].push(await load(name, o.durationSec));
+    }
+    const muro = medians(rounds.muro);
+    const app = medians(rounds.app);
+    console.log(row('(c) muro source (hex, "<t>.<body>")', muro));
+    console.log(row('(d) standard-webhooks source', app));
+    console.log(`\nthroughput d/c: ${(app.rps / muro.rps).toFixed(2)} (goal >= 0.90: base64 and the id in the MAC cost next to nothing)`);
+  } finally {
+    await server.stop();
+  }
+}
+
 export async function ingestBench(o: BenchOptions): Promise<void> {
+  await sourcesBench(o);
   console.log(`\n## Ingest: unique signed muro events, ${o.connections} keep-alive connections, median of ${o.rounds} x ${o.durationSec}s\n`);
   console.log(header());
   const max: Figures[] = [];

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { startServer, type Server } from './spawn.ts';
 
 export const SECRET = 'bench-muro-secret';
+/** The Standard Webhooks source's secret (whsec_ + base64 of 24 bytes, as Svix issues them). */
+export const SW_SECRET = `whsec_${Buffer.from('bench-standard-webhooks!').toString('base64')}`;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export const bare = () => startServer([join(root, 'bench/servers/bare.ts')]);
@@ -29,7 +31,10 @@ export async function hookline(
     config,
     `server: { host: 127.0.0.1, port: 0${serverKeys ? `, ${serverKeys}` : ''} }
 store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
-sources: { muro: { secrets: ["${SECRET}"] }, meru: { secrets: ["whsec_${SECRET}"] } }
+sources:
+  muro: { secrets: ["${SECRET}"] }
+  meru: { secrets: ["whsec_${SECRET}"] }
+  app: { preset: standard-webhooks, secrets: ["${SW_SECRET}"] }
 recipes: ${join(dir, 'recipes')}
 data_dir: ${dir}
 attachments: ${join(dir, 'attachments')}
