@@ -361,5 +361,14 @@ describe('hookline send, for every configured source', () => {
       expect(event, source).toMatchObject({ source, type: r.provider(source).type });
     }
     await expect(run(process.execPath, [bin, 'send', 'gitlab', 'push'], { cwd: r.dir })).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown source "gitlab": expected one of muro, meru, app, gh, stripe, shop, custom/) });
+
+    // `hookline sources` lists them, and `events --source` takes any of them (and hookline), nothing else.
+    const listed = (await run(process.execPath, [bin, 'sources'], { cwd: r.dir })).stdout;
+    for (const [source, preset, path] of [['app', 'standard-webhooks', '/app/webhook'], ['gh', 'github', '/github/webhook'], ['shop', 'shopify', '/shopify/webhook'], ['custom', 'hmac', '/custom/webhook']]) {
+      expect(listed).toMatch(new RegExp(`^${source} +${preset} +${path} +2 configured`, 'm'));
+    }
+    expect(listed).toMatch(/^gh .* none \(no signed timestamp\)/m);
+    expect((await run(process.execPath, [bin, 'events', '--source', 'shop', '--json'], { cwd: r.dir })).stdout).toContain('"source":"shop"');
+    await expect(run(process.execPath, [bin, 'events', '--source', 'gitlab'], { cwd: r.dir })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/Allowed choices are muro, meru, app, gh, stripe, shop, custom, hookline/) });
   });
 });
