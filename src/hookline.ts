@@ -18,6 +18,9 @@ import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
+import { BodyBudget } from './receive/body-budget.ts';
+import { createReceiveCore, type ReceiveCore } from './receive/core.ts';
+import { expressRouter, type Middleware } from './receive/express.ts';
 import { createServer } from './receive/server.ts';
 import type { SourceSettings } from './receive/webhook.ts';
 import { sourceNamed, sourcesOf, transcriptsOf } from './sources/configured.ts';
@@ -29,31 +32,36 @@ import { Dispatcher } from './worker/dispatcher.ts';
 import { dispatchLagMs, dispatchReadiness } from './worker/readiness.ts';
 import { Worker } from './worker/worker.ts';
 
-export interface HooklineOptions {
+export interface CoreOptions {
   config: Config;
   clock?: Clock;
   logger?: Logger;
+  /** Receive webhooks (default true). */
+  receiver?: boolean;
+  /** The actions recipes may use (default: every built-in one). */
+  actions?: ActionRegistry;
+}
+
+export interface HooklineOptions extends CoreOptions {
   /** Serve the webhook routes (default true). Health, metrics and admin are always served. */
   receiver?: boolean;
   /** Run the worker loop (default true). Tests may turn it off and drive `worker.tick()` themselves. */
   worker?: boolean;
   /** Listen on this port instead of config.server.port (0: any free port). */
   port?: number;
-  /** The actions recipes may use (default: every built-in one). */
-  actions?: ActionRegistry;
 }
 
-export interface Hookline {
-  /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000 */
-  url: string;
+/** hookline without an HTTP server of its own: what `createHookline` gives an application. */
+export interface HooklineCore {
   /** The config in force (a reload changes it). */
   readonly config: Config;
   store: Store;
   metrics: Metrics;
   logger: Logger;
   readonly secrets: SourceSecrets;
-  app: FastifyInstance;
   worker: Worker;
+  /** The receiving path of every received source, for an HTTP adapter (fastify, express). */
+  receiver: { core: ReceiveCore; sources: readonly SourceSettings[] };
   recipes(): RecipeSet;
   /** The sources whose deliveries keep failing on their signature (hookline/source.rejecting raised, not recovered). */
   rejecting(): Rejecting[];
@@ -67,6 +75,22 @@ export interface Hookline {
    * `trigger` names the cause in the log (SIGHUP, the file changing).
    */
   reloadConfig(next: Config, trigger?: string): ConfigReload;
+  /**
+   * The webhook paths of every received source, as express middleware (a router): the same raw-body
+   * handling, answers, limits and metrics as the standalone server. Mount it before any body parser.
+   */
+  express(): Middleware;
+  /** Runs the worker (dispatch and recipe runs) and the background purge. */
+  start(): Promise<void>;
+  /** Stops accepting webhooks (503 from then on), lets running steps finish, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The standalone server: the core, with fastify serving webhooks, health, metrics, admin and console. */
+export interface Hookline extends HooklineCore {
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000 */
+  url: string;
+  app: FastifyInstance;
   /** Stop accepting, finish in-flight requests, let the worker finish its runs, close the store. */
   close(): Promise<void>;
 }
@@ -86,8 +110,21 @@ const purgeEvery = 60_000;
 /** How long the id of one of hookline's own events is remembered: an episode is alerted once within it. */
 const ownEventTtlMs = 30 * 86_400_000;
 
-/** The composition root: the one place that wires config, store, receiver, recipes and worker together. */
-export async function startHookline(options: HooklineOptions): Promise<Hookline> {
+/** Internal: what the standalone server needs besides the core. */
+interface Assembly extends HooklineCore {
+  clock: Clock;
+  dispatcher: Dispatcher;
+  rejections: RejectionWatch;
+  isClosing(): boolean;
+  markClosing(): void;
+}
+
+/**
+ * The composition root: the one place that wires config, store, receiver, recipes and worker
+ * together. The standalone server (startHookline) and an embedding application (createHookline)
+ * both start from it.
+ */
+export async function assembleHookline(options: CoreOptions): Promise<Assembly> {
   // The config in force. What a reload may change is read through `current` when used (getters
   // below), never copied at start; what needs a restart is read once here.
   let current = options.config;
@@ -230,68 +267,23 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   });
 
   let closing: Promise<void> | undefined;
-  const app = createServer({
-    config,
-    store,
-    clock,
-    logger,
-    metrics,
+  let stopping = false;
+  const core = createReceiveCore(
+    {
+      store,
+      clock,
+      logger,
+      metrics,
+      limits: { bodyLimit: config.server.body_limit, readTimeoutMs: config.server.read_timeout },
+      budget: new BodyBudget(config.server.body_budget),
+      onStored: () => worker.wake(),
+      onOutcome: (source, outcome) => rejections.observe(source, outcome),
+      attachmentsDir: config.attachments,
+      isClosing: () => stopping,
+    },
     sources,
-    onStored: () => worker.wake(),
-    onOutcome: (source, outcome) => rejections.observe(source, outcome),
-    attachmentsDir: config.attachments,
-    isClosing: () => closing !== undefined,
-    readiness: dispatchReadiness({ store, clock, dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
-  });
-
-  await app.register(
-    (scope) =>
-      adminApi(scope, {
-        store,
-        clock,
-        get token() {
-          return current.admin.token;
-        },
-        recipes,
-        wake: () => worker.wake(),
-        sources: () => sourcesJson(current, receiving, rejections.rejecting()),
-      }),
-    { prefix: '/admin' },
   );
-  let url = '';
-  await app.register(
-    (scope) =>
-      consoleApp(scope, {
-        store,
-        clock,
-        get config() {
-          return current;
-        },
-        metrics,
-        logger,
-        get token() {
-          return current.admin.token;
-        },
-        recipes,
-        wake: () => worker.wake(),
-        get secrets() {
-          return secrets.secrets;
-        },
-        receiving: sources.map((s) => s.name),
-        rejecting: () => rejections.rejecting(),
-        selfUrl: () => url,
-      }),
-    { prefix: '/console' },
-  );
-
-  const purge = setInterval(() => {
-    store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
-  }, purgeEvery);
-  purge.unref();
-
-  const address = await app.listen({ host: config.server.host, port: options.port ?? config.server.port });
-  url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  if (options.worker !== false) await worker.start();
+  let purge: NodeJS.Timeout | undefined;
 
   const reloadConfig = (next: Config, trigger = 'reload'): ConfigReload => {
     const plan = planReload(current, next);
@@ -320,7 +312,6 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   };
 
   return {
-    url,
     get config() {
       return current;
     },
@@ -330,8 +321,8 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     get secrets() {
       return secrets;
     },
-    app,
     worker,
+    receiver: { core, sources },
     recipes,
     rejecting: () => rejections.rejecting(),
     reloadRecipes: () => watcher.reload(),
@@ -340,15 +331,108 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       reloadListeners.add(listener);
       return () => reloadListeners.delete(listener);
     },
-    close: () => {
+    express: () => expressRouter(core),
+    start: async () => {
+      purge ??= setInterval(() => {
+        store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
+      }, purgeEvery).unref();
+      await worker.start();
+    },
+    stop: () => {
+      stopping = true;
       closing ??= (async () => {
         clearInterval(purge);
         watcher.close();
-        await app.close();
         await worker.stop();
         await store.close();
       })();
       return closing;
     },
+    clock,
+    dispatcher,
+    rejections,
+    isClosing: () => stopping,
+    markClosing: () => {
+      stopping = true;
+    },
   };
 }
+
+/** The standalone server: the core, and fastify serving webhooks, health, metrics, the admin API and the console. */
+export async function startHookline(options: HooklineOptions): Promise<Hookline> {
+  const hl = await assembleHookline(options);
+  const { store, clock, logger, metrics, worker, recipes, rejections } = hl;
+  const config = hl.config;
+  const { sources } = hl.receiver;
+  const receiving = sources.map((s) => s.name);
+  const app = createServer({
+    config,
+    store,
+    logger,
+    metrics,
+    core: hl.receiver.core,
+    sources,
+    isClosing: hl.isClosing,
+    readiness: dispatchReadiness({ store, clock, dispatcher: hl.dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
+  });
+
+  await app.register(
+    (scope) =>
+      adminApi(scope, {
+        store,
+        clock,
+        get token() {
+          return hl.config.admin.token;
+        },
+        recipes,
+        wake: () => worker.wake(),
+        sources: () => sourcesJson(hl.config, receiving, rejections.rejecting()),
+      }),
+    { prefix: '/admin' },
+  );
+  let url = '';
+  await app.register(
+    (scope) =>
+      consoleApp(scope, {
+        store,
+        clock,
+        get config() {
+          return hl.config;
+        },
+        metrics,
+        logger,
+        get token() {
+          return hl.config.admin.token;
+        },
+        recipes,
+        wake: () => worker.wake(),
+        get secrets() {
+          return hl.secrets.secrets;
+        },
+        receiving: sources.map((s) => s.name),
+        rejecting: () => rejections.rejecting(),
+        selfUrl: () => url,
+      }),
+    { prefix: '/console' },
+  );
+
+  const address = await app.listen({ host: config.server.host, port: options.port ?? config.server.port });
+  url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  if (options.worker !== false) await hl.start();
+
+  let closing: Promise<void> | undefined;
+  return Object.assign(hl, {
+    url,
+    app,
+    close: () => {
+      closing ??= (async () => {
+        // In-flight answers carry connection: close from now on, so keep-alive sockets end.
+        hl.markClosing();
+        await app.close();
+        await hl.stop();
+      })();
+      return closing;
+    },
+  });
+}
+
