@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { parseLayers, type ConfigLayer } from './layers.ts';
@@ -98,4 +98,13 @@ function resolvePaths(config: Config, cwd: string): Config {
     attachments: abs(config.attachments),
     data_dir: abs(config.data_dir),
   };
+}
+
+/**
+ * A config given as an object (the programmatic API): laid over the bundled example like a
+ * hookline.yaml, with `${VAR}` in its strings read from the environment. Problems are reported by
+ * key path (the positions are those of the object written as YAML, under `label`).
+ */
+export function parseConfigObject(input: object, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), label = 'createHookline({ config })'): Config {
+  return parseConfig(label, stringify(input), env, cwd);
 }
