@@ -2,7 +2,7 @@
 import { signedMuroEvent, signedStandardWebhooksEvent } from './lib/events.ts';
 import { measure, median, paced, type Figures } from './lib/load.ts';
 import type { Server } from './lib/spawn.ts';
-import { bare, expressPeer, hookline, SECRET, SW_SECRET } from './lib/targets.ts';
+import { bare, expressHookline, expressPeer, hookline, SECRET, SW_SECRET } from './lib/targets.ts';
 
 export interface BenchOptions {
   durationSec: number;
@@ -64,6 +64,7 @@ const targets = [
   ['(b) express peer (seed, in-memory)', expressPeer],
   ['(c) hookline, SQLite (durable)', () => hookline('', ['--no-worker'])],
   ['(c+) hookline, SQLite, dispatcher working too', () => hookline()],
+  ['(e) hookline in express 5 (hl.express())', () => expressHookline()],
 ] as const;
 
 /** Sources side by side: the same hookline (receiver only), muro's events vs a Standard Webhooks source's. */
@@ -90,8 +91,33 @@ async function sourcesBench(o: BenchOptions): Promise<void> {
   }
 }
 
+/** The two HTTP adapters of one receive core, side by side: the standalone (fastify) server and hl.express(), rounds interleaved. */
+async function adaptersBench(o: BenchOptions): Promise<void> {
+  console.log(`\n## Ingest by adapter: muro events, SQLite, receiver only, ${o.connections} connections, median of ${o.rounds} x ${o.durationSec}s, the two interleaved\n`);
+  console.log(header());
+  const servers = { fastify: await hookline('', ['--no-worker']), express: await expressHookline() };
+  try {
+    const rounds: Record<keyof typeof servers, Figures[]> = { fastify: [], express: [] };
+    const load = (name: keyof typeof servers, durationSec: number) => measure({ url: servers[name].url, connections: o.connections, request: () => signedMuroEvent(SECRET), durationSec });
+    await load('fastify', 2);
+    await load('express', 2);
+    for (let i = 0; i < o.rounds; i++) {
+      for (const name of ['fastify', 'express'] as const) rounds[name].push(await load(name, o.durationSec));
+    }
+    const fastify = medians(rounds.fastify);
+    const express = medians(rounds.express);
+    console.log(row('(c) standalone server (fastify)', fastify));
+    console.log(row('(e) hl.express() in an express 5 app', express));
+    console.log(`\nthroughput e/c: ${(express.rps / fastify.rps).toFixed(2)}`);
+  } finally {
+    await servers.fastify.stop();
+    await servers.express.stop();
+  }
+}
+
 export async function ingestBench(o: BenchOptions): Promise<void> {
   await sourcesBench(o);
+  await adaptersBench(o);
   console.log(`\n## Ingest: unique signed muro events, ${o.connections} keep-alive connections, median of ${o.rounds} x ${o.durationSec}s\n`);
   console.log(header());
   const max: Figures[] = [];
@@ -104,7 +130,7 @@ export async function ingestBench(o: BenchOptions): Promise<void> {
       await server.stop();
     }
   }
-  const [a, b, c, cw] = max as [Figures, Figures, Figures, Figures];
+  const [a, b, c, cw, e] = max as [Figures, Figures, Figures, Figures, Figures];
   const rate = Math.round(c.rps / 2);
   console.log(`\nAt half of hookline's maximum (${rate} req/s), every target:`);
   const half: Array<Figures & { serverP99?: number }> = [];
@@ -117,7 +143,7 @@ export async function ingestBench(o: BenchOptions): Promise<void> {
       await server.stop();
     }
   }
-  console.log(`\nthroughput c/a: ${(c.rps / a.rps).toFixed(2)}   c/b: ${(c.rps / b.rps).toFixed(2)} (goal c/b >= 0.70)   c+/b: ${(cw.rps / b.rps).toFixed(2)}`);
+  console.log(`\nthroughput c/a: ${(c.rps / a.rps).toFixed(2)}   c/b: ${(c.rps / b.rps).toFixed(2)} (goal c/b >= 0.70)   c+/b: ${(cw.rps / b.rps).toFixed(2)}   e/c (express adapter / fastify): ${(e.rps / c.rps).toFixed(2)}`);
   console.log(`p99 at half of c's max, client-side: hookline ${half[2]!.p99.toFixed(1)} ms (goal <= 10), with dispatcher ${half[3]!.p99.toFixed(1)} ms, peer ${half[1]!.p99.toFixed(1)} ms, bare ${half[0]!.p99.toFixed(1)} ms`);
-  console.log(`p99 at half of c's max, hookline's own ack histogram (no client share): <= ${half[2]!.serverP99} ms, with dispatcher <= ${half[3]!.serverP99} ms`);
+  console.log(`p99 at half of c's max, hookline's own ack histogram (no client share): <= ${half[2]!.serverP99} ms, with dispatcher <= ${half[3]!.serverP99} ms, express adapter <= ${half[4]!.serverP99} ms (client-side ${half[4]!.p99.toFixed(1)} ms)`);
 }

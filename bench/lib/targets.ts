@@ -21,8 +21,38 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
 export async function hookline(
   yaml = '',
   args: string[] = [],
-  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+  options: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
 ): Promise<Server & { dir: string }> {
+  const { dir, config } = benchConfig(yaml, options);
+  return inFolder(dir, startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }));
+}
+
+/** hookline's express adapter in an express 5 app (bench/servers/express-hookline.ts), on the same config as `hookline`: receiver only. */
+export async function expressHookline(yaml = ''): Promise<Server & { dir: string }> {
+  const { dir, config } = benchConfig(yaml);
+  return inFolder(dir, startServer([join(root, 'bench/servers/express-hookline.ts')], { cwd: dir, env: { HOOKLINE_CONFIG: config } }));
+}
+
+async function inFolder(dir: string, starting: Promise<Server>): Promise<Server & { dir: string }> {
+  const server = await starting.catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    ...server,
+    dir,
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh folder with a hookline.yaml holding the bench secrets; `yaml` is appended to it. */
+function benchConfig(
+  yaml = '',
+  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   mkdirSync(join(dir, 'recipes'));
   for (const [file, text] of Object.entries(recipes)) writeFileSync(join(dir, 'recipes', file), text);
@@ -41,16 +71,5 @@ attachments: ${join(dir, 'attachments')}
 log: { level: warn }
 ${yaml}`,
   );
-  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }).catch((err: unknown) => {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  });
-  return {
-    ...server,
-    dir,
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { dir, config };
 }
