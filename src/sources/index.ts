@@ -52,3 +52,8 @@ export function createSource(key: string, config: Record<string, unknown> & { pr
   const preset = presetFor(key, config);
   return preset.create(preset.options.parse(config));
 }
+
+/** The signature headers of every preset with fixed names (hmac's is configured), for the logger's redaction paths. */
+export const knownSignatureHeaders: readonly string[] = presetNames
+  .filter((name) => name !== 'hmac')
+  .flatMap((name) => createSource(name, { preset: name }).signatureHeaders);
