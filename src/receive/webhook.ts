@@ -54,9 +54,11 @@ export interface Delivery {
  * the body's chunks to the `delivery` as they arrive and calls `receive()` at its end.
  */
 export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
+  // One scheme for the whole delivery, whatever a reload does meanwhile.
+  const { scheme } = source;
   let signature: BodySignature;
   try {
-    signature = source.scheme.begin({
+    signature = scheme.begin({
       headers,
       secrets: source.secrets,
       nowSec: Math.floor(deps.clock.now() / 1000),
@@ -86,26 +88,17 @@ export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers:
         // Only a verified body is copied into one buffer.
         const rawBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
         chunks.length = 0;
-        return receiveVerified(deps, source, rawBody, headers, now);
+        return receiveVerified(deps, source, scheme, rawBody, headers, now);
       },
     },
   };
-}
-
-/** The whole path for a body already in memory. */
-export async function receiveWebhook(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers): Promise<WebhookAnswer> {
-  const begun = beginWebhook(deps, source, headers);
-  if ('refused' in begun) return begun.refused;
-  begun.delivery.write(rawBody);
-  return begun.delivery.receive();
 }
 
 /**
  * After verification, in the order of PRODUCT §1: parse, check the event's identity and the source's
  * rules (rule 4), then dedup and persist in one transaction, and answer 200 only after the commit.
  */
-async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers, now: number): Promise<WebhookAnswer> {
-  const { scheme } = source;
+async function receiveVerified(deps: WebhookDeps, source: SourceSettings, scheme: SourceScheme, rawBody: Buffer, headers: Headers, now: number): Promise<WebhookAnswer> {
   let text: string;
   try {
     text = utf8.decode(rawBody);

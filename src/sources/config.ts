@@ -82,8 +82,8 @@ const anyPreset = z.discriminatedUnion('preset', presetNames.map((n) => entry(pr
 
 /** The sources named like a preset whose preset defaults to their key (muro, meru). */
 function keyedPreset(key: PresetName) {
-  const entries = [keyedEntry(presets[key]), ...presetNames.filter((n) => n !== key).map((n) => entry(presets[n]))];
-  return z.discriminatedUnion('preset', entries as [ReturnType<typeof keyedEntry>, ReturnType<typeof entry>], { error: presetError }).optional();
+  const options = [keyedEntry(presets[key]), ...presetNames.filter((n) => n !== key).map((n) => entry(presets[n]))];
+  return z.discriminatedUnion('preset', options as [ReturnType<typeof keyedEntry>, ReturnType<typeof entry>], { error: presetError }).optional();
 }
 
 /** What an operator writes for one source (the schema checks each preset's own keys). */
@@ -125,7 +125,7 @@ const sourcesMap = z
       } catch {
         continue;
       }
-      source.secrets.forEach((secret, i) => {
+      (Array.isArray(source.secrets) ? source.secrets : []).forEach((secret, i) => {
         const problem = scheme.secretProblem(secret);
         if (problem) ctx.addIssue({ code: 'custom', path: [name, 'secrets', i], message: problem });
       });
