@@ -1,6 +1,7 @@
 // Issue 2: acknowledgement throughput and latency of the receiving path, against a ceiling and a peer.
 import { signedMuroEvent, signedStandardWebhooksEvent } from './lib/events.ts';
-import { measure, median, paced, type Figures } from './lib/load.ts';
+import { measure, median, paced, type Figures, type Load } from './lib/load.ts';
+import { cpuSeconds } from './lib/proc.ts';
 import type { Server } from './lib/spawn.ts';
 import { bare, expressHookline, expressPeer, hookline, SECRET, SW_SECRET } from './lib/targets.ts';
 
@@ -67,51 +68,75 @@ const targets = [
   ['(e) hookline in express 5 (hl.express())', () => expressHookline()],
 ] as const;
 
+interface Contender {
+  name: string;
+  server: Server;
+  request: Load['request'];
+}
+
+/**
+ * Contenders measured in turn, round after round (so that a machine shared with others drifts
+ * under all of them alike): the median of each one's rounds, the median of the per-round throughput
+ * ratios to the first, and the server's CPU per 1 000 acknowledged requests (from /proc), which the
+ * load of other processes moves far less than throughput.
+ */
+async function sideBySide(title: string, contenders: Contender[], o: BenchOptions): Promise<Array<Figures & { cpuMs: number; ratio: number }>> {
+  const rounds = Math.max(o.rounds * 2, 6);
+  const durationSec = Math.max(5, Math.round(o.durationSec / 2));
+  console.log(`\n## ${title}, ${o.connections} connections, ${rounds} interleaved rounds of ${durationSec}s\n`);
+  console.log(`${header()} ${'CPU ms/1000'.padStart(12)}`);
+  const runs = contenders.map(() => [] as Array<Figures & { cpuMs: number }>);
+  const once = async (c: Contender, seconds: number) => {
+    const before = cpuSeconds(c.server.proc.pid!) ?? 0;
+    const figures = await measure({ url: c.server.url, connections: o.connections, request: c.request, durationSec: seconds });
+    const cpu = (cpuSeconds(c.server.proc.pid!) ?? 0) - before;
+    return { ...figures, cpuMs: (cpu * 1_000_000) / Math.max(1, figures.rps * seconds) };
+  };
+  for (const c of contenders) await once(c, 2);
+  for (let i = 0; i < rounds; i++) for (const [k, c] of contenders.entries()) runs[k]!.push(await once(c, durationSec));
+  return contenders.map((c, k) => {
+    const figures = { ...medians(runs[k]!), cpuMs: median(runs[k]!.map((r) => r.cpuMs)), ratio: median(runs[k]!.map((r, i) => r.rps / runs[0]![i]!.rps)) };
+    console.log(`${row(c.name, figures)} ${figures.cpuMs.toFixed(0).padStart(12)}`);
+    return figures;
+  });
+}
+
 /** Sources side by side: the same hookline (receiver only), muro's events vs a Standard Webhooks source's. */
-async function sourcesBench(o: BenchOptions): Promise<void> {
-  console.log(`\n## Ingest by source: one hookline on SQLite (receiver only), ${o.connections} connections, median of ${o.rounds} x ${o.durationSec}s, the two interleaved\n`);
-  console.log(header());
+export async function sourcesBench(o: BenchOptions): Promise<void> {
   const server = await hookline('', ['--no-worker']);
   try {
-    const requests = { muro: () => signedMuroEvent(SECRET), app: () => signedStandardWebhooksEvent(SW_SECRET) };
-    const rounds: Record<keyof typeof requests, Figures[]> = { muro: [], app: [] };
-    const load = (name: keyof typeof requests, durationSec: number) => measure({ url: server.url, connections: o.connections, request: requests[name], durationSec });
-    await load('muro', 2);
-    await load('app', 2);
-    for (let i = 0; i < o.rounds; i++) {
-      for (const name of ['muro', 'app'] as const) rounds[name].push(await load(name, o.durationSec));
-    }
-    const muro = medians(rounds.muro);
-    const app = medians(rounds.app);
-    console.log(row('(c) muro source (hex, "<t>.<body>")', muro));
-    console.log(row('(d) standard-webhooks source', app));
-    console.log(`\nthroughput d/c: ${(app.rps / muro.rps).toFixed(2)} (goal >= 0.90: base64 and the id in the MAC cost next to nothing)`);
+    const [muro, app] = await sideBySide(
+      'Ingest by source: one hookline on SQLite (receiver only)',
+      [
+        { name: '(c) muro source (hex, "<t>.<body>")', server, request: () => signedMuroEvent(SECRET) },
+        { name: '(d) standard-webhooks source', server, request: () => signedStandardWebhooksEvent(SW_SECRET) },
+      ],
+      o,
+    );
+    console.log(`\nthroughput d/c: ${app!.ratio.toFixed(2)} (median of the rounds' ratios; goal >= 0.90)   CPU per request d/c: ${(app!.cpuMs / muro!.cpuMs).toFixed(2)}`);
   } finally {
     await server.stop();
   }
 }
 
-/** The two HTTP adapters of one receive core, side by side: the standalone (fastify) server and hl.express(), rounds interleaved. */
-async function adaptersBench(o: BenchOptions): Promise<void> {
-  console.log(`\n## Ingest by adapter: muro events, SQLite, receiver only, ${o.connections} connections, median of ${o.rounds} x ${o.durationSec}s, the two interleaved\n`);
-  console.log(header());
-  const servers = { fastify: await hookline('', ['--no-worker']), express: await expressHookline() };
+/** The two HTTP adapters of one receive core, side by side: the standalone (fastify) server and hl.express(). */
+export async function adaptersBench(o: BenchOptions): Promise<void> {
+  const fastify = await hookline('', ['--no-worker']);
+  const express = await expressHookline();
   try {
-    const rounds: Record<keyof typeof servers, Figures[]> = { fastify: [], express: [] };
-    const load = (name: keyof typeof servers, durationSec: number) => measure({ url: servers[name].url, connections: o.connections, request: () => signedMuroEvent(SECRET), durationSec });
-    await load('fastify', 2);
-    await load('express', 2);
-    for (let i = 0; i < o.rounds; i++) {
-      for (const name of ['fastify', 'express'] as const) rounds[name].push(await load(name, o.durationSec));
-    }
-    const fastify = medians(rounds.fastify);
-    const express = medians(rounds.express);
-    console.log(row('(c) standalone server (fastify)', fastify));
-    console.log(row('(e) hl.express() in an express 5 app', express));
-    console.log(`\nthroughput e/c: ${(express.rps / fastify.rps).toFixed(2)}`);
+    const request = () => signedMuroEvent(SECRET);
+    const [f, e] = await sideBySide(
+      'Ingest by adapter: muro events, SQLite, receiver only',
+      [
+        { name: '(c) standalone server (fastify)', server: fastify, request },
+        { name: '(e) hl.express() in an express 5 app', server: express, request },
+      ],
+      o,
+    );
+    console.log(`\nthroughput e/c: ${e!.ratio.toFixed(2)} (median of the rounds' ratios)   CPU per request e/c: ${(e!.cpuMs / f!.cpuMs).toFixed(2)}`);
   } finally {
-    await servers.fastify.stop();
-    await servers.express.stop();
+    await fastify.stop();
+    await express.stop();
   }
 }
 
