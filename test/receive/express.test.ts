@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHookline, type Hookline } from '../../src/index.ts';
+import { ConfigError, createHookline, type Hookline } from '../../src/index.ts';
 import { startDestination, type Destination } from '../helpers/destination.ts';
 import { MERU_SECRET, MURO_SECRET, tempDir } from '../helpers/env.ts';
 import { writeRecipe } from '../helpers/recipes.ts';
@@ -174,6 +174,25 @@ describe('a body parser mounted before hookline', () => {
     } finally {
       early.closeAllConnections();
       await new Promise((resolve) => early.close(resolve));
+    }
+  });
+});
+
+describe('createHookline refuses a config that cannot work', () => {
+  it('throws a ConfigError naming each problem by key path', async () => {
+    const error = await createHookline({ config: { sources: { github: { secrets: ['x'] } }, server: { port: 'many' } } as never }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/server\.port: /);
+    expect((error as ConfigError).message).toMatch(/sources\.github\.preset: set preset: to one of/);
+  });
+
+  it('with NODE_ENV=production, refuses a source on a generated secret, as hookline serve does', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await expect(createHookline({ config: { sources: { muro: { secrets: [] }, meru: { enabled: false } }, data_dir: temp.dir, log: { level: 'silent' } } })).rejects.toThrow(/refuses to start with NODE_ENV=production: muro would run on a generated development secret/);
+    } finally {
+      process.env.NODE_ENV = previous;
     }
   });
 });
