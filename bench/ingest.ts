@@ -1,8 +1,9 @@
 // Issue 2: acknowledgement throughput and latency of the receiving path, against a ceiling and a peer.
-import { signedMuroEvent } from './lib/events.ts';
-import { measure, median, paced, type Figures } from './lib/load.ts';
+import { signedMuroEvent, signedStandardWebhooksEvent } from './lib/events.ts';
+import { measure, median, paced, type Figures, type Load } from './lib/load.ts';
+import { cpuSeconds } from './lib/proc.ts';
 import type { Server } from './lib/spawn.ts';
-import { bare, expressPeer, hookline, SECRET } from './lib/targets.ts';
+import { bare, expressHookline, expressPeer, hookline, SECRET, SW_SECRET } from './lib/targets.ts';
 
 export interface BenchOptions {
   durationSec: number;
@@ -64,9 +65,84 @@ const targets = [
   ['(b) express peer (seed, in-memory)', expressPeer],
   ['(c) hookline, SQLite (durable)', () => hookline('', ['--no-worker'])],
   ['(c+) hookline, SQLite, dispatcher working too', () => hookline()],
+  ['(e) hookline in express 5 (hl.express())', () => expressHookline()],
 ] as const;
 
+interface Contender {
+  name: string;
+  server: Server;
+  request: Load['request'];
+}
+
+/**
+ * Contenders measured in turn, round after round (so that a machine shared with others drifts
+ * under all of them alike): the median of each one's rounds, the median of the per-round throughput
+ * ratios to the first, and the server's CPU per 1 000 acknowledged requests (from /proc), which the
+ * load of other processes moves far less than throughput.
+ */
+async function sideBySide(title: string, contenders: Contender[], o: BenchOptions): Promise<Array<Figures & { cpuMs: number; ratio: number }>> {
+  const rounds = Math.max(o.rounds * 2, 6);
+  const durationSec = Math.max(5, Math.round(o.durationSec / 2));
+  console.log(`\n## ${title}, ${o.connections} connections, ${rounds} interleaved rounds of ${durationSec}s\n`);
+  console.log(`${header()} ${'CPU ms/1000'.padStart(12)}`);
+  const runs = contenders.map(() => [] as Array<Figures & { cpuMs: number }>);
+  const once = async (c: Contender, seconds: number) => {
+    const before = cpuSeconds(c.server.proc.pid!) ?? 0;
+    const figures = await measure({ url: c.server.url, connections: o.connections, request: c.request, durationSec: seconds });
+    const cpu = (cpuSeconds(c.server.proc.pid!) ?? 0) - before;
+    return { ...figures, cpuMs: (cpu * 1_000_000) / Math.max(1, figures.rps * seconds) };
+  };
+  for (const c of contenders) await once(c, 2);
+  for (let i = 0; i < rounds; i++) for (const [k, c] of contenders.entries()) runs[k]!.push(await once(c, durationSec));
+  return contenders.map((c, k) => {
+    const figures = { ...medians(runs[k]!), cpuMs: median(runs[k]!.map((r) => r.cpuMs)), ratio: median(runs[k]!.map((r, i) => r.rps / runs[0]![i]!.rps)) };
+    console.log(`${row(c.name, figures)} ${figures.cpuMs.toFixed(0).padStart(12)}`);
+    return figures;
+  });
+}
+
+/** Sources side by side: the same hookline (receiver only), muro's events vs a Standard Webhooks source's. */
+export async function sourcesBench(o: BenchOptions): Promise<void> {
+  const server = await hookline('', ['--no-worker']);
+  try {
+    const [muro, app] = await sideBySide(
+      'Ingest by source: one hookline on SQLite (receiver only)',
+      [
+        { name: '(c) muro source (hex, "<t>.<body>")', server, request: () => signedMuroEvent(SECRET) },
+        { name: '(d) standard-webhooks source', server, request: () => signedStandardWebhooksEvent(SW_SECRET) },
+      ],
+      o,
+    );
+    console.log(`\nthroughput d/c: ${app!.ratio.toFixed(2)} (median of the rounds' ratios; goal >= 0.90)   CPU per request d/c: ${(app!.cpuMs / muro!.cpuMs).toFixed(2)}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The two HTTP adapters of one receive core, side by side: the standalone (fastify) server and hl.express(). */
+export async function adaptersBench(o: BenchOptions): Promise<void> {
+  const fastify = await hookline('', ['--no-worker']);
+  const express = await expressHookline();
+  try {
+    const request = () => signedMuroEvent(SECRET);
+    const [f, e] = await sideBySide(
+      'Ingest by adapter: muro events, SQLite, receiver only',
+      [
+        { name: '(c) standalone server (fastify)', server: fastify, request },
+        { name: '(e) hl.express() in an express 5 app', server: express, request },
+      ],
+      o,
+    );
+    console.log(`\nthroughput e/c: ${e!.ratio.toFixed(2)} (median of the rounds' ratios)   CPU per request e/c: ${(e!.cpuMs / f!.cpuMs).toFixed(2)}`);
+  } finally {
+    await fastify.stop();
+    await express.stop();
+  }
+}
+
 export async function ingestBench(o: BenchOptions): Promise<void> {
+  await sourcesBench(o);
+  await adaptersBench(o);
   console.log(`\n## Ingest: unique signed muro events, ${o.connections} keep-alive connections, median of ${o.rounds} x ${o.durationSec}s\n`);
   console.log(header());
   const max: Figures[] = [];
@@ -79,7 +155,7 @@ export async function ingestBench(o: BenchOptions): Promise<void> {
       await server.stop();
     }
   }
-  const [a, b, c, cw] = max as [Figures, Figures, Figures, Figures];
+  const [a, b, c, cw, e] = max as [Figures, Figures, Figures, Figures, Figures];
   const rate = Math.round(c.rps / 2);
   console.log(`\nAt half of hookline's maximum (${rate} req/s), every target:`);
   const half: Array<Figures & { serverP99?: number }> = [];
@@ -92,7 +168,7 @@ export async function ingestBench(o: BenchOptions): Promise<void> {
       await server.stop();
     }
   }
-  console.log(`\nthroughput c/a: ${(c.rps / a.rps).toFixed(2)}   c/b: ${(c.rps / b.rps).toFixed(2)} (goal c/b >= 0.70)   c+/b: ${(cw.rps / b.rps).toFixed(2)}`);
+  console.log(`\nthroughput c/a: ${(c.rps / a.rps).toFixed(2)}   c/b: ${(c.rps / b.rps).toFixed(2)} (goal c/b >= 0.70)   c+/b: ${(cw.rps / b.rps).toFixed(2)}   e/c (express adapter / fastify): ${(e.rps / c.rps).toFixed(2)}`);
   console.log(`p99 at half of c's max, client-side: hookline ${half[2]!.p99.toFixed(1)} ms (goal <= 10), with dispatcher ${half[3]!.p99.toFixed(1)} ms, peer ${half[1]!.p99.toFixed(1)} ms, bare ${half[0]!.p99.toFixed(1)} ms`);
-  console.log(`p99 at half of c's max, hookline's own ack histogram (no client share): <= ${half[2]!.serverP99} ms, with dispatcher <= ${half[3]!.serverP99} ms`);
+  console.log(`p99 at half of c's max, hookline's own ack histogram (no client share): <= ${half[2]!.serverP99} ms, with dispatcher <= ${half[3]!.serverP99} ms, express adapter <= ${half[4]!.serverP99} ms (client-side ${half[4]!.p99.toFixed(1)} ms)`);
 }

@@ -2,11 +2,14 @@
 import { cpus, totalmem } from 'node:os';
 import { attackBench } from './attack.ts';
 import { e2eBench } from './e2e.ts';
-import { ingestBench } from './ingest.ts';
+import { adaptersBench, ingestBench, sourcesBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
 
 const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
   ingest: ingestBench,
+  // Parts of ingest on their own: a Standard Webhooks source beside muro's; the express adapter beside fastify.
+  'ingest-sources': sourcesBench,
+  'ingest-adapters': adaptersBench,
   e2e: e2eBench,
   scale: scaleBench,
   attack: attackBench,
@@ -18,7 +21,7 @@ const options = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
 };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = chosen.length > 0 ? chosen : Object.keys(sections);
+const names = chosen.length > 0 ? chosen : Object.keys(sections).filter((name) => !name.startsWith('ingest-'));
 
 console.log(`# hookline benchmark — ${new Date().toISOString()}`);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`);

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
+import { sourcesJson } from './admin/sources.ts';
 import { planReload } from './config/reload.ts';
-import type { Config, SourceName } from './config/schema.ts';
-import { sourceNames } from './config/schema.ts';
+import { formatDuration } from './config/units.ts';
+import type { Config } from './config/schema.ts';
 import { consoleApp } from './console/index.ts';
-import { storeAttachments } from './domain/attachments.ts';
 import { Conversations } from './domain/conversations.ts';
 import type { EngineDeps } from './engine/execute.ts';
 import { DestinationLimiter } from './engine/limiter.ts';
@@ -16,8 +17,14 @@ import { configSecrets, createRedactor, minSecretLength, type Redactor } from '.
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
+import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
+import { BodyBudget } from './receive/body-budget.ts';
+import { createReceiveCore, type ReceiveCore } from './receive/core.ts';
+import { expressRouter, type Middleware } from './receive/express.ts';
 import { createServer } from './receive/server.ts';
 import type { SourceSettings } from './receive/webhook.ts';
+import { sourceNamed, sourcesOf, transcriptsOf } from './sources/configured.ts';
+import { ownSource } from './sources/hookline/index.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
@@ -25,32 +32,39 @@ import { Dispatcher } from './worker/dispatcher.ts';
 import { dispatchLagMs, dispatchReadiness } from './worker/readiness.ts';
 import { Worker } from './worker/worker.ts';
 
-export interface HooklineOptions {
+export interface CoreOptions {
   config: Config;
   clock?: Clock;
   logger?: Logger;
+  /** Receive webhooks (default true). */
+  receiver?: boolean;
+  /** The actions recipes may use (default: every built-in one). */
+  actions?: ActionRegistry;
+}
+
+export interface HooklineOptions extends CoreOptions {
   /** Serve the webhook routes (default true). Health, metrics and admin are always served. */
   receiver?: boolean;
   /** Run the worker loop (default true). Tests may turn it off and drive `worker.tick()` themselves. */
   worker?: boolean;
   /** Listen on this port instead of config.server.port (0: any free port). */
   port?: number;
-  /** The actions recipes may use (default: every built-in one). */
-  actions?: ActionRegistry;
 }
 
-export interface Hookline {
-  /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000 */
-  url: string;
+/** hookline without an HTTP server of its own: what `createHookline` gives an application. */
+export interface HooklineCore {
   /** The config in force (a reload changes it). */
   readonly config: Config;
   store: Store;
   metrics: Metrics;
   logger: Logger;
   readonly secrets: SourceSecrets;
-  app: FastifyInstance;
   worker: Worker;
+  /** The receiving path of every received source, for an HTTP adapter (fastify, express). */
+  receiver: { core: ReceiveCore; sources: readonly SourceSettings[] };
   recipes(): RecipeSet;
+  /** The sources whose deliveries keep failing on their signature (hookline/source.rejecting raised, not recovered). */
+  rejecting(): Rejecting[];
   /** Re-reads the recipes folder now (the file watcher does this by itself). */
   reloadRecipes(): RecipeSet;
   /** Calls `listener` after every reload of the recipes folder, valid or not. */
@@ -61,6 +75,22 @@ export interface Hookline {
    * `trigger` names the cause in the log (SIGHUP, the file changing).
    */
   reloadConfig(next: Config, trigger?: string): ConfigReload;
+  /**
+   * The webhook paths of every received source, as express middleware (a router): the same raw-body
+   * handling, answers, limits and metrics as the standalone server. Mount it before any body parser.
+   */
+  express(): Middleware;
+  /** Runs the worker (dispatch and recipe runs) and the background purge. */
+  start(): Promise<void>;
+  /** Stops accepting webhooks (503 from then on), lets running steps finish, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The standalone server: the core, with fastify serving webhooks, health, metrics, admin and console. */
+export interface Hookline extends HooklineCore {
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000 */
+  url: string;
+  app: FastifyInstance;
   /** Stop accepting, finish in-flight requests, let the worker finish its runs, close the store. */
   close(): Promise<void>;
 }
@@ -77,9 +107,24 @@ export interface ConfigReload {
 }
 
 const purgeEvery = 60_000;
+/** How long the id of one of hookline's own events is remembered: an episode is alerted once within it. */
+const ownEventTtlMs = 30 * 86_400_000;
 
-/** The composition root: the one place that wires config, store, receiver, recipes and worker together. */
-export async function startHookline(options: HooklineOptions): Promise<Hookline> {
+/** Internal: what the standalone server needs besides the core. */
+interface Assembly extends HooklineCore {
+  clock: Clock;
+  dispatcher: Dispatcher;
+  rejections: RejectionWatch;
+  isClosing(): boolean;
+  markClosing(): void;
+}
+
+/**
+ * The composition root: the one place that wires config, store, receiver, recipes and worker
+ * together. The standalone server (startHookline) and an embedding application (createHookline)
+ * both start from it.
+ */
+export async function assembleHookline(options: CoreOptions): Promise<Assembly> {
   // The config in force. What a reload may change is read through `current` when used (getters
   // below), never copied at start; what needs a restart is read once here.
   let current = options.config;
@@ -118,7 +163,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   }, logger);
   const recipes = () => recipeSet;
 
-  const conversations = new Conversations(config.sources.muro.transcript, store.conversations, clock);
+  const conversations = new Conversations(transcriptsOf(config), store.conversations, clock);
   const dispatcher = new Dispatcher({
     store,
     get config() {
@@ -162,102 +207,91 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     options: { concurrency: config.worker.concurrency, leaseMs: config.worker.lease, pollMs: config.worker.poll },
   });
 
-  const sources: SourceSettings[] = sourceNames
-    .filter((name) => config.sources[name].enabled && options.receiver !== false)
-    .map((name: SourceName) => ({
+  // What a reload may change (secrets, tolerance, the preset keys it allows) is read from the config in
+  // force at each request: its scheme is compiled once per config.
+  const sources: SourceSettings[] = sourcesOf(config)
+    .filter((s) => s.config.enabled && options.receiver !== false)
+    .map(({ name, config: source }) => ({
       name,
+      path: source.path,
+      get scheme() {
+        return sourceNamed(current, name)!.scheme;
+      },
       get secrets() {
-        return secrets.secrets[name];
+        return secrets.secrets[name] ?? [];
       },
       get toleranceMs() {
-        return current.sources[name].tolerance;
+        return current.sources[name]!.tolerance;
       },
       get dedupTtlMs() {
-        return current.sources[name].dedup_ttl;
+        return current.sources[name]!.dedup_ttl;
       },
     }));
 
-  const attachmentLimits = {
-    dir: config.attachments,
-    get perAttachment() {
-      return current.sources.meru.attachment_limit;
-    },
-    get perEmail() {
-      return current.sources.meru.email_attachments_limit;
-    },
-  };
-  let closing: Promise<void> | undefined;
-  const app = createServer({
-    config,
-    store,
+  const receiving = sources.map((s) => s.name);
+
+  // hookline/source.rejecting and source.recovered: appended to the inbox like any event.
+  const rejections = new RejectionWatch({
     clock,
     logger,
-    metrics,
-    sources,
-    onStored: () => worker.wake(),
-    prepare: async (source, event, raw) =>
-      source === 'meru' && Array.isArray(event.attachments) && event.attachments.length > 0
-        ? JSON.stringify(await storeAttachments(event, attachmentLimits))
-        : raw,
-    isClosing: () => closing !== undefined,
-    readiness: dispatchReadiness({ store, clock, dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
+    describe: (name) => {
+      const source = sourceNamed(current, name)!;
+      return {
+        source: name,
+        preset: source.preset.name,
+        provider: source.preset.provider,
+        path: source.config.path,
+        alertAfterMs: source.config.alert_after,
+        alertAfter: formatDuration(source.config.alert_after),
+        secrets: (secrets.secrets[name] ?? []).map((_, i) => `sources.${name}.secrets[${i}]`),
+        devSecretsFile: secrets.generated.includes(name) ? secrets.file : undefined,
+        timestamped: source.scheme.replayWindow,
+        onRejected: source.preset.onRejected,
+      };
+    },
+    anchor: async (name) => (await store.events.list({ source: name, limit: 1 }))[0]?.seq ?? 0,
+    emit: async (type, id, body) => {
+      const result = await store.events.receive({ source: ownSource, eventId: id, type, receivedAt: clock.now(), headers: {}, body: JSON.stringify(body), test: false }, ownEventTtlMs);
+      if (!result.duplicate) worker.wake();
+    },
+  });
+  new Gauge({
+    name: 'hookline_source_rejecting',
+    help: 'A source whose deliveries keep failing signature verification (a wrong secret): 1 while it does, after alert_after',
+    labelNames: ['source'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const now = new Set(rejections.rejecting().map((r) => r.source));
+      for (const { name } of sources) this.set({ source: name }, now.has(name) ? 1 : 0);
+    },
   });
 
-  await app.register(
-    (scope) =>
-      adminApi(scope, {
-        store,
-        clock,
-        get token() {
-          return current.admin.token;
-        },
-        recipes,
-        wake: () => worker.wake(),
-      }),
-    { prefix: '/admin' },
+  let closing: Promise<void> | undefined;
+  let stopping = false;
+  const core = createReceiveCore(
+    {
+      store,
+      clock,
+      logger,
+      metrics,
+      limits: { bodyLimit: config.server.body_limit, readTimeoutMs: config.server.read_timeout },
+      budget: new BodyBudget(config.server.body_budget),
+      onStored: () => worker.wake(),
+      onOutcome: (source, outcome) => rejections.observe(source, outcome),
+      attachmentsDir: config.attachments,
+      isClosing: () => stopping,
+    },
+    sources,
   );
-  let url = '';
-  await app.register(
-    (scope) =>
-      consoleApp(scope, {
-        store,
-        clock,
-        get config() {
-          return current;
-        },
-        metrics,
-        logger,
-        get token() {
-          return current.admin.token;
-        },
-        recipes,
-        wake: () => worker.wake(),
-        get secrets() {
-          return secrets.secrets;
-        },
-        receiving: sources.map((s) => s.name),
-        selfUrl: () => url,
-      }),
-    { prefix: '/console' },
-  );
+  let purge: NodeJS.Timeout | undefined;
 
-  const purge = setInterval(() => {
-    store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
-  }, purgeEvery);
-  purge.unref();
-
-  const address = await app.listen({ host: config.server.host, port: options.port ?? config.server.port });
-  url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  if (options.worker !== false) await worker.start();
-
-  const receiving = sources.map((s) => s.name);
   const reloadConfig = (next: Config, trigger = 'reload'): ConfigReload => {
     const plan = planReload(current, next);
     if (plan.applied.length === 0 && plan.restart.length === 0) {
       logger.info({ trigger }, 'config reloaded: nothing changed');
       return { applied: [], restart: [] };
     }
-    const risk = devSecretRisk(plan.config, receiving.filter((name) => plan.config.sources[name].secrets.length === 0));
+    const risk = devSecretRisk(plan.config, receiving.filter((name) => plan.config.sources[name]!.secrets.length === 0));
     if (risk?.production) {
       const refused = `config reload refused, the running config stays in force: ${devSecretRefusal(risk)}`;
       logger.error({ trigger, sources: risk.sources }, refused);
@@ -278,7 +312,6 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   };
 
   return {
-    url,
     get config() {
       return current;
     },
@@ -288,24 +321,118 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     get secrets() {
       return secrets;
     },
-    app,
     worker,
+    receiver: { core, sources },
     recipes,
+    rejecting: () => rejections.rejecting(),
     reloadRecipes: () => watcher.reload(),
     reloadConfig,
     onRecipesReloaded: (listener) => {
       reloadListeners.add(listener);
       return () => reloadListeners.delete(listener);
     },
-    close: () => {
+    express: () => expressRouter(core),
+    start: async () => {
+      purge ??= setInterval(() => {
+        store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
+      }, purgeEvery).unref();
+      await worker.start();
+    },
+    stop: () => {
+      stopping = true;
       closing ??= (async () => {
         clearInterval(purge);
         watcher.close();
-        await app.close();
         await worker.stop();
         await store.close();
       })();
       return closing;
     },
+    clock,
+    dispatcher,
+    rejections,
+    isClosing: () => stopping,
+    markClosing: () => {
+      stopping = true;
+    },
   };
 }
+
+/** The standalone server: the core, and fastify serving webhooks, health, metrics, the admin API and the console. */
+export async function startHookline(options: HooklineOptions): Promise<Hookline> {
+  const hl = await assembleHookline(options);
+  const { store, clock, logger, metrics, worker, recipes, rejections } = hl;
+  const config = hl.config;
+  const { sources } = hl.receiver;
+  const receiving = sources.map((s) => s.name);
+  const app = createServer({
+    config,
+    store,
+    logger,
+    metrics,
+    core: hl.receiver.core,
+    sources,
+    isClosing: hl.isClosing,
+    readiness: dispatchReadiness({ store, clock, dispatcher: hl.dispatcher, working: () => worker.isRunning, maxLagMs: config.worker.max_lag }),
+  });
+
+  await app.register(
+    (scope) =>
+      adminApi(scope, {
+        store,
+        clock,
+        get token() {
+          return hl.config.admin.token;
+        },
+        recipes,
+        wake: () => worker.wake(),
+        sources: () => sourcesJson(hl.config, receiving, rejections.rejecting()),
+      }),
+    { prefix: '/admin' },
+  );
+  let url = '';
+  await app.register(
+    (scope) =>
+      consoleApp(scope, {
+        store,
+        clock,
+        get config() {
+          return hl.config;
+        },
+        metrics,
+        logger,
+        get token() {
+          return hl.config.admin.token;
+        },
+        recipes,
+        wake: () => worker.wake(),
+        get secrets() {
+          return hl.secrets.secrets;
+        },
+        receiving: sources.map((s) => s.name),
+        rejecting: () => rejections.rejecting(),
+        selfUrl: () => url,
+      }),
+    { prefix: '/console' },
+  );
+
+  const address = await app.listen({ host: config.server.host, port: options.port ?? config.server.port });
+  url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+  if (options.worker !== false) await hl.start();
+
+  let closing: Promise<void> | undefined;
+  return Object.assign(hl, {
+    url,
+    app,
+    close: () => {
+      closing ??= (async () => {
+        // In-flight answers carry connection: close from now on, so keep-alive sockets end.
+        hl.markClosing();
+        await app.close();
+        await hl.stop();
+      })();
+      return closing;
+    },
+  });
+}
+

@@ -23,6 +23,24 @@ export function signedMuroEvent(secret: string, path = '/muro/webhook', data: (n
   };
 }
 
+/**
+ * The same event as a Standard Webhooks sender (Svix) posts it: the id in `webhook-id`, signed with it
+ * and the timestamp, base64 MAC keyed by the decoded `whsec_` secret.
+ */
+export function signedStandardWebhooksEvent(secret: string, path = '/app/webhook') {
+  const n = ++counter;
+  const id = `msg_bench_${run}_${n}`;
+  const body = JSON.stringify({ type: 'message.created', timestamp: new Date().toISOString(), data: defaultData(n) });
+  const t = Math.floor(Date.now() / 1000);
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const mac = createHmac('sha256', key).update(`${id}.${t}.${body}`).digest('base64');
+  return {
+    path,
+    body,
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(t), 'webhook-signature': `v1,${mac}` },
+  };
+}
+
 function defaultData(n: number) {
   const conversation = `conv_bench_${n % 500}`;
   return {

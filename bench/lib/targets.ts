@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { startServer, type Server } from './spawn.ts';
 
 export const SECRET = 'bench-muro-secret';
+/** The Standard Webhooks source's secret (whsec_ + base64 of 24 bytes, as Svix issues them). */
+export const SW_SECRET = `whsec_${Buffer.from('bench-standard-webhooks!').toString('base64')}`;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export const bare = () => startServer([join(root, 'bench/servers/bare.ts')]);
@@ -19,24 +21,20 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
 export async function hookline(
   yaml = '',
   args: string[] = [],
-  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+  options: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
 ): Promise<Server & { dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
-  mkdirSync(join(dir, 'recipes'));
-  for (const [file, text] of Object.entries(recipes)) writeFileSync(join(dir, 'recipes', file), text);
-  const config = join(dir, 'hookline.yaml');
-  writeFileSync(
-    config,
-    `server: { host: 127.0.0.1, port: 0${serverKeys ? `, ${serverKeys}` : ''} }
-store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
-sources: { muro: { secrets: ["${SECRET}"] }, meru: { secrets: ["whsec_${SECRET}"] } }
-recipes: ${join(dir, 'recipes')}
-data_dir: ${dir}
-attachments: ${join(dir, 'attachments')}
-log: { level: warn }
-${yaml}`,
-  );
-  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }).catch((err: unknown) => {
+  const { dir, config } = benchConfig(yaml, options);
+  return inFolder(dir, startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }));
+}
+
+/** hookline's express adapter in an express 5 app (bench/servers/express-hookline.ts), on the same config as `hookline`: receiver only. */
+export async function expressHookline(yaml = ''): Promise<Server & { dir: string }> {
+  const { dir, config } = benchConfig(yaml);
+  return inFolder(dir, startServer([join(root, 'bench/servers/express-hookline.ts')], { cwd: dir, env: { HOOKLINE_CONFIG: config } }));
+}
+
+async function inFolder(dir: string, starting: Promise<Server>): Promise<Server & { dir: string }> {
+  const server = await starting.catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
@@ -48,4 +46,30 @@ ${yaml}`,
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh folder with a hookline.yaml holding the bench secrets; `yaml` is appended to it. */
+function benchConfig(
+  yaml = '',
+  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+): { dir: string; config: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
+  mkdirSync(join(dir, 'recipes'));
+  for (const [file, text] of Object.entries(recipes)) writeFileSync(join(dir, 'recipes', file), text);
+  const config = join(dir, 'hookline.yaml');
+  writeFileSync(
+    config,
+    `server: { host: 127.0.0.1, port: 0${serverKeys ? `, ${serverKeys}` : ''} }
+store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
+sources:
+  muro: { secrets: ["${SECRET}"] }
+  meru: { secrets: ["whsec_${SECRET}"] }
+  app: { preset: standard-webhooks, secrets: ["${SW_SECRET}"] }
+recipes: ${join(dir, 'recipes')}
+data_dir: ${dir}
+attachments: ${join(dir, 'attachments')}
+log: { level: warn }
+${yaml}`,
+  );
+  return { dir, config };
 }

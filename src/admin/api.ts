@@ -5,6 +5,7 @@ import type { Clock } from '../util/clock.ts';
 import { bearer, tokenMatches } from './auth.ts';
 import { eventDetail, eventJson, eventSummaryJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson, ticketStatuses } from './operations.ts';
 import { noStoredId, queryInt, queryText } from './query.ts';
+import type { SourceJson } from './sources.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -13,6 +14,8 @@ export interface AdminDeps {
   recipes: () => RecipeSet;
   /** The worker has something to do (a replay, a retry). */
   wake: () => void;
+  /** Every configured source and hookline's own, with what this instance sees of them. */
+  sources: () => SourceJson[];
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -30,6 +33,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.addHook('preValidation', async (request, reply) => {
     if (noStoredId(request.params)) return reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: 'no record has an id with NUL in it' });
   });
+
+  app.get('/sources', async () => ({ sources: deps.sources() }));
 
   app.get<{ Querystring: Query }>('/events', async (request, reply) => {
     const q = request.query;

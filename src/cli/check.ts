@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { actionRegistry } from '../actions/registry.ts';
 import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import { ConfigError, formatDiagnostic } from '../errors.ts';
 import { devSecretRefusal, devSecretRisk, devSecretWarning, sourcesWithoutSecrets } from '../receive/dev-secrets.ts';
 import { eventTypeWarnings } from '../recipes/event-types.ts';
+import { eventSourcesOf } from '../sources/configured.ts';
 import { loadRecipes, recipeFiles } from '../recipes/load.ts';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -16,11 +18,12 @@ export function checkCommand(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       let errors = 0;
       let warnings = 0;
-      let recipesDir: string | undefined;
+      let config: Config | undefined;
       try {
-        const { file, isExample, config } = loadConfig({ file: command.optsWithGlobals().config });
+        const loaded = loadConfig({ file: command.optsWithGlobals().config });
+        const { file, isExample } = loaded;
+        config = loaded.config;
         console.log(`ok    config ${file}${isExample ? ' (bundled defaults)' : ''}`);
-        recipesDir = config.recipes;
         const risk = devSecretRisk(config, sourcesWithoutSecrets(config));
         if (risk?.production) {
           console.error(`${file}: serve would refuse to start with ${devSecretRefusal(risk)}`);
@@ -34,13 +37,14 @@ export function checkCommand(program: Command): void {
         console.error(error.message);
         errors += error.diagnostics.length;
       }
-      if (recipesDir) {
+      if (config) {
+        const recipesDir = config.recipes;
         const set = loadRecipes(recipesDir, actionRegistry());
         for (const recipe of set.recipes.values()) console.log(`ok    recipe ${recipe.name} (${recipe.file})`);
         for (const d of set.diagnostics) console.error(formatDiagnostic(d));
         errors += set.diagnostics.length;
         for (const recipe of set.recipes.values()) {
-          for (const d of eventTypeWarnings(recipe.file, readFileSync(recipe.file, 'utf8'))) {
+          for (const d of eventTypeWarnings(recipe.file, readFileSync(recipe.file, 'utf8'), eventSourcesOf(config))) {
             console.error(formatDiagnostic({ ...d, message: `warning: ${d.message}` }));
             warnings++;
           }

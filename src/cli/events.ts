@@ -1,21 +1,21 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { eventDetail, eventSummaryJson, replayEvent } from '../admin/operations.ts';
 import { notableSkip } from '../admin/run-view.ts';
-import { sourceNames } from '../config/schema.ts';
 import { iso, table, withStore } from './context.ts';
-import { limitOption } from './options.ts';
+import { checkSource, limitOption } from './options.ts';
 
 export function eventsCommands(program: Command): void {
   program
     .command('events')
     .description('list received events, newest first')
-    .addOption(new Option('--source <source>', 'the source').choices(sourceNames))
+    .option('--source <source>', 'a configured source, or hookline (its own events)')
     .option('--type <type>', 'event type; globs allowed (conversation.*)')
     .option('-q, --search <text>', 'an event id, or text in the payload (an email address)')
     .addOption(limitOption())
     .option('--json', 'one JSON object per line, as GET /admin/events lists them')
     .action(async (o: { source?: string; type?: string; search?: string; limit: number; json?: boolean }, command: Command) =>
-      withStore(command, async (store) => {
+      withStore(command, async (store, { config }) => {
+        checkSource(command, config, o.source);
         const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: o.limit });
         if (o.json) return events.forEach((e) => console.log(JSON.stringify(eventSummaryJson(e))));
         if (events.length === 0) return console.log('no events');

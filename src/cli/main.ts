@@ -6,6 +6,7 @@ import { deadCommand } from './dead.ts';
 import { eventsCommands } from './events.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
+import { sourcesCommand } from './sources.ts';
 import { testCommand } from './test.ts';
 import { ticketsCommand } from './tickets.ts';
 
@@ -13,7 +14,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 export function buildProgram(): Command {
   const program = new Command('hookline')
-    .description('Signed muro and MERU webhooks in, YAML recipes out.')
+    .description('Signed webhooks in (muro, MERU, and any other by configuration), YAML recipes out.')
     .version(pkg.version)
     .option('-c, --config <file>', 'config file (default: $HOOKLINE_CONFIG, ./hookline.yaml, else the bundled example)')
     .showHelpAfterError()
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   serveCommand(program);
   checkCommand(program);
   sendCommand(program);
+  sourcesCommand(program);
   eventsCommands(program);
   deadCommand(program);
   testCommand(program);

@@ -5,6 +5,8 @@ import { reloadSummary } from '../config/reload.ts';
 import { watchConfig } from '../config/watch.ts';
 import { formatDiagnostic } from '../errors.ts';
 import { eventTypeWarnings } from '../recipes/event-types.ts';
+import { eventSourcesOf, sourceNamed, sourcesOf } from '../sources/configured.ts';
+import { sampleNames } from '../sources/test-delivery.ts';
 import { devSecretRefusal, devSecretRisk, devSecretWarning, sourcesWithoutSecrets } from '../receive/dev-secrets.ts';
 
 export function serveCommand(program: Command): void {
@@ -33,7 +35,7 @@ export function serveCommand(program: Command): void {
 
       // The warnings of `hookline check`, for operators who did not run it.
       for (const recipe of hookline.recipes().recipes.values()) {
-        for (const d of eventTypeWarnings(recipe.file, readFileSync(recipe.file, 'utf8'))) logger.warn({ file: d.file, line: d.line, col: d.col }, `recipe warning: ${formatDiagnostic(d)}`);
+        for (const d of eventTypeWarnings(recipe.file, readFileSync(recipe.file, 'utf8'), eventSourcesOf(config))) logger.warn({ file: d.file, line: d.line, col: d.col }, `recipe warning: ${formatDiagnostic(d)}`);
       }
 
       // Reload: the same file again (a file created since, e.g. a new ./hookline.yaml, needs a restart).
@@ -51,12 +53,11 @@ export function serveCommand(program: Command): void {
 
       // A human summary on stderr; stdout stays pure JSON logs for collectors.
       const lines = [`hookline listening on ${hookline.url}  (config: ${isExample ? `${file} (bundled defaults)` : file})`];
-      // Behind a reverse proxy, the addresses to give muro, MERU and the browser are the public ones.
+      // Behind a reverse proxy, the addresses to give the providers and the browser are the public ones.
       const publicUrl = config.server.public_url ?? hookline.url;
       if (config.server.public_url) lines.push(`  public URL:      ${config.server.public_url}  (server.public_url)`);
-      for (const name of ['muro', 'meru'] as const) {
-        if (config.sources[name].enabled && options.receiver) lines.push(`  ${name} webhooks:  POST ${publicUrl}${config.sources[name].path}`);
-      }
+      const receiving = options.receiver ? sourcesOf(config).filter((s) => s.config.enabled) : [];
+      for (const { name, config: source } of receiving) lines.push(`  ${`${name} webhooks:`.padEnd(15)} POST ${publicUrl}${source.path}`);
       lines.push(`  health:          GET  ${hookline.url}/healthz   ${hookline.url}/readyz`);
       lines.push(`  metrics:         GET  ${hookline.url}/metrics`);
       if (config.admin.token) lines.push(`  console:         ${publicUrl}/console  (sign in with admin.token)`);
@@ -68,7 +69,8 @@ export function serveCommand(program: Command): void {
       }
       if (hookline.secrets.generated.length > 0) {
         lines.push(`  dev secrets for ${hookline.secrets.generated.join(', ')} (no secret configured): ${hookline.secrets.file}`);
-        lines.push(`  try:  npx hookline send muro conversation.opened`);
+        const first = sourceNamed(config, hookline.secrets.generated[0]!)!.scheme;
+        lines.push(`  try:  npx hookline send ${hookline.secrets.generated[0]} ${first.eventTypes?.[0] ?? sampleNames(first)[0] ?? '<type>'}`);
       }
       console.error(lines.join('\n'));
       if (risk) {

@@ -1,11 +1,15 @@
 import { z } from 'zod';
+import { ownSource } from '../sources/hookline/index.ts';
+import { sourceName } from '../sources/config.ts';
 import { configSchema } from './schema.ts';
 
 /** JSON Schema of what an operator writes (the input side: durations as strings, defaults shown). */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+  const schema = allowInterpolation(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' })) as { properties: { sources: Record<string, unknown> } };
+  // Source names: what recipes write before the / (validated at load; zod cannot say it of a record's keys).
+  schema.properties.sources.propertyNames = { pattern: sourceName.source, not: { const: ownSource } };
   return {
-    ...(allowInterpolation(schema) as Record<string, unknown>),
+    ...schema,
     $id: 'https://hookline.dev/schema/config.schema.json',
     title: 'hookline configuration',
   };

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument, stringify } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { parseLayers, type ConfigLayer } from './layers.ts';
@@ -53,6 +54,24 @@ export function bundledDefaults(): ConfigLayer {
   return bundled;
 }
 
+let bundledVariables: Record<string, string> | undefined;
+/**
+ * The environment variable the bundled example reads a source's secret from (`MERU_WEBHOOK_SECRET`),
+ * for messages that say what to set; undefined for a source the example does not define.
+ */
+export function bundledSecretVariable(source: string): string | undefined {
+  if (!bundledVariables) {
+    const sources = (parseDocument(bundledDefaults().text).toJS() as { sources?: Record<string, { secrets?: unknown }> } | null)?.sources ?? {};
+    bundledVariables = {};
+    for (const [name, entry] of Object.entries(sources)) {
+      const first = Array.isArray(entry?.secrets) ? entry.secrets[0] : undefined;
+      const variable = typeof first === 'string' ? /\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(first)?.[1] : undefined;
+      if (variable) bundledVariables[name] = variable;
+    }
+  }
+  return bundledVariables[source];
+}
+
 /**
  * Parses, interpolates and validates config text over `base` (the bundled example; `null`: the
  * schema's defaults only); relative paths are resolved against `cwd`.
@@ -79,4 +98,13 @@ function resolvePaths(config: Config, cwd: string): Config {
     attachments: abs(config.attachments),
     data_dir: abs(config.data_dir),
   };
+}
+
+/**
+ * A config given as an object (the programmatic API): laid over the bundled example like a
+ * hookline.yaml, with `${VAR}` in its strings read from the environment. Problems are reported by
+ * key path (the positions are those of the object written as YAML, under `label`).
+ */
+export function parseConfigObject(input: object, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), label = 'createHookline({ config })'): Config {
+  return parseConfig(label, stringify(input), env, cwd);
 }

@@ -10,8 +10,10 @@ const reloadable: readonly string[] = [
   'sources.*.secrets', // rotation: add the new secret, reload, switch the provider, remove the old one
   'sources.*.tolerance',
   'sources.*.dedup_ttl',
-  'sources.meru.attachment_limit',
-  'sources.meru.email_attachments_limit',
+  'sources.*.alert_after',
+  // MERU's limits: a source's scheme (and its receive hook) is compiled from the config in force.
+  'sources.*.attachment_limit',
+  'sources.*.email_attachments_limit',
   'connections',
   'retry',
   'vars',
@@ -22,8 +24,19 @@ const reloadable: readonly string[] = [
 
 /** For the startup summary and the README: the keys applied live, and what needs a restart. */
 export const reloadSummary = {
-  live: ['sources.*.secrets, tolerance, dedup_ttl', 'the meru attachment limits', 'connections', 'retry', 'vars', 'env', 'admin.token', 'log.level'],
-  restart: ['server.*', 'store.*', 'worker.*', 'recipes', 'attachments', 'data_dir', 'sources.*.enabled', 'sources.*.path', 'sources.muro.transcript', 'admin.token set or emptied'],
+  live: ['sources.*.secrets, tolerance, dedup_ttl, alert_after', 'the MERU attachment limits', 'connections', 'retry', 'vars', 'env', 'admin.token', 'log.level'],
+  restart: [
+    'server.*',
+    'store.*',
+    'worker.*',
+    'recipes',
+    'attachments',
+    'data_dir',
+    'a source added or removed',
+    'sources.*.enabled, path, preset',
+    'sources.*.transcript and the hmac signature, id, type',
+    'admin.token set or emptied',
+  ],
 };
 
 export interface ReloadPlan {

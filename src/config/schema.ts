@@ -1,17 +1,11 @@
-import jsonata from 'jsonata';
 import { z } from 'zod';
+import { sourcesSchema } from '../sources/config.ts';
 import { duration, size } from './units.ts';
 
 /**
  * The configuration schema: validation, defaults (equal to config.example.yaml, checked by a test),
  * and the JSON Schema shipped for editors all come from this one definition.
  */
-
-/** Empty strings (unset variables) are dropped: a source with no secret left is "not configured". */
-const secretList = z
-  .array(z.union([z.string(), z.null()]))
-  .transform((list) => list.filter((s): s is string => typeof s === 'string' && s.length > 0))
-  .meta({ description: 'HMAC secrets; several during a rotation. Empty entries (unset variables) are ignored.' });
 
 /** An optional string where empty (an unset ${VAR}) means "not configured". */
 const optionalText = z
@@ -37,48 +31,6 @@ const publicUrl = optionalText
 const integer = (min: number, max: number) =>
   z.union([z.number(), z.string().regex(/^\d+$/, { message: 'expected a whole number' }).transform(Number)]).pipe(z.number().int().min(min).max(max));
 const port = integer(0, 65535);
-
-const source = (path: string) =>
-  z
-    .object({
-      enabled: z.boolean().default(true).meta({ description: 'receive this source at all' }),
-      path: z.string().startsWith('/').default(path).meta({ description: 'the URL path the provider posts to' }),
-      secrets: secretList.default([]),
-      tolerance: duration.default(300_000).meta({ description: 'accepted clock skew of the signature timestamp, either way' }),
-      dedup_ttl: duration.default(86_400_000).meta({ description: 'how long an event id is remembered for deduplication' }),
-    })
-    .strict();
-
-/** A JSONata expression, compiled here so that a typo is reported with its file position. */
-const expression = (fallback: string) =>
-  z
-    .string()
-    .superRefine((text, ctx) => {
-      try {
-        jsonata(text);
-      } catch (error) {
-        const e = error as { message?: string; position?: number };
-        ctx.addIssue({ code: 'custom', message: `invalid JSONata: ${e.message}${e.position === undefined ? '' : ` at character ${e.position}`}` });
-      }
-    })
-    .default(fallback);
-
-const muroSource = source('/muro/webhook').extend({
-  transcript: z
-    .object({
-      conversation_id: expression('data.conversation.id'),
-      messages: expression('$append(data.messages, data.message)'),
-      message_id: expression('id'),
-    })
-    .strict()
-    .default({ conversation_id: 'data.conversation.id', messages: '$append(data.messages, data.message)', message_id: 'id' })
-    .meta({ description: 'JSONata expressions that find the conversation and its messages in a muro event' }),
-});
-
-const meruSource = source('/meru/webhook').extend({
-  attachment_limit: size.default(10 * 1024 * 1024).meta({ description: 'largest single attachment saved to disk' }),
-  email_attachments_limit: size.default(25 * 1024 * 1024).meta({ description: 'most attachment bytes saved per email' }),
-});
 
 const connection = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
 
@@ -121,10 +73,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    sources: z
-      .object({ muro: muroSource.prefault({}), meru: meruSource.prefault({}) })
-      .strict()
-      .prefault({}),
+    // Without a sources: key, the two sources of the bundled config.example.yaml.
+    sources: sourcesSchema.prefault({ muro: {}, meru: {} } as z.input<typeof sourcesSchema>),
     recipes: z.string().default('./recipes').meta({ description: 'folder of recipe files (*.yaml)' }),
     attachments: z.string().default('./data/attachments').meta({ description: 'folder where email attachments are saved' }),
     data_dir: z.string().default('./data').meta({ description: 'where generated development secrets are kept' }),
@@ -181,5 +131,4 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
-export type SourceName = 'muro' | 'meru';
-export const sourceNames: readonly SourceName[] = ['muro', 'meru'];
+export type { SourceConfig } from '../sources/config.ts';

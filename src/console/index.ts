@@ -115,7 +115,7 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
     sampler,
     csrf: (request) => sessions.get(request)!.csrf,
     page: (reply, request, title, section, body, status = 200) => {
-      const ctx: PageContext = { csrf: sessions.get(request)!.csrf, now: clock.now(), counts: sampler.counts() };
+      const ctx: PageContext = { csrf: sessions.get(request)!.csrf, now: clock.now(), counts: sampler.counts(), rejecting: deps.rejecting() };
       return reply.code(status).type('text/html; charset=utf-8').send(renderPage(html`<${Layout} ctx=${ctx} title=${title} section=${section}>${body}<//>`));
     },
     fragment: (reply, body) => reply.type('text/html; charset=utf-8').send(renderFragment(body)),

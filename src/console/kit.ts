@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { retryMessages } from '../admin/operations.ts';
 import { queryInt, queryText } from '../admin/query.ts';
-import type { Config, SourceName } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Rejecting } from '../receive/rejections.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -23,9 +24,11 @@ export interface ConsoleDeps {
   /** The worker has something to do (a replay, a retry). */
   wake: () => void;
   /** Secrets per source (configured, or the generated development ones): the test event is signed with the first. */
-  secrets: Record<SourceName, readonly string[]>;
+  secrets: Record<string, readonly string[]>;
   /** Sources whose webhook routes this instance serves. */
-  receiving: SourceName[];
+  receiving: string[];
+  /** Sources that keep rejecting deliveries (a wrong secret): a banner on every page. */
+  rejecting: () => Rejecting[];
   /** This instance's own base URL, known once it listens (the test event is posted there). */
   selfUrl: () => string;
   /** How often the overview sampler reads the metrics (default 10 s). */

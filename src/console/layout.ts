@@ -1,3 +1,4 @@
+import type { Rejecting } from '../receive/rejections.ts';
 import type { RunStatus } from '../store/types.ts';
 import { html, type VNode } from './html.ts';
 
@@ -7,6 +8,18 @@ export interface PageContext {
   now: number;
   /** Run counts by status from the overview sampler (for the dead letters badge). */
   counts: Partial<Record<RunStatus, number>>;
+  /** Sources whose deliveries keep failing on their signature: a banner while they do. */
+  rejecting: Rejecting[];
+}
+
+/** A source that rejects every delivery loses them (MERU does not retry a 4xx): said on every page until it recovers. */
+function RejectingBanner({ rejecting }: { rejecting: Rejecting[] }): VNode | null {
+  if (rejecting.length === 0) return null;
+  return html`<div class="banner error" role="alert" data-banner="rejecting">
+    ${rejecting.map(
+      (r) => html`<p><strong>${r.source} is rejecting deliveries</strong> (${r.rejections} signature mismatches since ${new Date(r.since).toISOString().replace('T', ' ').slice(0, 16)} UTC, none accepted). ${r.cause}</p>`,
+    )}
+  </div>`;
 }
 
 const nav = [
@@ -53,6 +66,7 @@ export function Layout({ ctx, title, section, children }: { ctx: PageContext; ti
         </form>
       </header>
       <main>
+        <${RejectingBanner} rejecting=${ctx.rejecting} />
         <h1>${title}</h1>
         ${children}
       </main>

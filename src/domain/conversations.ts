@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.ts';
+import type { TranscriptExpressions } from '../sources/types.ts';
 import { compileExpression, type CompiledExpression } from '../recipes/expressions.ts';
 import { indexKey } from '../store/index-key.ts';
 import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
@@ -10,39 +10,48 @@ export interface Transcript {
   messages: unknown[];
 }
 
+interface CompiledTranscript {
+  conversationId: CompiledExpression;
+  messages: CompiledExpression;
+  messageId: CompiledExpression;
+}
+
 /**
- * muro conversation transcripts. Where the conversation and its messages sit in muro's `data` is
- * configurable (sources.muro.transcript, JSONata), because muro does not publish that shape.
+ * Conversation transcripts, of the sources whose preset carries conversations (muro). Where the
+ * conversation and its messages sit in an event is configurable (sources.<name>.transcript,
+ * JSONata), because muro does not publish that shape.
  */
 export class Conversations {
-  private readonly conversationId: CompiledExpression;
-  private readonly messages: CompiledExpression;
-  private readonly messageId: CompiledExpression;
+  private readonly bySource = new Map<string, CompiledTranscript>();
   private readonly store: ConversationStore;
   private readonly clock: Clock;
 
-  constructor(config: Config['sources']['muro']['transcript'], store: ConversationStore, clock: Clock) {
-    this.conversationId = compileExpression(config.conversation_id);
-    this.messages = compileExpression(config.messages);
-    this.messageId = compileExpression(config.message_id);
+  /** `transcripts`: by source name, for the sources that have conversations (see transcriptsOf). */
+  constructor(transcripts: Readonly<Record<string, TranscriptExpressions>>, store: ConversationStore, clock: Clock) {
+    for (const [source, t] of Object.entries(transcripts)) {
+      this.bySource.set(source, { conversationId: compileExpression(t.conversation_id), messages: compileExpression(t.messages), messageId: compileExpression(t.message_id) });
+    }
     this.store = store;
     this.clock = clock;
   }
 
   /** The conversation an event belongs to, if any. */
   async idOf(view: Record<string, unknown>): Promise<string | undefined> {
-    if (view.source !== 'muro') return undefined;
-    const id = await this.conversationId.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const t = this.bySource.get(String(view.source));
+    if (!t) return undefined;
+    const id = await t.conversationId.evaluate(view, { clock: this.clock }).catch(() => undefined);
     return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
   }
 
   /** The messages an event carries, each with its id (messages without an id are ignored). */
   async messagesOf(view: Record<string, unknown>): Promise<Array<{ id: string; message: unknown }>> {
-    const found = await this.messages.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const t = this.bySource.get(String(view.source));
+    if (!t) return [];
+    const found = await t.messages.evaluate(view, { clock: this.clock }).catch(() => undefined);
     const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
     const out: Array<{ id: string; message: unknown }> = [];
     for (const message of list) {
-      const id = await this.messageId.evaluate(message, { clock: this.clock }).catch(() => undefined);
+      const id = await t.messageId.evaluate(message, { clock: this.clock }).catch(() => undefined);
       if (typeof id === 'string' || typeof id === 'number') out.push({ id: String(id), message });
     }
     return out;

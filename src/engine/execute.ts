@@ -10,6 +10,7 @@ import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
+import { eventSourcesOf } from '../sources/configured.ts';
 import { waitMatches } from '../worker/dispatcher.ts';
 import type { AttemptRecord, ClaimedRun, Lease, Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -142,7 +143,8 @@ async function waitFor(
   }
   if (timeoutMs === undefined) throw new StepFailure(`recipe ${recipe.name}, step ${step.id}: timeout "${step.timeout instanceof Object ? step.timeout.source : step.timeout}" is not a duration`);
 
-  const sources = step.event.source === '*' ? ['muro', 'meru'] : [step.event.source];
+  // A glob (`*/message.created`) looks back over every source it names: the configured ones and hookline's.
+  const sources = step.event.source.includes('*') ? eventSourcesOf(deps.config).map((s) => s.name).filter((name) => step.event.matches(name, step.event.type)) : [step.event.source];
   return store.dispatch.withLock(async () => {
     const startedAt = clock.now();
     for (const source of sources) {

@@ -1,3 +1,4 @@
+import { knownSignatureHeaders } from '../sources/index.ts';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Redactor } from './redact.ts';
 
@@ -30,8 +31,7 @@ export function createLogger(level: string, destination?: DestinationStream, red
           '*.webhook_url',
           'headers.authorization',
           'headers.cookie',
-          'headers["x-muro-signature"]',
-          'headers["meru-signature"]',
+          ...knownSignatureHeaders.map((header) => `headers["${header}"]`),
           'req.headers.authorization',
           'req.headers.cookie',
         ],

@@ -1,26 +1,29 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Gauge } from 'prom-client';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { ReceiveError, receiveErrors, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/types.ts';
-import { BodyBudget, declaredLength, hasBody, type Reservation } from './body-budget.ts';
+import { declaredLength, hasBody } from './body-budget.ts';
 import { guardBody } from './body-guard.ts';
-import { readBody } from './read-body.ts';
-import { beginWebhook, errorBody, outcomeOf, type Delivery, type SourceSettings, type WebhookDeps } from './webhook.ts';
+import type { ReceiveCore } from './core.ts';
+import { errorBody, type SourceSettings } from './webhook.ts';
 
-export interface ServerDeps extends WebhookDeps {
+export interface ServerDeps {
   config: Config;
+  store: Store;
+  logger: Logger;
   metrics: Metrics;
-  sources: SourceSettings[];
+  /** The receiving path, shared with any other adapter (express): its sources and its body budget. */
+  core: ReceiveCore;
+  sources: readonly SourceSettings[];
   /** True once shutdown began: answers then carry `connection: close` so keep-alive sockets end. */
   isClosing?: () => boolean;
   /** Checks for /readyz besides the store (dispatch): their details join the answer; a `problem` makes it 503. */
   readiness?: () => Promise<{ problem?: string | undefined; details: Record<string, unknown> }>;
 }
 
-const otherMethods = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+const methods = ['POST', 'GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** A readiness probe gives up after a few seconds; so does /readyz, answering 503 rather than late. */
 const readyTimeoutMs = 2_000;
@@ -36,7 +39,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 /** Node's http server checks header and request deadlines this often (its default, 30 s, is too coarse). */
 const deadlineCheckMs = 1_000;
 
-/** The HTTP adapter: reads bytes, calls the receiving path, answers. No business logic here. */
+/**
+ * The standalone HTTP server (fastify): health, readiness, metrics, and the webhook paths, which it
+ * hands to the receive core as soon as their head is in (the request is hijacked: fastify reads no
+ * byte of a webhook body). Other routes (admin, console) get their bodies under the same budget.
+ */
 export function createServer(deps: ServerDeps): FastifyInstance {
   const { server } = deps.config;
   const app = Fastify({
@@ -53,15 +60,7 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     requestTimeout: server.headers_timeout + server.read_timeout + deadlineCheckMs,
   });
 
-  const budget = new BodyBudget(server.body_budget);
-  new Gauge({
-    name: 'hookline_body_budget_used_bytes',
-    help: 'Bytes of request bodies being read or handled now, out of server.body_budget',
-    registers: [deps.metrics.registry],
-    collect() {
-      this.set(budget.used);
-    },
-  });
+  const { budget } = deps.core;
   const retryAfterSec = String(Math.ceil(server.read_timeout / 1000));
 
   /**
@@ -86,28 +85,18 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     refuse(reply, 'HL_NOT_FOUND');
   });
 
-  // What the hooks below hand on to a webhook route's parser and handler (a decoration, not a
-  // WeakMap: a property of a stable shape costs nothing per request, a WeakMap entry costs the GC).
-  app.decorateRequest('receiving', null);
-
   // Every body, on every route, is read under the budget and the read timeout (rule 0).
   app.addHook('preParsing', (request, reply, payload, done) => {
     const reservation = budget.admit(request.headers, request.routeOptions.bodyLimit ?? server.body_limit);
     if (reservation === undefined) return done(null, payload);
     if (reservation === 'full') {
-      countRefusal(request, 'HL_BODY_BUDGET_EXHAUSTED');
+      deps.metrics.rejected.inc({ status: '503' });
       return void refuse(reply, 'HL_BODY_BUDGET_EXHAUSTED');
     }
     // Answered, or the connection is gone (whatever the path): the bytes go back to the budget.
     reply.raw.once('close', reservation.release);
     // The whole body is due read_timeout after the request began.
     const timeoutMs = Math.max(0, server.read_timeout - reply.elapsedTime);
-    if (request.receiving) {
-      // A webhook: its parser reads the body under the same rules (readBody), without a stream in between.
-      request.receiving.reservation = reservation;
-      request.receiving.timeoutMs = timeoutMs;
-      return done(null, payload);
-    }
     const guarded = guardBody(payload, { reservation, chunked: declaredLength(request.headers) === undefined, timeoutMs });
     reply.raw.once('close', () => guarded.destroy());
     // Whichever scope's error handler answers, the connection closes: the rest of the body is not read.
@@ -119,11 +108,6 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     done(null, guarded);
   });
 
-  const countRefusal = (request: FastifyRequest, code: ReceiveErrorCode) => {
-    const source = sourceOf(request);
-    if (source) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
-    else deps.metrics.rejected.inc({ status: String(receiveErrors[code].status) });
-  };
 
   app.setNotFoundHandler((_request, reply) => {
     deps.metrics.rejected.inc({ status: '404' });
@@ -137,15 +121,13 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     if (error.statusCode === 413 && !request.raw.readableDidRead) reply.removeHeader('connection');
     else if (!request.raw.complete) void reply.header('connection', 'close');
     if (error instanceof ReceiveError) {
-      countRefusal(request, error.code);
+      deps.metrics.rejected.inc({ status: String(error.statusCode) });
       if (error.code === 'HL_BODY_BUDGET_EXHAUSTED') void reply.header('retry-after', retryAfterSec);
       return reply.code(error.statusCode).send(errorBody(error.code, error.message));
     }
-    const source = sourceOf(request);
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const code = status === 413 ? 'HL_BODY_TOO_LARGE' : status < 500 ? 'HL_BAD_REQUEST' : undefined;
-    if (source && code) deps.metrics.received.inc({ source, outcome: outcomeOf(code) });
-    else deps.metrics.rejected.inc({ status: String(status) });
+    deps.metrics.rejected.inc({ status: String(status) });
     if (code) return reply.code(status).send(errorBody(code, status === 413 ? receiveErrors.HL_BODY_TOO_LARGE.message : error.message));
     deps.logger.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ ok: false, code: 'HL_INTERNAL', error: 'internal error' });
@@ -175,55 +157,20 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     return deps.metrics.registry.metrics();
   });
 
+  // The webhook paths: the receive core answers on the raw request and response, from the moment the
+  // head is in (hijacked before fastify parses anything). Every method comes here: the core answers
+  // 405 to all but POST. (A callback-style hook: an async one costs a promise per request.)
   for (const source of deps.sources) {
-    const path = deps.config.sources[source.name].path;
-    void app.register(async (scope) => {
-      // Rule 0: what the headers alone decide is answered before the body, which is then never read.
-      scope.addHook('onRequest', (request, reply, done) => {
-        if (request.method !== 'POST') {
-          deps.metrics.received.inc({ source: source.name, outcome: outcomeOf('HL_METHOD_NOT_ALLOWED') });
-          return void refuse(reply.header('allow', 'POST'), 'HL_METHOD_NOT_ALLOWED');
-        }
-        const begun = beginWebhook(deps, source, request.headers);
-        if ('delivery' in begun) {
-          request.receiving = { delivery: begun.delivery, reservation: undefined, timeoutMs: server.read_timeout };
-          return done();
-        }
-        deps.metrics.received.inc({ source: source.name, outcome: begun.refused.outcome });
-        deps.logger.info({ source: source.name, outcome: begun.refused.outcome, ip: request.ip }, 'webhook rejected');
-        refuse(reply, begun.refused.body.code as ReceiveErrorCode);
-      });
-      // Webhooks are verified over their exact bytes, whatever content type the sender declares; the
-      // bytes go to the delivery as they arrive, which computes the signature on the way.
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', (request, payload, done) => {
-        const { delivery, reservation = budget.open(), timeoutMs } = request.receiving!;
-        const options = { declared: declaredLength(request.headers), limit: server.body_limit, reservation, timeoutMs, onChunk: delivery.write };
-        readBody(payload, options).then(() => done(null), done);
-      });
-      scope.addHook('onResponse', async (_request, reply) => {
-        deps.metrics.ackLatency.observe({ source: source.name }, reply.elapsedTime / 1000);
-      });
-      scope.post(path, { config: { source: source.name } }, async (request, reply) => {
-        const answer = await request.receiving!.delivery.receive();
-        deps.metrics.received.inc({ source: source.name, outcome: answer.outcome });
-        if (answer.status !== 200) deps.logger.info({ source: source.name, outcome: answer.outcome, ip: request.ip }, 'webhook rejected');
-        return reply.code(answer.status).send(answer.body);
-      });
-      // Other methods are answered 405 by the onRequest hook already; this route makes the path match them.
-      scope.route({ method: [...otherMethods], url: path, config: { source: source.name }, handler: async (_request, reply) => refuse(reply, 'HL_METHOD_NOT_ALLOWED') });
+    app.route({
+      method: [...methods],
+      url: source.path,
+      // done is never called: the core answers, fastify does nothing more with this request.
+      onRequest: (request, reply, _done) => {
+        reply.hijack();
+        deps.core.handle(request.raw, reply.raw, source);
+      },
+      handler: () => {},
     });
   }
   return app;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** A webhook whose head passed rule 0: its delivery, and what its body may take (set by the preParsing hook). */
-    receiving: { delivery: Delivery; reservation: Reservation | undefined; timeoutMs: number } | null;
-  }
-}
-
-function sourceOf(request: FastifyRequest): string | undefined {
-  return (request.routeOptions.config as { source?: string } | undefined)?.source;
 }

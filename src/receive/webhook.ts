@@ -1,17 +1,21 @@
-import type { SourceName } from '../config/schema.ts';
 import { ReceiveError, receiveErrors, StoreUnavailableError, VerificationError, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { readIdentity } from '../sources/identity.ts';
+import type { BodySignature, SourceScheme } from '../sources/types.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { BodySignature } from '../verify/hmac.ts';
-import { identityText } from './identity.ts';
-import { safeHeaders, signatureHeaderOf, sourceSchemes } from './sources.ts';
+import { safeHeaders } from './safe-headers.ts';
 
+/** A source as the receiver sees it; what a config reload may change is read at each request. */
 export interface SourceSettings {
-  name: SourceName;
-  secrets: readonly string[];
-  toleranceMs: number;
-  dedupTtlMs: number;
+  name: string;
+  /** The URL path it is received at. */
+  path: string;
+  /** Everything the receiver knows of the provider: how it signs, where id and type are, its rules. */
+  readonly scheme: SourceScheme;
+  readonly secrets: readonly string[];
+  readonly toleranceMs: number;
+  readonly dedupTtlMs: number;
 }
 
 export interface WebhookDeps {
@@ -20,8 +24,8 @@ export interface WebhookDeps {
   logger: Logger;
   /** Called after an event was stored (not for duplicates): the worker has something to do. */
   onStored?: () => void;
-  /** Turns a verified event into the JSON text to store (MERU: attachments moved to disk). */
-  prepare?: (source: SourceName, event: Record<string, unknown>, raw: string) => Promise<string>;
+  /** Where a source's receive-time hook saves files (MERU attachments). */
+  attachmentsDir: string;
 }
 
 export interface WebhookAnswer {
@@ -50,13 +54,14 @@ export interface Delivery {
  * the body's chunks to the `delivery` as they arrive and calls `receive()` at its end.
  */
 export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
-  const scheme = sourceSchemes[source.name];
+  // One scheme for the whole delivery, whatever a reload does meanwhile.
+  const { scheme } = source;
   let signature: BodySignature;
   try {
-    signature = scheme.precheck({
-      header: signatureHeaderOf(scheme, headers),
+    signature = scheme.begin({
+      headers,
       secrets: source.secrets,
-      now: Math.floor(deps.clock.now() / 1000),
+      nowSec: Math.floor(deps.clock.now() / 1000),
       toleranceSec: source.toleranceMs / 1000,
     });
   } catch (error) {
@@ -83,26 +88,17 @@ export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers:
         // Only a verified body is copied into one buffer.
         const rawBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
         chunks.length = 0;
-        return receiveVerified(deps, source, rawBody, headers, now);
+        return receiveVerified(deps, source, scheme, rawBody, headers, now);
       },
     },
   };
-}
-
-/** The whole path for a body already in memory. */
-export async function receiveWebhook(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers): Promise<WebhookAnswer> {
-  const begun = beginWebhook(deps, source, headers);
-  if ('refused' in begun) return begun.refused;
-  begun.delivery.write(rawBody);
-  return begun.delivery.receive();
 }
 
 /**
  * After verification, in the order of PRODUCT §1: parse, check the event's identity and the source's
  * rules (rule 4), then dedup and persist in one transaction, and answer 200 only after the commit.
  */
-async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBody: Buffer, headers: Headers, now: number): Promise<WebhookAnswer> {
-  const scheme = sourceSchemes[source.name];
+async function receiveVerified(deps: WebhookDeps, source: SourceSettings, scheme: SourceScheme, rawBody: Buffer, headers: Headers, now: number): Promise<WebhookAnswer> {
   let text: string;
   try {
     text = utf8.decode(rawBody);
@@ -117,14 +113,13 @@ async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBod
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return reject('HL_BODY_NOT_JSON');
 
-  // Rule 4: identity only from signed bytes, as short printable text; then the source's own rules.
+  // Rule 4: identity where the scheme reads it (signed bytes wherever the provider signs it), as short
+  // printable text; then the source's own rules.
   const body = event as Record<string, unknown>;
   let eventId: string | undefined;
   let type: string;
   try {
-    const identity = scheme.identify(body);
-    eventId = identityText(identity.eventId, 'HL_EVENT_ID_INVALID');
-    type = identityText(identity.type, 'HL_EVENT_TYPE_INVALID') ?? 'unknown';
+    ({ id: eventId, type } = await readIdentity(scheme, { body, headers }));
   } catch (error) {
     if (error instanceof ReceiveError) return reject(error.code);
     throw error;
@@ -134,9 +129,9 @@ async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBod
   if (problem) return reject('HL_EVENT_MALFORMED', `${receiveErrors.HL_EVENT_MALFORMED.message}: ${problem}`);
 
   let stored = text;
-  if (deps.prepare) {
+  if (scheme.prepare) {
     try {
-      stored = await deps.prepare(source.name, body, text);
+      stored = await scheme.prepare({ event: body, raw: text, attachmentsDir: deps.attachmentsDir });
     } catch (error) {
       // A disk that cannot take the attachments is the sender's cue to retry (503); anything else
       // thrown while reading the event is about its content, which no retry will change (400).
@@ -153,7 +148,7 @@ async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBod
         eventId,
         type,
         receivedAt: now,
-        headers: safeHeaders(headers),
+        headers: safeHeaders(headers, scheme.signatureHeaders),
         body: stored,
         test: (body.data as { test?: unknown } | undefined)?.test === true,
       },

@@ -1,13 +1,14 @@
 import { positionOf, parseYaml } from '../config/yaml.ts';
 import type { Diagnostic } from '../errors.ts';
-import { eventTypes } from '../sources/event-types.ts';
+import type { EventSource } from '../sources/configured.ts';
 import { eventMatcher } from './match.ts';
 
 /**
  * Warnings (not errors) for `on` and `wait_for.event` patterns that match no event type their
- * source is known to send: `meru/email.recieved` passes the schema but would never run.
+ * source is known to send (`meru/email.recieved` passes the schema but would never run), or no
+ * configured source at all. `sources`: the configured ones and hookline's own (eventSourcesOf).
  */
-export function eventTypeWarnings(file: string, text: string): Diagnostic[] {
+export function eventTypeWarnings(file: string, text: string, sources: readonly EventSource[]): Diagnostic[] {
   const yaml = parseYaml(file, text);
   const recipe = yaml.doc.toJS() as { on?: unknown; steps?: unknown } | null;
   if (typeof recipe !== 'object' || recipe === null) return [];
@@ -21,17 +22,20 @@ export function eventTypeWarnings(file: string, text: string): Diagnostic[] {
   }
   return patterns.flatMap(({ path, pattern, consequence }) => {
     if (typeof pattern !== 'string' || !pattern.includes('/')) return []; // the schema reports these
-    const problem = unsent(pattern);
+    const problem = unsent(pattern, sources);
     return problem ? [{ file, ...positionOf(yaml, path), message: `${path.join('.')}: ${problem}: ${consequence}` }] : [];
   });
 }
 
 /** Why no source sends what `pattern` matches, or undefined when some source does (or hookline cannot tell). */
-function unsent(pattern: string): string | undefined {
+function unsent(pattern: string, all: readonly EventSource[]): string | undefined {
   const matcher = eventMatcher(pattern);
   // The sources the pattern addresses (a glob always matches its own text, so this tests the source part).
-  const sources = Object.entries(eventTypes).filter(([source]) => matcher.matches(source, matcher.type));
-  if (sources.length === 0) return undefined; // a source hookline knows no types of
+  const addressed = all.filter((s) => matcher.matches(s.name, matcher.type));
+  if (addressed.length === 0) return `no source "${matcher.source}" is configured (sources: ${all.map((s) => s.name).join(', ')})`;
+  // A source whose types are not a known, closed set (GitHub, Stripe, hmac ...) may send anything.
+  if (addressed.some((s) => !s.eventTypes)) return undefined;
+  const sources = addressed.map((s) => [s.name, s.eventTypes!] as const);
   if (sources.some(([source, types]) => types.some((type) => matcher.matches(source, type)))) return undefined;
 
   const what = matcher.type.includes('*') ? `anything matching "${matcher.type}"` : `"${matcher.type}"`;

@@ -20,10 +20,14 @@ export const stepId = z
 
 const expression = (description: string) => z.string().min(1).meta({ description: `JSONata: ${description}` });
 
-/** source/type, with * globs: muro/message.created, muro/conversation.*, meru/* */
+/**
+ * source/type, with * globs: muro/message.created, muro/conversation.*, meru/*, shopify/orders/create.
+ * Split at the first /: a type may hold more (Shopify's topics do). `hookline check` warns about a
+ * source that is not configured.
+ */
 export const eventPattern = z
   .string()
-  .regex(/^(muro|meru|\*)\/[A-Za-z0-9_.*-]+$/, { message: 'expected source/type such as muro/message.created or muro/conversation.*' });
+  .regex(/^[a-z0-9_*-]+\/[^\s/][^\s]*$/, { message: 'expected source/type such as muro/message.created, muro/conversation.* or github/issues.opened' });
 
 export const waitForArgs = z
   .object({
@@ -50,8 +54,8 @@ export const testCase = z
     name: z.string().min(1),
     event: z
       .union([z.string(), z.record(z.string(), z.unknown())])
-      .meta({ description: 'a sample (muro/conversation.opened), a JSON file relative to this recipe, or the event inline' }),
-    source: z.enum(['muro', 'meru']).optional().meta({ description: 'when the event is inline or a file: its source (default muro)' }),
+      .meta({ description: 'a sample (muro/conversation.opened, hookline/run.dead), a JSON file relative to this recipe, or the event inline' }),
+    source: z.string().optional().meta({ description: "when the event is inline or a file: its source (default: that of the recipe's first on)" }),
     patch: z.record(z.string(), z.unknown()).optional().meta({ description: 'deep-merged into the event' }),
     vars: z.record(z.string(), z.unknown()).optional().meta({ description: 'merged over the config’s vars' }),
     conversation: z.array(z.record(z.string(), z.unknown())).optional().meta({ description: 'transcript messages before this event' }),

@@ -4,7 +4,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { Conversations } from '../domain/conversations.ts';
 import { truthy } from '../engine/view.ts';
-import { sampleFile } from '../samples/samples.ts';
+import { eventSourcesOf, transcriptsOf } from '../sources/configured.ts';
+import { findSample } from '../sources/samples.ts';
+import { bodyDelivery } from '../sources/test-delivery.ts';
 import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { checkRenderedArgs, type CompiledRecipe } from './compile.ts';
@@ -37,21 +39,20 @@ export async function runRecipeTests(set: RecipeSet, config: Config, only: strin
 
 async function runCase(recipe: CompiledRecipe, test: RecipeTestCase, config: Config): Promise<TestResult> {
   const result: TestResult = { recipe: recipe.name, name: test.name, ok: false, failures: [], actions: [] };
-  let event: { source: string; body: Record<string, unknown> };
+  let event: { source: string; id: string; type: string; body: Record<string, unknown> };
   try {
-    event = resolveEvent(recipe, test);
+    event = await resolveEvent(recipe, test, config);
   } catch (error) {
     result.failures.push((error as Error).message);
     return result;
   }
   const body = test.patch ? (merge(event.body, test.patch) as Record<string, unknown>) : event.body;
-  const type = event.source === 'meru' ? 'email.received' : String(body.type ?? 'unknown');
-  const id = String(body.id ?? body.event_id ?? 'evt_test');
+  const { id, type } = event;
   const receivedAt = Date.parse(String(body.created_at ?? body.timestamp ?? '')) || Date.parse('2026-01-01T00:00:00Z');
   const clock: Clock = { now: () => receivedAt };
   const view = { ...body, source: event.source, id, type, received_at: new Date(receivedAt).toISOString(), test: (body.data as { test?: unknown })?.test === true };
 
-  const conversations = new Conversations(config.sources.muro.transcript, storedTranscript(test.conversation ?? []), clock);
+  const conversations = new Conversations(transcriptsOf(config), storedTranscript(test.conversation ?? []), clock);
   const { transcript } = await conversations.withEvent(view, 1, true);
   const bindings: Bindings = { trigger: view, steps: {}, vars: { ...config.vars, ...test.vars }, env: {}, conversation: transcript, clock };
 
@@ -92,15 +93,30 @@ async function evaluate<T>(fn: () => Promise<T>, recipe: CompiledRecipe, step: s
   }
 }
 
-/** The event of a test: a sample name (muro/conversation.opened), a JSON file beside the recipe, or inline. */
-function resolveEvent(recipe: CompiledRecipe, test: RecipeTestCase): { source: string; body: Record<string, unknown> } {
-  if (typeof test.event === 'object') return { source: test.source ?? 'muro', body: structuredClone(test.event) };
+/**
+ * The event of a test: a sample of a configured source or of hookline's own events
+ * (muro/conversation.opened, hookline/run.dead), a JSON file beside the recipe, or inline; the source
+ * of a file or inline event is `source:`, else that of the recipe's first `on`.
+ */
+async function resolveEvent(recipe: CompiledRecipe, test: RecipeTestCase, config: Config): Promise<{ source: string; id: string; type: string; body: Record<string, unknown> }> {
+  const sources = eventSourcesOf(config);
+  const named = (name: string) => sources.find((s) => s.name === name);
+  const own = async (body: Record<string, unknown>) => {
+    const name = test.source ?? recipe.on.find((m) => !m.source.includes('*'))?.source;
+    const source = name === undefined ? undefined : named(name);
+    if (!source) throw new Error(`set source: to the source of the test's event (one of ${sources.map((s) => s.name).join(', ')})`);
+    const delivery = await bodyDelivery(source.scheme, body, undefined, 'evt_test');
+    return { source: source.name, id: delivery.id, type: delivery.type, body };
+  };
+  if (typeof test.event === 'object') return own(structuredClone(test.event));
   const file = resolve(dirname(recipe.file), test.event);
-  if (test.event.endsWith('.json') && existsSync(file)) return { source: test.source ?? 'muro', body: JSON.parse(readFileSync(file, 'utf8')) };
-  const [source, name] = test.event.split('/') as [string, string | undefined];
-  const sample = name && (source === 'muro' || source === 'meru') ? sampleFile(source, name) : undefined;
-  if (!sample) throw new Error(`event "${test.event}" is neither a sample (muro/<type>, meru/<name>) nor a JSON file next to the recipe`);
-  return { source, body: JSON.parse(readFileSync(sample, 'utf8')) };
+  if (test.event.endsWith('.json') && existsSync(file)) return own(JSON.parse(readFileSync(file, 'utf8')));
+  const slash = test.event.indexOf('/');
+  const source = slash > 0 ? named(test.event.slice(0, slash)) : undefined;
+  const sample = source && findSample(source.scheme, test.event.slice(slash + 1));
+  if (!source || !sample) throw new Error(`event "${test.event}" is neither a sample (<source>/<sample or type> of ${sources.map((s) => s.name).join(', ')}) nor a JSON file next to the recipe`);
+  const { id } = await bodyDelivery(source.scheme, sample.body, sample.type, 'evt_test');
+  return { source: source.name, id, type: sample.type, body: sample.body };
 }
 
 /** Expected actions, in order; each expected argument tree must be contained in what was sent. */

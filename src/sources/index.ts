@@ -1,5 +1,6 @@
 import { github } from './github/index.ts';
 import { hmac } from './hmac/index.ts';
+import { ownSource } from './hookline/index.ts';
 import { meru } from './meru/index.ts';
 import { muro } from './muro/index.ts';
 import { shopify } from './shopify/index.ts';
@@ -23,8 +24,7 @@ export const presets = {
 
 export const presetNames = Object.keys(presets) as PresetName[];
 
-/** hookline's own events (PRODUCT §9): a name no configured source may take. */
-export const ownSource = 'hookline';
+export { ownSource } from './hookline/index.ts';
 
 /** A source key or preset that cannot be used; the message says what to write instead. */
 export class SourcePresetError extends Error {
@@ -52,3 +52,8 @@ export function createSource(key: string, config: Record<string, unknown> & { pr
   const preset = presetFor(key, config);
   return preset.create(preset.options.parse(config));
 }
+
+/** The signature headers of every preset with fixed names (hmac's is configured), for the logger's redaction paths. */
+export const knownSignatureHeaders: readonly string[] = presetNames
+  .filter((name) => name !== 'hmac')
+  .flatMap((name) => createSource(name, { preset: name }).signatureHeaders);

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { VerificationError } from '../errors.ts';
-import type { RequestHeaders, SourceScheme, VerifyInput } from './types.ts';
+import type { BeginInput, BodySignature, RequestHeaders, SourceScheme, VerifyInput } from './types.ts';
 
 /**
  * The HMAC verification every preset shares: a preset only says how to read its headers (`parse`)
@@ -46,28 +46,47 @@ export function outsideWindow(timestamp: number, nowSec: number, toleranceSec: n
   return Math.abs(nowSec - timestamp) > toleranceSec;
 }
 
-/** The precheck and verify of a scheme, from how it parses its headers. */
-export function macVerifier(scheme: MacScheme): Pick<SourceScheme, 'precheck' | 'verify'> {
+/**
+ * The streaming check of a scheme, from how it parses its headers: `begin` refuses what the head
+ * alone shows (missing, malformed, stale) and returns the body's signature, which every chunk
+ * updates as it arrives; `precheck` and `verify` are built on it.
+ */
+export function macVerifier(scheme: MacScheme): Pick<SourceScheme, 'begin' | 'precheck' | 'verify'> {
   const key = scheme.key ? derivedKeys(scheme.key) : (secret: string) => secret;
+  const begin = ({ headers, secrets, nowSec, toleranceSec }: BeginInput): BodySignature => {
+    const parts = scheme.parse(headers);
+    const checkTime = (now: number) => {
+      if (parts.timestamp !== undefined && outsideWindow(parts.timestamp, now, toleranceSec)) throw stale();
+    };
+    checkTime(nowSec);
+    const macs = secrets.map((secret) => createHmac(scheme.algorithm, key(secret)).update(parts.before));
+    return {
+      update: (chunk) => {
+        for (const mac of macs) mac.update(chunk);
+      },
+      verify: (now) => {
+        const expected = macs.map((mac) => (parts.after ? mac.update(parts.after) : mac).digest());
+        if (!anyEqual(parts.signatures, expected)) throw new VerificationError('HL_SIGNATURE_MISMATCH', 'signature does not match any configured secret');
+        // Checked after the MAC, so a stale but authentic delivery says "stale", not "mismatch".
+        checkTime(now);
+      },
+    };
+  };
   return {
+    begin,
     precheck(headers, nowSec, toleranceSec) {
       try {
-        const parts = scheme.parse(headers);
-        if (parts.timestamp !== undefined && outsideWindow(parts.timestamp, nowSec, toleranceSec)) return stale();
+        begin({ headers, secrets: [], nowSec, toleranceSec });
         return undefined;
       } catch (error) {
         if (error instanceof VerificationError) return error;
         throw error;
       }
     },
-    verify(input: VerifyInput) {
-      const parts = scheme.parse(input.headers);
-      const expected = input.secrets.map((secret) => mac(scheme.algorithm, key(secret), parts, input.rawBody));
-      if (!anyEqual(parts.signatures, expected)) {
-        throw new VerificationError('HL_SIGNATURE_MISMATCH', 'signature does not match any configured secret');
-      }
-      // Checked after the MAC, so a stale but authentic delivery says "stale", not "mismatch".
-      if (parts.timestamp !== undefined && outsideWindow(parts.timestamp, input.nowSec, input.toleranceSec)) throw stale();
+    verify({ rawBody, ...input }: VerifyInput) {
+      const signature = begin(input);
+      signature.update(rawBody);
+      signature.verify(input.nowSec);
     },
   };
 }
@@ -92,12 +111,6 @@ function derivedKeys(derive: (secret: string) => Buffer | string): (secret: stri
   };
 }
 
-function mac(algorithm: Algorithm, key: KeyObject | string, parts: SignedParts, body: Buffer): Buffer {
-  const hmac = createHmac(algorithm, key).update(parts.before).update(body);
-  if (parts.after) hmac.update(parts.after);
-  return hmac.digest();
-}
-
 /**
  * True when any candidate equals any expected MAC. Every pair is compared (no early exit), so the
  * time taken does not reveal which secret or which entry matched; lengths are public.
@@ -110,9 +123,11 @@ export function anyEqual(candidates: readonly Buffer[], expected: readonly Buffe
   return matched;
 }
 
-/** The MAC a provider sends, for `sign`. */
-export function macOf(algorithm: Algorithm, key: Buffer | string, signed: string): Buffer {
-  return createHmac(algorithm, key).update(signed).digest();
+/** The MAC a provider sends, for `sign`: over the parts in order (the body as exact bytes, or text). */
+export function macOf(algorithm: Algorithm, key: Buffer | string, ...signed: Array<string | Buffer>): Buffer {
+  const hmac = createHmac(algorithm, key);
+  for (const part of signed) hmac.update(part);
+  return hmac.digest();
 }
 
 const hexPattern = /^[0-9a-f]+$/i;

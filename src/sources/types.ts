@@ -12,10 +12,15 @@ export type PresetName = 'muro' | 'meru' | 'standard-webhooks' | 'github' | 'str
 /** Request headers as Node gives them: lower-case names; a repeated header may be an array. */
 export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
+/**
+ * Where a delivery's id and type are, as the provider writes them (a string, a number, or anything
+ * else it sent): the receiver checks that they are short printable text (`readIdentity`).
+ */
 export interface EventIdentity {
-  /** The dedup key; undefined when the delivery does not carry one (answered 400). */
-  id: string | undefined;
-  type: string;
+  /** The dedup key; absent (undefined, null, blank) when the delivery does not carry one (answered 400). */
+  id: unknown;
+  /** Absent: stored as `unknown`. */
+  type: unknown;
 }
 
 /** A sample event as the provider sends it: the body, and the type it stands for. */
@@ -31,8 +36,7 @@ export interface TestDelivery {
   body: Record<string, unknown>;
 }
 
-export interface VerifyInput {
-  rawBody: Buffer;
+export interface BeginInput {
   headers: RequestHeaders;
   /** The source's secrets: several during a rotation. */
   secrets: readonly string[];
@@ -42,8 +46,26 @@ export interface VerifyInput {
   toleranceSec: number;
 }
 
+export interface VerifyInput extends BeginInput {
+  rawBody: Buffer;
+}
+
+/**
+ * The signature of a body being read: each chunk is fed to it as it arrives, so that a forged body
+ * is refused without ever being copied into one buffer or hashed in one long pass.
+ */
+export interface BodySignature {
+  update(chunk: Buffer): void;
+  /**
+   * Once the body is complete: the MACs against every secret, then the timestamp again (a slow body
+   * may have outlived the tolerance). Throws VerificationError.
+   */
+  verify(nowSec: number): void;
+}
+
 export interface SignInput {
-  body: string;
+  /** The exact bytes sent (text is sent as UTF-8). */
+  body: string | Buffer;
   secret: string;
   nowSec: number;
   id: string;
@@ -63,12 +85,20 @@ export interface SourceScheme {
   readonly signatureHeaders: readonly string[];
   /** False where the provider signs no timestamp (github, shopify): a captured delivery can be replayed; dedup is the only guard. */
   readonly replayWindow: boolean;
-  /** Before the body is read: the 401 reason for a missing or malformed signature header, or a stale timestamp. */
+  /**
+   * Rule 0, as soon as the request head is in: throws VerificationError for a missing or malformed
+   * signature header or a stale timestamp; otherwise the body's signature, fed as the body arrives
+   * and checked in constant time against every secret and every signature in the header.
+   */
+  begin(input: BeginInput): BodySignature;
+  /** `begin`'s verdict alone: the 401 reason, or undefined when the body is worth reading. */
   precheck(headers: RequestHeaders, nowSec: number, toleranceSec: number): VerificationError | undefined;
-  /** Over the raw bytes, in constant time against every secret and every signature in the header. Throws VerificationError. */
+  /** The whole check over a body already in memory (tools and tests). Throws VerificationError. */
   verify(input: VerifyInput): void;
   /** Id and type of a verified delivery, from what the provider signs where it signs them (each preset's doc says what is trusted). */
-  identify(input: { body: unknown; headers: RequestHeaders }): EventIdentity | Promise<EventIdentity>;
+  identify(input: { body: Record<string, unknown>; headers: RequestHeaders }): EventIdentity | Promise<EventIdentity>;
+  /** The source's own rules for a verified body (rule 4): why it cannot be read (answered 400), or undefined. */
+  problem?(body: Record<string, unknown>): string | undefined;
   /** Signs like the provider: the headers to send with `body` (`hookline send`, the console, the bench). */
   sign(input: SignInput): Record<string, string>;
   /** The provider's known event types, where the set is closed and small. */
@@ -89,7 +119,11 @@ export interface SourceScheme {
 
 export interface SourcePreset<Options extends z.ZodObject = z.ZodObject> {
   readonly name: PresetName;
+  /** The provider as people write it (MERU, GitHub), for messages. */
+  readonly provider: string;
   readonly description: string;
+  /** What a 401 costs with this provider, for the warnings about a wrong or missing secret (MERU: the mail is lost). */
+  readonly onRejected?: string;
   /** The preset's own config keys (beside path, secrets, tolerance, dedup_ttl). */
   readonly options: Options;
   /** Compiled once per configured source, from its parsed options. */

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { eventTypeWarnings } from '../../src/recipes/event-types.ts';
-import { eventTypes } from '../../src/sources/event-types.ts';
+import { eventMatcher } from '../../src/recipes/match.ts';
+import { eventSourcesOf, sourceNamed } from '../../src/sources/configured.ts';
 import { bin, spawnHookline } from '../helpers/child.ts';
-import { tempDir } from '../helpers/env.ts';
+import { tempDir, testConfig } from '../helpers/env.ts';
 import { writeRecipe } from '../helpers/recipes.ts';
 
 const run = promisify(execFile);
@@ -21,12 +22,13 @@ async function hookline(args: string[], cwd: string) {
   }
 }
 
-const warnings = (text: string) => eventTypeWarnings('r.yaml', text).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
+const config = testConfig('/tmp/unused');
+const warnings = (text: string, sources = eventSourcesOf(config)) => eventTypeWarnings('r.yaml', text, sources).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
 
 describe('event types no source sends', () => {
   it('knows what each source sends: MERU only email.received; muro the types of its Webhooks 101', () => {
-    expect(eventTypes.meru).toEqual(['email.received']);
-    expect([...eventTypes.muro].sort()).toEqual(['conversation.closed', 'conversation.opened', 'message.created', 'visitor.identified']);
+    expect(sourceNamed(config, 'meru')!.scheme.eventTypes).toEqual(['email.received']);
+    expect([...sourceNamed(config, 'muro')!.scheme.eventTypes!].sort()).toEqual(['conversation.closed', 'conversation.opened', 'message.created', 'visitor.identified']);
   });
 
   it('warns at the position of `on` and of `wait_for.event`, with the types the source sends and the likely one', () => {
@@ -54,6 +56,35 @@ describe('event types no source sends', () => {
     expect(warnings('name: x\non: "*/visitor.left"\nsteps: [ { id: a, log: hi } ]\n')).toEqual([
       expect.stringMatching(/^r\.yaml:2:5: on: no source sends "visitor\.left"/),
     ]);
+  });
+});
+
+describe('event types with any number of sources', () => {
+  const withOthers = testConfig('/tmp/unused', {
+    sources: { shop: { preset: 'shopify', secrets: ['shop-secret-0123'] }, gh: { preset: 'github', secrets: ['gh-secret-0123'] } },
+  });
+
+  it('a source that is not configured is named, with the ones that are', () => {
+    expect(warnings('name: x\non: gitlab/push\nsteps: [ { id: a, log: hi } ]\n', eventSourcesOf(withOthers))).toEqual([
+      'r.yaml:2:5: on: no source "gitlab" is configured (sources: muro, meru, shop, gh, hookline): this recipe would never run',
+    ]);
+  });
+
+  it('providers whose types are an open set (GitHub, Shopify, Stripe, hmac) are never second-guessed; hookline\'s own are known', () => {
+    const sources = eventSourcesOf(withOthers);
+    expect(warnings('name: x\non: [ gh/issues.opened, gh/anything.at-all, shop/orders/create, "shop/orders/*", "*/visitor.left" ]\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([]);
+    expect(warnings('name: x\non: [ hookline/run.dead, hookline/source.rejecting ]\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([]);
+    expect(warnings('name: x\non: hookline/run.died\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([
+      expect.stringMatching(/^r\.yaml:2:5: on: hookline does not send "run\.died" \(it sends run\.dead, source\.rejecting, source\.recovered; did you mean hookline\/run\.dead\?\)/),
+    ]);
+  });
+
+  it('a pattern is split at its first /: a Shopify topic keeps its own', () => {
+    const matcher = eventMatcher('shop/orders/*');
+    expect([matcher.source, matcher.type]).toEqual(['shop', 'orders/*']);
+    expect(matcher.matches('shop', 'orders/create')).toBe(true);
+    expect(matcher.matches('shop', 'products/create')).toBe(false);
+    expect(eventMatcher('*/orders/create').matches('shop', 'orders/create')).toBe(true);
   });
 });
 

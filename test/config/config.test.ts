@@ -29,7 +29,7 @@ describe('defaults', () => {
     expect(example.server.port).toBe(3000);
     expect(example.server.body_limit).toBe(25 * 1024 * 1024);
     expect(example.store.url).toBe('sqlite:/srv/hookline/data/hookline.db');
-    expect(example.sources.muro.secrets).toEqual([]);
+    expect(example.sources.muro!.secrets).toEqual([]);
     expect(example.retry.schedule).toEqual([30_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000]);
   });
 
@@ -68,7 +68,7 @@ vars:
   it('substitutes ${VAR} and ${VAR:-default}, keeps $${...} literal', () => {
     const config = parse(text, { PORT: '8080', HOST: '10.0.0.1', MURO_A: 'one', MURO_B: 'two', SLACK_WEBHOOK_URL: 'https://hooks.example/x', DOMAIN: 'acme.example' });
     expect(config.server).toMatchObject({ port: 8080, host: '10.0.0.1' });
-    expect(config.sources.muro.secrets).toEqual(['one', 'two']);
+    expect(config.sources.muro!.secrets).toEqual(['one', 'two']);
     expect(config.connections.slack.webhook_url).toBe('https://hooks.example/x');
     expect(config.vars).toMatchObject({ literal: '${NOT_A_VAR}', mixed: 'https://acme.example/inbox' });
   });
@@ -76,7 +76,7 @@ vars:
   it('treats unset variables as "not configured" and uses defaults for unset or empty ones', () => {
     const config = parse(text, { PORT: '', MURO_B: 'only-b' });
     expect(config.server.port).toBe(3000);
-    expect(config.sources.muro.secrets).toEqual(['only-b']);
+    expect(config.sources.muro!.secrets).toEqual(['only-b']);
     expect(config.connections.slack.webhook_url).toBeUndefined();
     expect(config.vars.mixed).toBe('https://example.com/inbox');
   });
@@ -97,8 +97,8 @@ describe('a partial file: keys left out take the bundled defaults, with their ${
     const config = parse('retry:\n  schedule: [1s, 5s]\n', env);
     expect(config.retry).toMatchObject({ schedule: [1_000, 5_000], timeout: 10_000, jitter: 0.2 });
     expect(config.server.port).toBe(4321);
-    expect(config.sources.muro.secrets).toEqual(['muro-from-env']);
-    expect(config.sources.meru.secrets).toEqual(['whsec_from_env']);
+    expect(config.sources.muro!.secrets).toEqual(['muro-from-env']);
+    expect(config.sources.meru!.secrets).toEqual(['whsec_from_env']);
     expect(config.connections.slack.webhook_url).toBe('https://hooks.slack.test/services/x');
     expect(config.admin.token).toBe('admin-from-env');
     expect(config.store.url).toBe('postgres://hookline:pw@db:5432/hookline');
@@ -109,7 +109,7 @@ describe('a partial file: keys left out take the bundled defaults, with their ${
       ['sources:', '  muro: { tolerance: 1m }', 'vars:', '  vip_emails: []', '  team: support', 'retry:', 'env: [ TEAM ]', 'admin: { token: "" }'].join('\n'),
       env,
     );
-    expect(config.sources.muro).toMatchObject({ tolerance: 60_000, secrets: ['muro-from-env'], path: '/muro/webhook' });
+    expect(config.sources.muro!).toMatchObject({ tolerance: 60_000, secrets: ['muro-from-env'], path: '/muro/webhook' });
     expect(config.vars).toEqual({ muro_inbox_url: 'https://app.muro.chat/inbox', vip_emails: [], vip_first_response_timeout: '2m', team: 'support' });
     expect(config.retry.schedule).toHaveLength(6);
     expect(config.env).toEqual(['TEAM']);

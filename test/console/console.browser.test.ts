@@ -208,7 +208,7 @@ describe.skipIf(browserMissing)('console in a browser', () => {
     const oddId = `evt_"><b>${stamp}`;
     await postMuro(hl, { id: oddId, type: 'x<img src=x onerror="window.__xss = 5">', data: {} });
     await postMuro(hl, { id: `evt_sum_${stamp}`, type: 'conversation.closed', data: { conversation: { id: 'conv_x' }, summary: text } });
-    const email = JSON.parse(readFileSync(new URL('../../src/samples/meru/email.with-pdf.json', import.meta.url), 'utf8'));
+    const email = JSON.parse(readFileSync(new URL('../../src/sources/meru/samples/email.with-pdf.json', import.meta.url), 'utf8'));
     email.event_id = `evt_mail_${stamp}`;
     email.headers.subject = '<script>window.__xss = 6</script> contract';
     email.content = { text, html: '<img src=x onerror="window.__xss = 7"><p>hi</p>', size_bytes: 10 };

@@ -8,11 +8,12 @@ import { sqlite, type Backend, type FreshStore } from './backends.ts';
 import { tempDir, testConfig } from './env.ts';
 
 export const shippedRecipes = fileURLToPath(new URL('../../recipes/', import.meta.url));
-const samples = fileURLToPath(new URL('../../src/samples/', import.meta.url));
+const sources = fileURLToPath(new URL('../../src/sources/', import.meta.url));
 
-/** A sample event (the fixtures hookline is built from), parsed, optionally changed. */
+/** A sample event (`muro/conversation.opened`: the fixtures hookline was built from), parsed, optionally changed. */
 export function sample(name: string, change: (event: any) => void = () => {}): Record<string, any> {
-  const event = JSON.parse(readFileSync(join(samples, `${name}.json`), 'utf8'));
+  const slash = name.indexOf('/');
+  const event = JSON.parse(readFileSync(join(sources, name.slice(0, slash), 'samples', `${name.slice(slash + 1)}.json`), 'utf8'));
   change(event);
   return event;
 }

@@ -40,7 +40,7 @@ steps:
       expect.stringMatching(/^r\.yaml:1:1: steps: missing required key/),
       expect.stringMatching(/^r\.yaml:2:1: unknown key "step"/),
     ]);
-    expect(errorsOf('on: github/push\nsteps: [ { id: a, log: x } ]\n')[0]).toMatch(/^r\.yaml:1:5: on: .*source\/type/);
+    expect(errorsOf('on: github push\nsteps: [ { id: a, log: x } ]\n')[0]).toMatch(/^r\.yaml:1:5: on: .*source\/type/);
   });
 
   it('reports unknown actions, several actions in one step, and missing actions', () => {

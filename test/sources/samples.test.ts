@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readIdentity } from '../../src/sources/identity.ts';
 import { createSource, findSample, presetNames, type PresetName, type SourceScheme } from '../../src/sources/index.ts';
 
 // `hookline send` and recipe tests build a delivery from a sample: testEvent → sign → (receiver)
@@ -23,7 +24,7 @@ async function roundTrip(scheme: SourceScheme, sample: { type: string; body: Rec
   const headers = scheme.sign({ body, secret, nowSec, id: delivery.id, type: delivery.type });
   expect(scheme.precheck(headers, nowSec, 300)).toBeUndefined();
   scheme.verify({ rawBody: Buffer.from(body), headers, secrets: [secret], nowSec, toleranceSec: 300 });
-  return { delivery, identity: await scheme.identify({ body: JSON.parse(body), headers }) };
+  return { delivery, identity: await readIdentity(scheme, { body: JSON.parse(body), headers }) };
 }
 
 describe.each(schemes)('%s samples', (name, scheme) => {

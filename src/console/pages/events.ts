@@ -2,6 +2,8 @@ import { Badge, consoleUrl, eventUrl, html, Time, type VNode } from '../html.ts'
 import { outcomeHelp, outcomes, type EventQuery, type EventRow } from '../outcome.ts';
 
 export interface EventsData {
+  /** Every source the filter offers: the configured ones and hookline's own events. */
+  sources: string[];
   query: EventQuery;
   rows: EventRow[];
   next: number | undefined;
@@ -44,7 +46,7 @@ export function Events({ data }: { data: EventsData }): VNode {
       <label>Source
         <select name="source">
           <option value="">any</option>
-          ${['muro', 'meru'].map((s) => html`<option value=${s} selected=${q.source === s}>${s}</option>`)}
+          ${data.sources.map((s) => html`<option value=${s} selected=${q.source === s}>${s}</option>`)}
         </select>
       </label>
       <label>Type <input name="type" value=${q.type ?? ''} placeholder="conversation.*" size="18" /></label>

@@ -32,10 +32,15 @@ export function Overview({ data }: { data: OverviewData }): VNode {
   const starts = minutes.map((m) => m.start);
 
   const receivedKeys = [...new Set(minutes.flatMap((m) => Object.keys(m.received).map(chartKey)))].sort(keyOrder);
-  const tones: Record<string, number> = { 'muro accepted': 0, 'muro duplicate': 1, 'muro rejected': 2, 'meru accepted': 3, 'meru duplicate': 4, 'meru rejected': 5 };
+  // Three tones per source (accepted, duplicate, rejected), in the order the sources are received.
+  const toneOf = (key: string) => {
+    const [source, outcome] = key.split(' ') as [string, string];
+    const at = data.receiving.indexOf(source);
+    return at < 0 ? 7 : (at * 3 + receiveOrder.indexOf(outcome)) % 8;
+  };
   const received: Series[] = receivedKeys.map((key) => ({
     label: key,
-    tone: tones[key] ?? 7,
+    tone: toneOf(key),
     values: minutes.map((m) => Object.entries(m.received).reduce((sum, [k, v]) => (chartKey(k) === key ? sum + v : sum), 0)),
   }));
   const rejections = new Map<string, number>();

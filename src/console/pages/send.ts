@@ -24,7 +24,7 @@ export function SendPage({ form, sent, arrival }: { form: SendForm; sent: Sent |
   if (form.receiving.length === 0) {
     return html`<p>This instance does not receive webhooks (it runs with <code>--no-receiver</code>), so it cannot send itself a test event.</p>`;
   }
-  const chosen = form.chosen ?? 'muro/conversation.opened';
+  const chosen = form.chosen;
   return html`<div class="send">
     <p class="muted">Signs a sample event with this instance's configured (or generated development) secret, exactly as <code>hookline send</code> does, and posts it to this instance's own webhook path. muro samples carry <code>data.test: true</code>.</p>
     <${Notice} text=${form.error} kind="error" />

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { replayEvent } from '../../admin/operations.ts';
+import { eventSourcesOf } from '../../sources/configured.ts';
 import type { EventRecord, RetryResult } from '../../store/types.ts';
 import { consoleUrl, eventUrl, html } from '../html.ts';
 import { intOf, noticeOf, str, type Kit, type Query } from '../kit.ts';
@@ -19,7 +20,7 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
   function eventQuery(q: Query): EventQuery {
     const outcome = str(q.outcome, 20);
     return {
-      source: str(q.source, 20),
+      source: str(q.source, 64),
       type: str(q.type, 200),
       search: str(q.q, 300),
       outcome: outcomes.includes(outcome as Outcome) ? (outcome as Outcome) : undefined,
@@ -30,7 +31,7 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
 
   async function eventsData(q: Query): Promise<EventsData> {
     const query = eventQuery(q);
-    return { query, ...(await listEvents(store, query)), now: clock.now() };
+    return { sources: eventSourcesOf(kit.deps.config).map((s) => s.name), query, ...(await listEvents(store, query)), now: clock.now() };
   }
 
   async function findEvent(id: string, seq: number | undefined): Promise<{ event: EventRecord; receipts: number[] } | undefined> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { SourceName } from '../../config/schema.ts';
-import { sampleNames } from '../../samples/samples.ts';
-import { sampleEvent, signedDelivery } from '../../samples/test-event.ts';
+import { sourceNamed } from '../../sources/configured.ts';
+import { bodyDelivery, sampleDelivery, sampleNames, signDelivery } from '../../sources/test-delivery.ts';
+import type { TestDelivery } from '../../sources/types.ts';
 import { consoleUrl, html, type VNode } from '../html.ts';
 import { intOf, str, type Form, type Kit, type Query } from '../kit.ts';
 import { Arrival, PayloadField, SendPage, type Sent } from '../pages/send.ts';
@@ -16,16 +16,17 @@ export async function sendRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
 
   // ------------------------------------------------------------ send a test event
 
-  const samples = Object.fromEntries(deps.receiving.map((source) => [source, sampleNames(source)]));
+  const schemeOf = (source: string) => sourceNamed(deps.config, source)!.scheme;
+  const samples = Object.fromEntries(deps.receiving.map((source) => [source, sampleNames(schemeOf(source))]));
 
   function sendForm(request: FastifyRequest, extra: { chosen?: string | undefined; payload?: string | undefined; error?: string | undefined } = {}) {
     return { receiving: deps.receiving, samples, csrf: kit.csrf(request), ...extra };
   }
 
-  /** "muro/conversation.opened" -> a source this instance receives and a sample name. */
-  function chosenEvent(value: string | undefined): { source: SourceName; name: string } | undefined {
-    const m = /^([a-z]+)\/([\w.-]+)$/.exec(value ?? '');
-    return m && deps.receiving.includes(m[1] as SourceName) ? { source: m[1] as SourceName, name: m[2]! } : undefined;
+  /** "muro/conversation.opened" -> a source this instance receives and a sample name (split at the first /: Shopify's types have one). */
+  function chosenEvent(value: string | undefined): { source: string; name: string } | undefined {
+    const m = /^([a-z0-9_-]+)\/([\w.:/-]+)$/.exec(value ?? '');
+    return m && deps.receiving.includes(m[1]!) ? { source: m[1]!, name: m[2]! } : undefined;
   }
 
   async function arrival(source: string, id: string): Promise<VNode> {
@@ -36,7 +37,7 @@ export async function sendRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
 
   app.get('/send', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
     const q = request.query;
-    const source = str(q.source, 20);
+    const source = str(q.source, 64);
     const id = str(q.id, 300);
     const status = intOf(q.status);
     const sent: Sent | undefined = source && id !== undefined && status !== undefined ? { source, id, status, answer: str(q.answer, 500) ?? '' } : undefined;
@@ -45,14 +46,14 @@ export async function sendRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
   });
 
   app.get('/live/arrival', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
-    const source = str(request.query.source, 20) ?? '';
+    const source = str(request.query.source, 64) ?? '';
     const id = str(request.query.id, 300) ?? '';
     return kit.fragment(reply, await arrival(source, id));
   });
 
   app.get('/live/sample', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
     const chosen = chosenEvent(str(request.query.event, 100));
-    const event = chosen && sampleEvent(chosen.source, chosen.name, clock.now());
+    const event = chosen && sampleDelivery(schemeOf(chosen.source), chosen.name, Math.floor(clock.now() / 1000))?.body;
     return kit.fragment(reply, html`<${PayloadField} value=${event ? JSON.stringify(event, null, 2) : ''} />`);
   });
 
@@ -62,22 +63,27 @@ export async function sendRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
     const payload = form.payload?.trim() ? form.payload : undefined;
     const again = (error: string) => kit.page(reply, request, 'Send a test event', 'send', html`<${SendPage} form=${sendForm(request, { chosen: form.event, payload: form.payload, error })} sent=${undefined} />`, 400);
     if (!chosen) return again('Choose a source and type this instance receives.');
-    let event: Record<string, unknown> | undefined;
+    const scheme = schemeOf(chosen.source);
+    const nowSec = Math.floor(clock.now() / 1000);
+    let event: TestDelivery | undefined;
     if (payload !== undefined) {
+      let body: unknown;
       try {
-        event = JSON.parse(payload) as Record<string, unknown>;
+        body = JSON.parse(payload);
       } catch (error) {
         return again(`The payload is not JSON: ${(error as Error).message}`);
       }
-      if (typeof event !== 'object' || event === null || Array.isArray(event)) return again('The payload must be a JSON object.');
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return again('The payload must be a JSON object.');
+      // The type of the chosen sample, for providers that send it in a header (GitHub, Shopify).
+      event = await bodyDelivery(scheme, body as Record<string, unknown>, sampleDelivery(scheme, chosen.name, nowSec)?.type);
     } else {
-      event = sampleEvent(chosen.source, chosen.name, clock.now());
+      event = sampleDelivery(scheme, chosen.name, nowSec);
       if (!event) return again(`There is no ${chosen.source} sample "${chosen.name}".`);
     }
-    const secret = deps.secrets[chosen.source][0];
+    const secret = deps.secrets[chosen.source]?.[0];
     if (!secret) return again(`sources.${chosen.source}.secrets is empty.`);
-    const delivery = signedDelivery(chosen.source, event, secret, clock.now());
-    const url = `${deps.selfUrl()}${deps.config.sources[chosen.source].path}`;
+    const delivery = signDelivery(scheme, event, secret, nowSec);
+    const url = `${deps.selfUrl()}${deps.config.sources[chosen.source]!.path}`;
     let status: number;
     let answer: string;
     try {

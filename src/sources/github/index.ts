@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { field, headerValue } from '../headers.ts';
+import { headerValue } from '../headers.ts';
 import { loadSamples } from '../samples.ts';
 import { decodeHex, digestBytes, macOf, macVerifier, malformed, missing, type SignedParts } from '../signature.ts';
 import type { RequestHeaders, SourcePreset } from '../types.ts';
@@ -33,6 +33,7 @@ const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)
 
 export const github: SourcePreset<z.ZodObject> = {
   name: 'github',
+  provider: 'GitHub',
   description: 'GitHub: X-Hub-Signature-256 sha256=<hex> over the body; no timestamp, so no replay window',
   options: z.object({}),
   create: () => ({
@@ -42,7 +43,7 @@ export const github: SourcePreset<z.ZodObject> = {
     ...macVerifier({ algorithm: 'sha256', parse }),
     identify: ({ body, headers }) => {
       const event = headerValue(headers, 'x-github-event') ?? 'unknown';
-      const action = field(body, 'action');
+      const { action } = body;
       return { id: headerValue(headers, 'x-github-delivery'), type: typeof action === 'string' && action !== '' ? `${event}.${action}` : event };
     },
     sign: ({ body, secret, id, type }) => ({

@@ -121,10 +121,10 @@ function compile(opts: Options) {
   return { header, parse, fill, beforeBody, afterBody, idSource, idExpression: jsonata(idSource), typeExpression: jsonata(opts.type) };
 }
 
-/** JSONata's answer as an id or type; an expression that fails to evaluate reads as absent. */
-async function evaluate(expression: jsonata.Expression, input: object): Promise<string | undefined> {
+/** JSONata's answer (the receiver checks it is short text); an expression that fails to evaluate reads as absent. */
+async function evaluate(expression: jsonata.Expression, input: object): Promise<unknown> {
   try {
-    return text(await expression.evaluate(input));
+    return await expression.evaluate(input);
   } catch {
     return undefined;
   }
@@ -141,6 +141,7 @@ function plainHeaders(headers: RequestHeaders): Record<string, string> {
 
 export const hmac: SourcePreset<typeof options> = {
   name: 'hmac',
+  provider: 'the sender',
   description: 'any HMAC-signed webhook: header, prefix, encoding, algorithm, signed template, timestamp header; id and type as JSONata',
   options,
   create: (opts) => {
@@ -158,7 +159,7 @@ export const hmac: SourcePreset<typeof options> = {
       identify: async ({ body, headers }): Promise<EventIdentity> => {
         const input = { body, headers: plainHeaders(headers) };
         const [id, type] = await Promise.all([evaluate(c.idExpression, input), evaluate(c.typeExpression, input)]);
-        return { id, type: type ?? 'unknown' };
+        return { id, type };
       },
       sign: ({ body, secret, nowSec, id, type }) => {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -167,8 +168,8 @@ export const hmac: SourcePreset<typeof options> = {
         if (typeHeader) headers[typeHeader] = type;
         if (s.timestamp_header) headers[s.timestamp_header.toLowerCase()] = String(nowSec);
         if (s.id_header) headers[s.id_header.toLowerCase()] = id;
-        const signed = `${c.fill(c.beforeBody, String(nowSec), id)}${body}${c.fill(c.afterBody, String(nowSec), id)}`;
-        headers[c.header] = `${s.prefix}${macOf(s.algorithm, secret, signed).toString(s.encoding)}`;
+        const mac = macOf(s.algorithm, secret, c.fill(c.beforeBody, String(nowSec), id), body, c.fill(c.afterBody, String(nowSec), id));
+        headers[c.header] = `${s.prefix}${mac.toString(s.encoding)}`;
         return headers;
       },
       samples: () => ({}),

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { size } from '../../config/units.ts';
 import { storeAttachments } from '../../domain/attachments.ts';
-import { field, headerValue, text } from '../headers.ts';
+import { headerValue } from '../headers.ts';
 import { isoTime, loadSamples } from '../samples.ts';
 import { decodeHex, digestBytes, macOf, macVerifier, malformed, missing, parseUnixSeconds, splitPairs, type SignedParts } from '../signature.ts';
 import type { RequestHeaders, SourcePreset } from '../types.ts';
@@ -48,10 +48,21 @@ function parse(headers: RequestHeaders): SignedParts {
   return { signatures, timestamp, before: `${timestamp}.` };
 }
 
-const samples = loadSamples(fileURLToPath(new URL('../../samples/meru/', import.meta.url)), () => type, ['email.new-request']);
+/** Attachments, when present, must be a list of objects: anything else cannot be saved (rule 4, 400). */
+function attachmentsProblem(body: Record<string, unknown>): string | undefined {
+  const { attachments } = body;
+  if (attachments === undefined || attachments === null) return undefined;
+  if (!Array.isArray(attachments)) return 'attachments must be a list of objects';
+  const bad = attachments.findIndex((a) => typeof a !== 'object' || a === null || Array.isArray(a));
+  return bad < 0 ? undefined : `attachments[${bad}] is not an object`;
+}
+
+const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)), () => type, ['email.new-request']);
 
 export const meru: SourcePreset<typeof options> = {
   name: 'meru',
+  provider: 'MERU',
+  onRejected: 'MERU does not retry a 4xx: that mail is lost',
   description: 'MERU inbound email: Meru-Signature v1,t=<unix>,s=<hex> over "<t>.<body>"',
   options,
   create: (opts) => ({
@@ -59,10 +70,11 @@ export const meru: SourcePreset<typeof options> = {
     signatureHeaders: [header],
     replayWindow: true,
     ...macVerifier({ algorithm: 'sha256', parse }),
-    identify: ({ body }) => ({ id: text(field(body, 'event_id')), type }),
+    identify: ({ body }) => ({ id: body.event_id, type }),
+    problem: attachmentsProblem,
     sign: ({ body, secret, nowSec }) => ({
       'content-type': 'application/json',
-      [header]: `v1,t=${nowSec},s=${macOf('sha256', secret, `${nowSec}.${body}`).toString('hex')}`,
+      [header]: `v1,t=${nowSec},s=${macOf('sha256', secret, `${nowSec}.`, body).toString('hex')}`,
     }),
     eventTypes: [type],
     samples,

@@ -33,13 +33,14 @@ const options = z.object({
 });
 
 const samples = loadSamples(
-  fileURLToPath(new URL('../../samples/muro/', import.meta.url)),
+  fileURLToPath(new URL('./samples/', import.meta.url)),
   (_name, body) => text(body.type) ?? 'unknown',
   ['message.created.test'],
 );
 
 export const muro: SourcePreset<typeof options> = {
   name: 'muro',
+  provider: 'muro',
   description: 'muro live chat events: x-muro-signature t=<unix>,v1=<hex> over "<t>.<body>"',
   options,
   create: (opts) => ({
@@ -47,14 +48,14 @@ export const muro: SourcePreset<typeof options> = {
     signatureHeaders: [header],
     replayWindow: true,
     ...macVerifier({ algorithm: 'sha256', parse: (headers) => parseTimestampedHeader(headers, header) }),
-    identify: ({ body }) => ({ id: text(field(body, 'id')), type: text(field(body, 'type')) ?? 'unknown' }),
+    identify: ({ body }) => ({ id: body.id, type: body.type }),
     sign: ({ body, secret, nowSec, id, type }) => ({
       'content-type': 'application/json',
       // Sent as muro sends them; hookline itself reads id and type from the body.
       'x-muro-event': type,
       'x-muro-event-id': id,
       'x-muro-timestamp': String(nowSec),
-      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.${body}`).toString('hex')}`,
+      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.`, body).toString('hex')}`,
     }),
     // The types muro's webhook guide names; others are received all the same.
     eventTypes: ['conversation.opened', 'message.created', 'visitor.identified', 'conversation.closed'],

@@ -31,6 +31,7 @@ const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)
 
 export const shopify: SourcePreset<z.ZodObject> = {
   name: 'shopify',
+  provider: 'Shopify',
   description: 'Shopify: X-Shopify-Hmac-Sha256 <base64> over the body; no timestamp, so no replay window',
   options: z.object({}),
   create: () => ({
@@ -38,7 +39,7 @@ export const shopify: SourcePreset<z.ZodObject> = {
     signatureHeaders: [header],
     replayWindow: false,
     ...macVerifier({ algorithm: 'sha256', parse }),
-    identify: ({ headers }) => ({ id: headerValue(headers, 'x-shopify-webhook-id'), type: headerValue(headers, 'x-shopify-topic') ?? 'unknown' }),
+    identify: ({ headers }) => ({ id: headerValue(headers, 'x-shopify-webhook-id'), type: headerValue(headers, 'x-shopify-topic') }),
     sign: ({ body, secret, nowSec, id, type }) => ({
       'content-type': 'application/json',
       'x-shopify-topic': type,

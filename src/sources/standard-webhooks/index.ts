@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { field, headerValue, text } from '../headers.ts';
+import { headerValue, text } from '../headers.ts';
 import { isoTime, loadSamples } from '../samples.ts';
 import { decodeBase64, digestBytes, macOf, macVerifier, malformed, missing, parseUnixSeconds, type SignedParts } from '../signature.ts';
 import type { RequestHeaders, SourcePreset } from '../types.ts';
@@ -59,6 +59,7 @@ const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)
 
 export const standardWebhooks: SourcePreset<z.ZodObject> = {
   name: 'standard-webhooks',
+  provider: 'the Standard Webhooks sender',
   description: 'Standard Webhooks (Svix and others): webhook-signature v1,<base64> over "<id>.<timestamp>.<body>", secret whsec_<base64>',
   options: z.object({}),
   create: () => ({
@@ -66,12 +67,12 @@ export const standardWebhooks: SourcePreset<z.ZodObject> = {
     signatureHeaders: families.map((f) => f.signature),
     replayWindow: true,
     ...macVerifier({ algorithm: 'sha256', parse, key }),
-    identify: ({ body, headers }) => ({ id: headerValue(headers, familyOf(headers).id), type: text(field(body, 'type')) ?? 'unknown' }),
+    identify: ({ body, headers }) => ({ id: headerValue(headers, familyOf(headers).id), type: body.type }),
     sign: ({ body, secret, nowSec, id }) => ({
       'content-type': 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(nowSec),
-      'webhook-signature': `v1,${macOf('sha256', key(secret), `${id}.${nowSec}.${body}`).toString('base64')}`,
+      'webhook-signature': `v1,${macOf('sha256', key(secret), `${id}.${nowSec}.`, body).toString('base64')}`,
     }),
     samples,
     testEvent: ({ type, body }, { id, nowSec }) => ({ id, type, body: { ...body, type, timestamp: isoTime(nowSec) } }),

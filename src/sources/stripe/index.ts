@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { field, text } from '../headers.ts';
+import { text } from '../headers.ts';
 import { loadSamples } from '../samples.ts';
 import { macOf, macVerifier } from '../signature.ts';
 import { parseTimestampedHeader } from '../timestamped-header.ts';
@@ -21,6 +21,7 @@ const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)
 
 export const stripe: SourcePreset<z.ZodObject> = {
   name: 'stripe',
+  provider: 'Stripe',
   description: 'Stripe: Stripe-Signature t=<unix>,v1=<hex> over "<t>.<body>"',
   options: z.object({}),
   create: () => ({
@@ -28,10 +29,10 @@ export const stripe: SourcePreset<z.ZodObject> = {
     signatureHeaders: [header],
     replayWindow: true,
     ...macVerifier({ algorithm: 'sha256', parse: (headers) => parseTimestampedHeader(headers, header) }),
-    identify: ({ body }) => ({ id: text(field(body, 'id')), type: text(field(body, 'type')) ?? 'unknown' }),
+    identify: ({ body }) => ({ id: body.id, type: body.type }),
     sign: ({ body, secret, nowSec }) => ({
       'content-type': 'application/json',
-      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.${body}`).toString('hex')}`,
+      [header]: `t=${nowSec},v1=${macOf('sha256', secret, `${nowSec}.`, body).toString('hex')}`,
     }),
     samples,
     testEvent: ({ type, body }, { id, nowSec }) => ({ id, type, body: { ...body, id, type, created: nowSec } }),

@@ -1,13 +1,39 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { VerificationError } from '../../src/errors.ts';
-import { precheckMeru, verifyMeru } from '../../src/verify/meru.ts';
-import { precheckMuro, verifyMuro } from '../../src/verify/muro.ts';
+import { createSource } from '../../src/sources/index.ts';
+import type { BodySignature } from '../../src/sources/types.ts';
 import { hmacHex } from '../helpers/sign.ts';
+
+// The muro and MERU schemes against their seed documents (../shared/seeds), with vectors computed
+// here the way the seeds describe.
 
 const body = Buffer.from('{"id":"evt_1","type":"message.created","data":{"text":"héllo"}}');
 const now = 1_790_000_000;
 const base = { rawBody: body, now, toleranceSec: 300 };
+
+interface Input {
+  header: string | undefined;
+  secrets: string[];
+  now: number;
+  toleranceSec: number;
+}
+
+/** A scheme's streaming check, given the signature header's value alone. */
+function checker(source: 'muro' | 'meru', header: string) {
+  const scheme = createSource(source, {});
+  const begin = (input: Input): BodySignature =>
+    scheme.begin({ headers: input.header === undefined ? {} : { [header]: input.header }, secrets: input.secrets, nowSec: input.now, toleranceSec: input.toleranceSec });
+  const verify = (input: Input & { rawBody: Buffer }): true => {
+    const signature = begin(input);
+    signature.update(input.rawBody);
+    signature.verify(input.now);
+    return true;
+  };
+  return { begin, verify };
+}
+const { begin: precheckMuro, verify: verifyMuro } = checker('muro', 'x-muro-signature');
+const { begin: precheckMeru, verify: verifyMeru } = checker('meru', 'meru-signature');
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -26,16 +52,16 @@ describe('muro signature (x-muro-signature: t=..,v1=..)', () => {
   it('accepts the seed algorithm: HMAC-SHA256(secret, "<t>.<raw body>") as hex', () => {
     // Known-answer vector, computed with the seed's own recipe.
     const expected = createHmac('sha256', secret).update(`${now}.${body.toString('utf8')}`).digest('hex');
-    expect(verifyMuro({ ...base, header: `t=${now},v1=${expected}`, secrets: [secret] })).toBe(now);
-    expect(verifyMuro({ ...base, header: `t=${now},v1=${expected.toUpperCase()}`, secrets: [secret] })).toBe(now);
+    expect(verifyMuro({ ...base, header: `t=${now},v1=${expected}`, secrets: [secret] })).toBe(true);
+    expect(verifyMuro({ ...base, header: `t=${now},v1=${expected.toUpperCase()}`, secrets: [secret] })).toBe(true);
   });
 
   it('accepts any of several secrets (rotation) and any of several v1 entries', () => {
-    expect(verifyMuro({ ...base, header: good, secrets: ['old_secret', secret] })).toBe(now);
-    expect(verifyMuro({ ...base, header: good, secrets: [secret, 'new_secret'] })).toBe(now);
+    expect(verifyMuro({ ...base, header: good, secrets: ['old_secret', secret] })).toBe(true);
+    expect(verifyMuro({ ...base, header: good, secrets: [secret, 'new_secret'] })).toBe(true);
     const other = hmacHex('other', now, body);
-    expect(verifyMuro({ ...base, header: `t=${now},v1=${other},v1=${hmacHex(secret, now, body)}`, secrets: [secret] })).toBe(now);
-    expect(verifyMuro({ ...base, header: `t=${now}, v0=abc, v1=${hmacHex(secret, now, body)}`, secrets: [secret] })).toBe(now);
+    expect(verifyMuro({ ...base, header: `t=${now},v1=${other},v1=${hmacHex(secret, now, body)}`, secrets: [secret] })).toBe(true);
+    expect(verifyMuro({ ...base, header: `t=${now}, v0=abc, v1=${hmacHex(secret, now, body)}`, secrets: [secret] })).toBe(true);
   });
 
   it('refuses a wrong secret, a changed body, and a signature over another timestamp', () => {
@@ -60,7 +86,7 @@ describe('muro signature (x-muro-signature: t=..,v1=..)', () => {
       expect(code(() => verifyMuro({ ...base, header, secrets: [secret] }))).toBe('HL_TIMESTAMP_STALE');
     }
     for (const t of [now - 300, now + 299]) {
-      expect(verifyMuro({ ...base, header: `t=${t},v1=${hmacHex(secret, t, body)}`, secrets: [secret] })).toBe(t);
+      expect(verifyMuro({ ...base, header: `t=${t},v1=${hmacHex(secret, t, body)}`, secrets: [secret] })).toBe(true);
     }
   });
 });
@@ -70,7 +96,7 @@ describe('MERU signature (Meru-Signature: v1,t=..,s=..)', () => {
   const good = `v1,t=${now},s=${hmacHex(secret, now, body)}`;
 
   it('accepts the seed algorithm, keyed by the whole whsec_ string', () => {
-    expect(verifyMeru({ ...base, header: good, secrets: [secret] })).toBe(now);
+    expect(verifyMeru({ ...base, header: good, secrets: [secret] })).toBe(true);
   });
 
   it('does not base64-decode the secret as Standard Webhooks would', () => {
@@ -80,9 +106,9 @@ describe('MERU signature (Meru-Signature: v1,t=..,s=..)', () => {
   });
 
   it('accepts rotation and several s= entries', () => {
-    expect(verifyMeru({ ...base, header: good, secrets: ['whsec_old', secret] })).toBe(now);
+    expect(verifyMeru({ ...base, header: good, secrets: ['whsec_old', secret] })).toBe(true);
     const both = `v1,t=${now},s=${hmacHex('whsec_x', now, body)},s=${hmacHex(secret, now, body)}`;
-    expect(verifyMeru({ ...base, header: both, secrets: [secret] })).toBe(now);
+    expect(verifyMeru({ ...base, header: both, secrets: [secret] })).toBe(true);
   });
 
   it('refuses muro-style, version-less and wrong headers, and stale timestamps', () => {
@@ -111,7 +137,7 @@ describe('before the body, then as it arrives (rule 0)', () => {
   it('verifies a body fed in chunks as it arrives exactly as the whole body', () => {
     const signature = precheckMuro(input(`t=${now},v1=${hmacHex(secret, now, body)}`));
     for (let i = 0; i < body.length; i += 7) signature.update(body.subarray(i, i + 7));
-    expect(signature.verify(now)).toBe(now);
+    expect(() => signature.verify(now)).not.toThrow();
     const changed = precheckMuro(input(`t=${now},v1=${hmacHex(secret, now, body)}`));
     changed.update(body.subarray(0, 10));
     expect(code(() => changed.verify(now))).toBe('HL_SIGNATURE_MISMATCH');

@@ -1,4 +1,5 @@
 import { ReceiveError } from '../errors.ts';
+import type { RequestHeaders, SourceScheme } from './types.ts';
 
 /** The longest event id or type accepted (PRODUCT §1 rule 4): well under any index's row limit. */
 export const maxIdentityLength = 256;
@@ -23,4 +24,16 @@ export function identityText(value: unknown, code: 'HL_EVENT_ID_INVALID' | 'HL_E
   if (text === '') return undefined;
   if (text.length > maxIdentityLength || control.test(text) || !text.isWellFormed()) throw new ReceiveError(code);
   return text;
+}
+
+/**
+ * The id and type of a verified delivery as hookline stores them: what the scheme reads (rule 4),
+ * checked by `identityText`; a delivery without a type is stored as `unknown`. Throws ReceiveError.
+ */
+export async function readIdentity(
+  scheme: Pick<SourceScheme, 'identify'>,
+  input: { body: Record<string, unknown>; headers: RequestHeaders },
+): Promise<{ id: string | undefined; type: string }> {
+  const found = await scheme.identify(input);
+  return { id: identityText(found.id, 'HL_EVENT_ID_INVALID'), type: identityText(found.type, 'HL_EVENT_TYPE_INVALID') ?? 'unknown' };
 }
