@@ -21,8 +21,8 @@ import type { SourceSettings } from './receive/webhook.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
-import { Dispatcher } from './worker/dispatcher.ts';
-import { dispatchLagMs, dispatchReadiness } from './worker/readiness.ts';
+import { Dispatcher } from './router/dispatcher.ts';
+import { dispatchLagMs, dispatchReadiness } from './router/readiness.ts';
 import { Worker } from './worker/worker.ts';
 
 export interface HooklineOptions {

@@ -3,7 +3,7 @@ import { executeRun, type EngineDeps, type ExecutionResult } from '../engine/exe
 import { LeaseLostError } from '../errors.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { Dispatcher } from './dispatcher.ts';
+import type { Dispatcher } from '../router/dispatcher.ts';
 import { instanceId, isDeadLocalOwner } from './instance.ts';
 
 export interface WorkerOptions {

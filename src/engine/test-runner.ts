@@ -3,14 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { Conversations } from '../domain/conversations.ts';
-import { truthy } from '../engine/view.ts';
+import { truthy } from '../recipes/view.ts';
 import { sampleFile } from '../samples/samples.ts';
 import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import { checkRenderedArgs, type CompiledRecipe } from './compile.ts';
-import { describeJsonataError, ExpressionError, type Bindings } from './expressions.ts';
-import type { RecipeSet } from './load.ts';
-import type { RecipeTestCase } from './schema.ts';
+import { checkRenderedArgs, type CompiledRecipe } from '../recipes/compile.ts';
+import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
+import type { RecipeSet } from '../recipes/load.ts';
+import type { RecipeTestCase } from '../recipes/schema.ts';
 
 export interface TestResult {
   recipe: string;

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Conversations } from '../domain/conversations.ts';
-import { eventView, truthy } from '../engine/view.ts';
+import { eventView, truthy } from '../recipes/view.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
