@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { configSecrets, createRedactor, minSecretLength, type Redactor } from './observability/redact.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
+import { transcriptRules } from './recipes/transcript-rules.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { createServer } from './receive/server.ts';
@@ -118,7 +119,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   }, logger);
   const recipes = () => recipeSet;
 
-  const conversations = new Conversations(config.sources.muro.transcript, store.conversations, clock);
+  const conversations = new Conversations(transcriptRules(config.sources.muro.transcript, clock), store.conversations);
   const dispatcher = new Dispatcher({
     store,
     get config() {

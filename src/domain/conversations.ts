@@ -1,8 +1,5 @@
-import type { Config } from '../config/schema.ts';
-import { compileExpression, type CompiledExpression } from '../recipes/expressions.ts';
 import { indexKey } from '../store/index-key.ts';
 import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
-import type { Clock } from '../util/clock.ts';
 
 export interface Transcript {
   id: string;
@@ -10,39 +7,47 @@ export interface Transcript {
   messages: unknown[];
 }
 
-/**
- * muro conversation transcripts. Where the conversation and its messages sit in muro's `data` is
- * configurable (sources.muro.transcript, JSONata), because muro does not publish that shape.
- */
-export class Conversations {
-  private readonly conversationId: CompiledExpression;
-  private readonly messages: CompiledExpression;
-  private readonly messageId: CompiledExpression;
-  private readonly store: ConversationStore;
-  private readonly clock: Clock;
+/** Reads a value out of event data (a compiled expression); it may throw, which counts as "nothing". */
+export type Extract = (value: unknown) => Promise<unknown>;
 
-  constructor(config: Config['sources']['muro']['transcript'], store: ConversationStore, clock: Clock) {
-    this.conversationId = compileExpression(config.conversation_id);
-    this.messages = compileExpression(config.messages);
-    this.messageId = compileExpression(config.message_id);
+/**
+ * Where the conversation and its messages sit in muro's `data`: configurable expressions
+ * (sources.muro.transcript), because muro does not publish that shape. The composition root
+ * compiles them; the domain only calls them.
+ */
+export interface TranscriptRules {
+  /** The conversation id, from the event. */
+  conversationId: Extract;
+  /** The message, or list of messages, an event carries. */
+  messages: Extract;
+  /** A message's id, from the message. */
+  messageId: Extract;
+}
+
+/** muro conversation transcripts. */
+export class Conversations {
+  private readonly rules: TranscriptRules;
+  private readonly store: ConversationStore;
+
+  constructor(rules: TranscriptRules, store: ConversationStore) {
+    this.rules = rules;
     this.store = store;
-    this.clock = clock;
   }
 
   /** The conversation an event belongs to, if any. */
   async idOf(view: Record<string, unknown>): Promise<string | undefined> {
     if (view.source !== 'muro') return undefined;
-    const id = await this.conversationId.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const id = await this.rules.conversationId(view).catch(() => undefined);
     return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
   }
 
   /** The messages an event carries, each with its id (messages without an id are ignored). */
   async messagesOf(view: Record<string, unknown>): Promise<Array<{ id: string; message: unknown }>> {
-    const found = await this.messages.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const found = await this.rules.messages(view).catch(() => undefined);
     const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
     const out: Array<{ id: string; message: unknown }> = [];
     for (const message of list) {
-      const id = await this.messageId.evaluate(message, { clock: this.clock }).catch(() => undefined);
+      const id = await this.rules.messageId(message).catch(() => undefined);
       if (typeof id === 'string' || typeof id === 'number') out.push({ id: String(id), message });
     }
     return out;

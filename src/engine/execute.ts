@@ -10,7 +10,7 @@ import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
-import { waitMatches } from '../router/dispatcher.ts';
+import { waitMatches } from '../recipes/wait-match.ts';
 import type { AttemptRecord, ClaimedRun, Lease, Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { ShutdownError, type DestinationLimiter } from './limiter.ts';

@@ -11,6 +11,7 @@ import { checkRenderedArgs, type CompiledRecipe } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { RecipeTestCase } from '../recipes/schema.ts';
+import { transcriptRules } from '../recipes/transcript-rules.ts';
 
 export interface TestResult {
   recipe: string;
@@ -51,7 +52,7 @@ async function runCase(recipe: CompiledRecipe, test: RecipeTestCase, config: Con
   const clock: Clock = { now: () => receivedAt };
   const view = { ...body, source: event.source, id, type, received_at: new Date(receivedAt).toISOString(), test: (body.data as { test?: unknown })?.test === true };
 
-  const conversations = new Conversations(config.sources.muro.transcript, storedTranscript(test.conversation ?? []), clock);
+  const conversations = new Conversations(transcriptRules(config.sources.muro.transcript, clock), storedTranscript(test.conversation ?? []));
   const { transcript } = await conversations.withEvent(view, 1, true);
   const bindings: Bindings = { trigger: view, steps: {}, vars: { ...config.vars, ...test.vars }, env: {}, conversation: transcript, clock };
 

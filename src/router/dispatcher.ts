@@ -7,6 +7,7 @@ import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.t
 import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import { indexKey } from '../store/index-key.ts';
+import { waitMatches } from '../recipes/wait-match.ts';
 import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, TranscriptMessage, WaitRecord, WaitResolution } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { newRunId } from '../util/ids.ts';
@@ -199,18 +200,6 @@ export class Dispatcher {
       }
     }
     return resolutions;
-  }
-}
-
-/** Whether an event ends a wait_for step: its pattern and its `match` expression (errors: no match). */
-export async function waitMatches(step: WaitStep, view: Record<string, unknown>, bindings: Bindings, onError: (message: string) => void): Promise<boolean> {
-  if (!step.event.matches(String(view.source), String(view.type))) return false;
-  if (!step.match) return true;
-  try {
-    return truthy(await step.match.evaluate(view, bindings));
-  } catch (error) {
-    onError(`match expression "${step.match.source}" failed: ${describeJsonataError(error)}`);
-    return false;
   }
 }
 
