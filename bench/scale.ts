@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
-import { groupCommit, receiveSql } from '../src/store/postgres/events.ts';
+import { groupCommit, receiveSql } from '../src/store/postgres/inbox.ts';
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import type { NewEvent } from '../src/store/types.ts';
 import { header, medians, row, type BenchOptions } from './ingest.ts';

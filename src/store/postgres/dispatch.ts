@@ -3,7 +3,7 @@ import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
 import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
 import { toEvent, type EventRow } from '../rows.ts';
-import { eventColumns } from './events.ts';
+import { eventColumns } from './inbox.ts';
 import { resolveWait } from './waits.ts';
 
 /**

@@ -3,7 +3,7 @@ import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
 import { toJson } from '../rows.ts';
 import { channel, type Db } from './db.ts';
 import { toWaiting, type WaitingRow } from '../rows.ts';
-import { eventColumnsOf } from './events.ts';
+import { eventColumnsOf } from './inbox.ts';
 
 /**
  * Resolving a wait, in one statement: only if it is still waiting (the conditional UPDATE is the
