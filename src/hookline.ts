@@ -102,9 +102,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   const actions = options.actions ?? actionRegistry();
   const store = await openStore(config.store);
   const metrics = createMetrics(
-    () => store.runs.counts(),
+    () => store.read.runCounts(),
     async () => {
-      const backlog = await store.dispatch.backlog();
+      const backlog = await store.read.backlog();
       return { lagSeconds: dispatchLagMs(backlog, clock.now()) / 1000, setAside: backlog.setAside };
     },
   );
@@ -119,7 +119,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   }, logger);
   const recipes = () => recipeSet;
 
-  const conversations = new Conversations(transcriptRules(config.sources.muro.transcript, clock), store.conversations);
+  const conversations = new Conversations(transcriptRules(config.sources.muro.transcript, clock), store.records.conversations);
   const dispatcher = new Dispatcher({
     store,
     get config() {
@@ -243,7 +243,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
   );
 
   const purge = setInterval(() => {
-    store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
+    store.inbox.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
   }, purgeEvery);
   purge.unref();
 

@@ -1,5 +1,5 @@
 import { indexKey } from '../store/index-key.ts';
-import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
+import type { ConversationRecords, TranscriptMessage } from '../store/types.ts';
 
 export interface Transcript {
   id: string;
@@ -27,9 +27,9 @@ export interface TranscriptRules {
 /** muro conversation transcripts. */
 export class Conversations {
   private readonly rules: TranscriptRules;
-  private readonly store: ConversationStore;
+  private readonly store: ConversationRecords;
 
-  constructor(rules: TranscriptRules, store: ConversationStore) {
+  constructor(rules: TranscriptRules, store: ConversationRecords) {
     this.rules = rules;
     this.store = store;
   }

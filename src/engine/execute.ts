@@ -48,7 +48,7 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
   const lease: Lease = { runId: run.id, owner };
   const recipe = deps.recipes().recipes.get(run.recipe);
   if (!recipe) {
-    await store.runs.finish(lease, 'dead', `recipe "${run.recipe}" is no longer loaded (removed, renamed or refused)`, undefined, clock.now());
+    await store.queue.finish(lease, { status: 'dead', error: `recipe "${run.recipe}" is no longer loaded (removed, renamed or refused)`, now: clock.now() });
     deps.metrics.runs.inc({ recipe: run.recipe, outcome: 'dead' });
     return 'dead';
   }
@@ -73,7 +73,7 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
     try {
       if (step.if && !truthy(await evaluateIf(step, recipe, view, bindings))) {
         const output = { skipped: 'if was false' };
-        await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, undefined, clock.now(), nextLane);
+        await store.queue.saveStep(lease, { step: { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, now: clock.now(), nextLane });
         outputs[step.id] = output;
         continue;
       }
@@ -93,12 +93,12 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
       if (error instanceof LeaseLostError) throw error;
       // Expression failures and the like: the run cannot continue by retrying.
       const message = deps.redact.text(error instanceof StepFailure ? error.message : `recipe ${recipe.name}, step ${step.id}: ${(error as Error).message}`);
-      await store.runs.finish(lease, 'dead', message, failedAttempt(run.id, step.id, failures + 1, startedAt, clock.now(), message), clock.now());
+      await store.queue.finish(lease, { status: 'dead', error: message, attempt: failedAttempt(run.id, step.id, failures + 1, startedAt, clock.now(), message), now: clock.now() });
       deps.metrics.runs.inc({ recipe: recipe.name, outcome: 'dead' });
       return 'dead';
     }
   }
-  await store.runs.finish(lease, 'done', undefined, undefined, clock.now());
+  await store.queue.finish(lease, { status: 'done', now: clock.now() });
   deps.metrics.runs.inc({ recipe: recipe.name, outcome: 'done' });
   return 'done';
 }
@@ -146,17 +146,17 @@ async function waitFor(
   return store.dispatch.withLock(async () => {
     const startedAt = clock.now();
     for (const source of sources) {
-      for (const candidate of await store.events.after(run.event.seq, source, 10_000)) {
+      for (const candidate of await store.waits.lookBack({ after: run.event.seq, source, limit: 10_000 })) {
         const candidateView = eventView(candidate);
         const onError = (message: string) => deps.logger.warn({ recipe: recipe.name, step: step.id, error: message }, 'wait_for match failed');
         if (await waitMatches(step, candidateView, { ...bindings, trigger: view }, onError)) {
           const output = { timed_out: false, event: candidateView };
-          await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'done', output, startedAt, finishedAt: clock.now() }, undefined, clock.now(), nextLane);
+          await store.queue.saveStep(lease, { step: { runId: run.id, stepId: step.id, status: 'done', output, startedAt, finishedAt: clock.now() }, now: clock.now(), nextLane });
           return output;
         }
       }
     }
-    await store.runs.park(lease, { stepId: step.id, source: step.event.source, type: step.event.type, deadline: startedAt + timeoutMs }, clock.now(), nextLane);
+    await store.queue.park(lease, { wait: { stepId: step.id, source: step.event.source, type: step.event.type, deadline: startedAt + timeoutMs }, now: clock.now(), nextLane });
     return undefined;
   });
 }
@@ -192,7 +192,7 @@ async function runAction(
     const request = deps.redact.value(action.preview(args, config));
     const output = { skipped: `${action.connection} not configured`, request };
     const record: AttemptRecord = { runId: run.id, stepId: step.id, attempt, startedAt, durationMs: 0, outcome: 'skipped', request };
-    await store.runs.saveStep(lease, { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, record, clock.now(), nextLane);
+    await store.queue.saveStep(lease, { step: { runId: run.id, stepId: step.id, status: 'skipped', output, startedAt, finishedAt: clock.now() }, attempt: record, now: clock.now(), nextLane });
     metrics.actions.inc({ action: action.name, result: 'skipped' });
     return { output };
   }
@@ -203,13 +203,13 @@ async function runAction(
   } catch (error) {
     if (!(error instanceof ShutdownError)) throw error;
     // Not started: back to the queue at once, for another instance or the next start.
-    await store.runs.release(lease, clock.now(), clock.now());
+    await store.queue.release(lease, { availableAt: clock.now(), now: clock.now() });
     return 'released';
   }
   const ctx: ActionContext = {
     idempotencyKey: `${run.event.source}:${run.event.eventId}:${recipe.name}:${step.id}${run.generation > 0 ? `:replay-${run.generation}` : ''}`,
     config,
-    store,
+    records: store.records,
     clock,
     logger: deps.logger,
     signal: AbortSignal.timeout(config.retry.timeout),
@@ -241,13 +241,13 @@ async function runAction(
       response: ctx.trace.response,
     });
     if (decision.retry) {
-      await store.runs.retryLater(lease, record, clock.now() + decision.delayMs, message, clock.now());
+      await store.queue.retryLater(lease, { attempt: record, availableAt: clock.now() + decision.delayMs, error: message, now: clock.now() });
       deps.logger.info({ run: run.id, recipe: recipe.name, step: step.id, attempt, retryInMs: decision.delayMs }, `step failed, will retry: ${message}`);
       metrics.actions.inc({ action: action.name, result: 'retry' });
       return 'retrying';
     }
     const reason = decision.reason === 'exhausted' ? `${message} (gave up after ${attempt} attempts)` : message;
-    await store.runs.finish(lease, 'dead', reason, record, clock.now());
+    await store.queue.finish(lease, { status: 'dead', error: reason, attempt: record, now: clock.now() });
     deps.logger.warn({ run: run.id, recipe: recipe.name, step: step.id }, `run dead-lettered: ${reason}`);
     metrics.actions.inc({ action: action.name, result: 'failed' });
     metrics.runs.inc({ recipe: recipe.name, outcome: 'dead' });
@@ -261,9 +261,9 @@ async function runAction(
   const record: AttemptRecord = deps.redact.value({ runId: run.id, stepId: step.id, attempt, startedAt, durationMs, outcome: 'ok', request: ctx.trace.request, response: ctx.trace.response });
   const stepRecord = { runId: run.id, stepId: step.id, status: 'done' as const, output: output ?? null, startedAt, finishedAt: clock.now() };
   if (last) {
-    await store.runs.finish(lease, 'done', undefined, record, clock.now(), stepRecord);
+    await store.queue.finish(lease, { status: 'done', attempt: record, step: stepRecord, now: clock.now() });
     return 'done';
   }
-  await store.runs.saveStep(lease, stepRecord, record, clock.now(), nextLane);
+  await store.queue.saveStep(lease, { step: stepRecord, attempt: record, now: clock.now(), nextLane });
   return { output: output ?? null };
 }

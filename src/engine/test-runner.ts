@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { Conversations } from '../domain/conversations.ts';
 import { truthy } from '../recipes/view.ts';
 import { sampleFile } from '../samples/samples.ts';
-import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
+import type { ConversationRecords, TranscriptMessage } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { checkRenderedArgs, type CompiledRecipe } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
@@ -145,7 +145,7 @@ function merge(a: unknown, b: unknown): unknown {
 }
 
 /** The transcript a test starts from (that of the event's conversation), served like the store would. */
-function storedTranscript(messages: Array<Record<string, unknown>>): ConversationStore {
+function storedTranscript(messages: Array<Record<string, unknown>>): ConversationRecords {
   return {
     transcript: async (id) =>
       messages.map((message, i): TranscriptMessage => ({ conversationId: id, messageId: String(message.id ?? `m${i}`), eventSeq: 0, position: i, message })),

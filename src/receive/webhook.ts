@@ -147,7 +147,7 @@ async function receiveVerified(deps: WebhookDeps, source: SourceSettings, rawBod
   }
 
   try {
-    const result = await deps.store.events.receive(
+    const result = await deps.store.inbox.receive(
       {
         source: source.name,
         eventId,

@@ -119,7 +119,7 @@ export class Dispatcher {
   private async setAside(event: EventRecord, error: unknown, stage: 'planning' | 'committing'): Promise<Dispatched> {
     if (await this.storeInTrouble(error)) throw error;
     const message = `${stage} its dispatch failed: ${describe(error)}`.slice(0, maxErrorLength);
-    await this.deps.store.dispatch.setAside(event.seq, event.generation, message);
+    await this.deps.store.dispatch.setAside({ seq: event.seq, generation: event.generation, error: message });
     this.deps.metrics?.dispatchFailed.inc({ source: event.source });
     // The message may quote event data (a value the database refused, a piece of a body): it is kept
     // with the event for `hookline show`, and the log names only the kind of error.

@@ -64,7 +64,7 @@ export class Worker {
     this.heartbeat = setInterval(() => {
       const ids = [...this.inFlight.keys()];
       if (ids.length > 0) {
-        this.store.runs.heartbeat(this.owner, ids, this.clock.now() + this.options.leaseMs).catch((err: unknown) => this.logger.warn({ err }, 'lease heartbeat failed'));
+        this.store.queue.heartbeat(this.owner, ids, this.clock.now() + this.options.leaseMs).catch((err: unknown) => this.logger.warn({ err }, 'lease heartbeat failed'));
       }
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.heartbeat.unref();
@@ -105,7 +105,7 @@ export class Worker {
     if (busy) this.claimWanted = true;
     if (free > 0 && this.claimWanted) {
       // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
-      const claimed = await this.store.runs.claim(this.owner, this.clock.now(), this.options.leaseMs, free, this.engine.limiter.saturated());
+      const claimed = await this.store.queue.claim({ owner: this.owner, now: this.clock.now(), leaseMs: this.options.leaseMs, limit: free, skipLanes: this.engine.limiter.saturated() });
       for (const run of claimed) this.track(run.id, executeRun(run, this.owner, this.engine));
       // Fewer than asked: nothing more is claimable until something changes (see wake()).
       if (claimed.length < free) this.claimWanted = false;
@@ -176,16 +176,16 @@ export class Worker {
   /** How long to sleep: until the next run or wait is due, at most one poll interval. */
   private async untilNextDue(): Promise<number> {
     const now = this.clock.now();
-    const [run, wait] = await Promise.all([this.store.runs.nextDue(), this.store.waits.nextDeadline()]);
+    const [run, wait] = await Promise.all([this.store.queue.nextDue(), this.store.waits.nextDeadline()]);
     const due = Math.min(run ?? Infinity, wait ?? Infinity);
     return Math.max(1, Math.min(this.options.pollMs, due - now));
   }
 
   /** On start: runs leased by instances of this host that are gone are claimable at once. */
   private async recoverDeadLocalOwners(): Promise<void> {
-    for (const owner of await this.store.runs.leaseOwners()) {
+    for (const owner of await this.store.queue.leaseOwners()) {
       if (!isDeadLocalOwner(owner, this.owner)) continue;
-      const n = await this.store.runs.releaseOwner(owner, this.clock.now());
+      const n = await this.store.queue.releaseOwner(owner, this.clock.now());
       if (n > 0) this.logger.info({ owner, runs: n }, 'took over the runs of a stopped instance');
     }
   }

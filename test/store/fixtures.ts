@@ -24,7 +24,7 @@ export function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {
 
 /** Receives a fresh event and returns its seq. */
 export async function receive(store: Store, overrides: Partial<NewEvent> = {}, ttlMs = TTL): Promise<number> {
-  const result = await store.events.receive(newEvent(overrides), ttlMs);
+  const result = await store.inbox.receive(newEvent(overrides), ttlMs);
   if (result.duplicate) throw new Error('unexpected duplicate');
   return result.seq;
 }
@@ -72,4 +72,10 @@ export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value:
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+/** Resolves a wait as dispatch does: a fresh event whose plan carries the resolution. True if it was still waiting. */
+export async function resolveWait(store: Store, resolution: WaitResolution, now: number): Promise<boolean> {
+  const seq = await receive(store, { receivedAt: now });
+  return (await commit(store, seq, { now, resolutions: [resolution] })).resolved.length === 1;
 }

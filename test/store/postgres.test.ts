@@ -13,7 +13,7 @@ import { migrations } from '../../src/store/postgres/migrations.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store, Wake } from '../../src/store/types.ts';
 import { describeStoreConformance } from './conformance.ts';
-import { commit, createRuns, newEvent, receive, run, settle, T0 } from './fixtures.ts';
+import { commit, createRuns, newEvent, receive, resolveWait, run, settle, T0 } from './fixtures.ts';
 import { admin, createSchema, howToEnable, openInSchema, pgUrl, postgresHarness, urlWithSchema, type TestSchema } from './pg-harness.ts';
 
 if (!pgUrl) {
@@ -159,7 +159,7 @@ function describePostgresOnly() {
       await first.query('COMMIT');
       expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([firstSeq, second]);
       // The look-back of a wait_for on `first` still sees `second`, which was dispatched after it.
-      expect((await store.events.after(firstSeq, 'muro', 10)).map((e) => e.seq)).toEqual([second]);
+      expect((await store.waits.lookBack({ after: firstSeq, source: 'muro', limit: 10 })).map((e) => e.seq)).toEqual([second]);
     });
   });
 
@@ -168,15 +168,15 @@ function describePostgresOnly() {
       const s = await schema();
       const store = await open(s.url);
       const withNul = newEvent({ eventId: `nul\u0000${Date.now()}` });
-      expect((await store.events.receive(withNul, 1_000)).duplicate).toBe(false);
-      expect(await store.events.receive(withNul, 1_000)).toEqual({ duplicate: true });
-      expect(await store.events.findById(withNul.eventId)).toHaveLength(1);
+      expect((await store.inbox.receive(withNul, 1_000)).duplicate).toBe(false);
+      expect(await store.inbox.receive(withNul, 1_000)).toEqual({ duplicate: true });
+      expect(await store.read.receipts(withNul.eventId)).toHaveLength(1);
       // Text cannot hold a raw NUL: that body is refused, and only that one.
       const events = Array.from({ length: 12 }, (_, i) => newEvent(i === 7 ? { body: 'raw \0 nul' } : {}));
-      const results = await Promise.all(events.map((e) => settle(store.events.receive(e, 1_000))));
+      const results = await Promise.all(events.map((e) => settle(store.inbox.receive(e, 1_000))));
       expect(results.map((r) => r.ok)).toEqual(events.map((_, i) => i !== 7));
       expect(results[7]!.ok ? undefined : (results[7]!.error as Error).name).toBe('StoreUnavailableError');
-      expect(await store.events.count()).toBe(12);
+      expect(await store.read.eventCount()).toBe(12);
     });
   });
 
@@ -185,7 +185,7 @@ function describePostgresOnly() {
       const s = await schema();
       const store = await open(s.url);
       const row = { amount: 1.5, vip: true, doc: { tags: ['a'], n: 1 }, name: 'Ann' } as never;
-      expect(await store.tables.insert('typed', row, 'k1', T0)).toBe(true);
+      expect(await store.records.tables.insert({ table: 'typed', row, idempotencyKey: 'k1', now: T0 })).toBe(true);
       const columns = await admin<{ column_name: string; data_type: string }>(
         s.url,
         `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'typed' ORDER BY ordinal_position`,
@@ -200,18 +200,18 @@ function describePostgresOnly() {
         ['doc', 'jsonb'],
         ['name', 'text'],
       ]);
-      expect((await store.tables.rows('typed', 1))[0]).toMatchObject({ amount: 1.5, vip: true, doc: { tags: ['a'], n: 1 }, name: 'Ann' });
-      const amount = await settle(store.tables.insert('typed', { amount: 'twelve' }, 'k2', T0));
+      expect((await store.read.tableRows('typed', 1))[0]).toMatchObject({ amount: 1.5, vip: true, doc: { tags: ['a'], n: 1 }, name: 'Ann' });
+      const amount = await settle(store.records.tables.insert({ table: 'typed', row: { amount: 'twelve' }, idempotencyKey: 'k2', now: T0 }));
       expect(amount.ok ? undefined : amount.error).toBeInstanceOf(NonRetryableError);
       expect(amount.ok ? '' : (amount.error as Error).message).toMatch(/column "amount" of table "typed" holds double precision/);
-      await expect(store.tables.insert('typed', { vip: 1 }, 'k3', T0)).rejects.toBeInstanceOf(NonRetryableError);
-      await expect(store.tables.insert('typed', { name: 'nul\0byte' }, 'k4', T0)).rejects.toBeInstanceOf(NonRetryableError);
+      await expect(store.records.tables.insert({ table: 'typed', row: { vip: 1 }, idempotencyKey: 'k3', now: T0 })).rejects.toBeInstanceOf(NonRetryableError);
+      await expect(store.records.tables.insert({ table: 'typed', row: { name: 'nul\0byte' }, idempotencyKey: 'k4', now: T0 })).rejects.toBeInstanceOf(NonRetryableError);
       // What converts without loss is stored.
-      expect(await store.tables.insert('typed', { name: 42, doc: 'text' }, 'k5', T0)).toBe(true);
-      expect((await store.tables.rows('typed', 1))[0]).toMatchObject({ name: '42', doc: 'text', amount: null });
+      expect(await store.records.tables.insert({ table: 'typed', row: { name: 42, doc: 'text' }, idempotencyKey: 'k5', now: T0 })).toBe(true);
+      expect((await store.read.tableRows('typed', 1))[0]).toMatchObject({ name: '42', doc: 'text', amount: null });
       // The names of its key index and row_id sequence are taken.
       for (const taken of ['typed_pkey', 'typed_idempotency_key_key', 'typed_row_id_seq']) {
-        await expect(store.tables.insert(taken, { a: 1 }, 'k', T0), taken).rejects.toBeInstanceOf(NonRetryableError);
+        await expect(store.records.tables.insert({ table: taken, row: { a: 1 }, idempotencyKey: 'k', now: T0 }), taken).rejects.toBeInstanceOf(NonRetryableError);
       }
     });
 
@@ -219,14 +219,14 @@ function describePostgresOnly() {
       const s = await schema();
       const [a, b] = [await open(s.url), await open(s.url)];
       const results = await Promise.all([
-        a.tables.insert('shared', { x: 1, y: 'a' }, 'ka', T0),
-        b.tables.insert('shared', { x: 2, z: true }, 'kb', T0),
-        a.tables.insert('shared', { w: 'w' }, 'kc', T0),
+        a.records.tables.insert({ table: 'shared', row: { x: 1, y: 'a' }, idempotencyKey: 'ka', now: T0 }),
+        b.records.tables.insert({ table: 'shared', row: { x: 2, z: true }, idempotencyKey: 'kb', now: T0 }),
+        a.records.tables.insert({ table: 'shared', row: { w: 'w' }, idempotencyKey: 'kc', now: T0 }),
       ]);
       expect(results).toEqual([true, true, true]);
-      expect((await a.tables.rows('shared', 10)).map((r) => r.idempotency_key).sort()).toEqual(['ka', 'kb', 'kc']);
+      expect((await a.read.tableRows('shared', 10)).map((r) => r.idempotency_key).sort()).toEqual(['ka', 'kb', 'kc']);
       // b learns of the column that a added.
-      expect(await b.tables.insert('shared', { w: 'again', y: 'b' }, 'kd', T0)).toBe(true);
+      expect(await b.records.tables.insert({ table: 'shared', row: { w: 'again', y: 'b' }, idempotencyKey: 'kd', now: T0 })).toBe(true);
     });
   });
 
@@ -287,23 +287,23 @@ function describePostgresOnly() {
       const got = recorder(a);
       await untilListening(got, b);
       const seq = await createRuns(b, [run('p1'), run('p2'), run('d1', { status: 'dead', error: 'x' })], T0);
-      await b.runs.claim('w', T0, 1_000, 2);
-      await b.runs.park({ runId: 'p1', owner: 'w' }, { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, T0);
-      await b.runs.park({ runId: 'p2', owner: 'w' }, { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, T0);
+      await b.queue.claim({ owner: 'w', now: T0, leaseMs: 1_000, limit: 2 });
+      await b.queue.park({ runId: 'p1', owner: 'w' }, { wait: { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, now: T0 });
+      await b.queue.park({ runId: 'p2', owner: 'w' }, { wait: { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, now: T0 });
       const wakes: Array<[string, () => Promise<unknown>, Wake]> = [
-        ['resolve', () => b.waits.resolve({ runId: 'p1', stepId: 's', output: {} }, T0 + 1), 'runs'],
+        ['resolve', () => resolveWait(b, { runId: 'p1', stepId: 's', output: {} }, T0 + 1), 'runs'],
         ['expire', () => b.waits.expire(T0 + 10, 10), 'runs'],
-        ['retry', () => b.runs.retry('d1', T0 + 11), 'runs'],
-        ['releaseOwner', async () => (await b.runs.claim('w2', T0 + 11, 1_000, 1), b.runs.releaseOwner('w2', T0 + 12)), 'runs'],
+        ['retry', () => b.operations.retryRun('d1', T0 + 11), 'runs'],
+        ['releaseOwner', async () => (await b.queue.claim({ owner: 'w2', now: T0 + 11, leaseMs: 1_000, limit: 1 }), b.queue.releaseOwner('w2', T0 + 12)), 'runs'],
         [
           'release',
           async () => {
-            const [r] = await b.runs.claim('w3', T0 + 12, 1_000, 1);
-            await b.runs.release({ runId: r!.id, owner: 'w3' }, T0 + 12, T0 + 12);
+            const [r] = await b.queue.claim({ owner: 'w3', now: T0 + 12, leaseMs: 1_000, limit: 1 });
+            await b.queue.release({ runId: r!.id, owner: 'w3' }, { availableAt: T0 + 12, now: T0 + 12 });
           },
           'runs',
         ],
-        ['replay', () => b.events.replay(seq), 'events'],
+        ['replay', () => b.operations.replay(seq), 'events'],
       ];
       for (const [name, act, what] of wakes) {
         got.length = 0;
@@ -337,7 +337,7 @@ function describePostgresOnly() {
       // A call may meet a connection whose end it has not heard of yet; the pool replaces it.
       await expect.poll(async () => (await settle(store.ping())).ok, { timeout: 10_000, interval: 50 }).toBe(true);
       for (let i = 0; i < 10; i++) await receive(store);
-      expect(await store.events.count()).toBe(18);
+      expect(await store.read.eventCount()).toBe(18);
     });
 
     it('answers receive with StoreUnavailableError when a statement times out, then works again', async () => {
@@ -351,10 +351,10 @@ function describePostgresOnly() {
       // Another transaction holds the seen-record of this id: the receive waits on it, past the timeout.
       await blocker.query('BEGIN');
       await blocker.query(`INSERT INTO seen_events (source, event_id, seen_at, expires_at) VALUES ($1, $2, $3, $3)`, [e.source, e.eventId, T0 + 1]);
-      const failed = await settle(store.events.receive(e, 1_000));
+      const failed = await settle(store.inbox.receive(e, 1_000));
       expect(failed.ok ? undefined : (failed.error as Error).name).toBe('StoreUnavailableError');
       await blocker.query('ROLLBACK');
-      expect((await store.events.receive(e, 1_000)).duplicate).toBe(false);
+      expect((await store.inbox.receive(e, 1_000)).duplicate).toBe(false);
     });
   });
 
@@ -473,7 +473,7 @@ function describePostgresOnly() {
       const two = p2!.claimed as string[];
       expect(one.filter((id) => two.includes(id))).toEqual([]);
       expect([...one, ...two].sort()).toEqual(ids);
-      expect(await store.runs.counts()).toEqual({ done: 150 });
+      expect(await store.read.runCounts()).toEqual({ done: 150 });
     });
 
     it('two processes expiring the same waits time each out once', async () => {
@@ -481,15 +481,15 @@ function describePostgresOnly() {
       const store = await open(s.url);
       const ids = Array.from({ length: 90 }, (_, i) => `w${String(i).padStart(3, '0')}`);
       await createRuns(store, ids.map((id) => run(id)), T0);
-      for (const r of await store.runs.claim('parent', T0, 60_000, ids.length)) {
-        await store.runs.park({ runId: r.id, owner: 'parent' }, { stepId: 'wait', source: 'muro', type: '*', deadline: T0 + 10 }, T0);
+      for (const r of await store.queue.claim({ owner: 'parent', now: T0, leaseMs: 60_000, limit: ids.length })) {
+        await store.queue.park({ runId: r.id, owner: 'parent' }, { wait: { stepId: 'wait', source: 'muro', type: '*', deadline: T0 + 10 }, now: T0 });
       }
       const [p1, p2] = await race([child([s.url, 'expire'], T0 + 10), child([s.url, 'expire'], T0 + 10)]);
       const one = p1!.expired as string[];
       const two = p2!.expired as string[];
       expect(one.filter((id) => two.includes(id))).toEqual([]);
       expect([...one, ...two].sort()).toEqual(ids);
-      expect(await store.runs.counts()).toEqual({ queued: 90 });
+      expect(await store.read.runCounts()).toEqual({ queued: 90 });
     });
 
     it('three processes opening (migrating) a fresh schema at the same moment all succeed', async () => {
@@ -508,7 +508,7 @@ function describePostgresOnly() {
         const [x, y] = await Promise.all([commit(a, seq, { runs: [run(`a${i}`, { key: `k${i}` })] }), commit(b, seq, { runs: [run(`b${i}`, { key: `k${i}` })] })]);
         expect([x.created.length, y.created.length].sort()).toEqual([0, 1]);
       }
-      expect(await a.runs.counts()).toEqual({ queued: 20 });
+      expect(await a.read.runCounts()).toEqual({ queued: 20 });
     });
   });
 }

@@ -52,12 +52,6 @@ const markDispatchedSql = `UPDATE events SET status = 'dispatched', dispatch_err
 
 const setAsideSql = `UPDATE events SET status = 'failed', dispatch_error = $3 WHERE seq = $1 AND generation = $2 AND status = 'received'`;
 
-const retrySql = `UPDATE events SET status = 'received' WHERE seq = $1 AND status = 'failed' RETURNING pg_notify('${channel}', $2)`;
-
-/** The first event waiting for its first dispatch (a replay keeps its old received_at), and how many are set aside. */
-const backlogSql = `
-  SELECT (SELECT received_at FROM events WHERE status = 'received' AND generation = 0 ORDER BY xid, seq LIMIT 1) AS oldest,
-         (SELECT count(*) FROM events WHERE status = 'failed') AS set_aside`;
 
 const appendMessagesSql = `
   INSERT INTO transcript_messages (conversation_id, message_id, event_seq, position, message)
@@ -166,11 +160,6 @@ export function postgresDispatch(db: Db, lockPool: Pool): DispatchStore {
     pending: (limit) => pending(db, limit),
     commit: (plans) => commit(db, plans),
     withLock: advisoryLock(lockPool, lockKey('dispatch', db.schema)),
-    setAside: async (seq, generation, error) => (await db.pool.query(setAsideSql, [seq, generation, clean(error)])).rowCount === 1,
-    retry: async (seq) => (await db.pool.query(retrySql, [seq, db.wake.events])).rowCount === 1,
-    backlog: async () => {
-      const row = (await db.pool.query<{ oldest: number | null; set_aside: number }>(backlogSql)).rows[0];
-      return { oldestPending: row?.oldest ?? undefined, setAside: Number(row?.set_aside ?? 0) };
-    },
+    setAside: async ({ seq, generation, error }) => (await db.pool.query(setAsideSql, [seq, generation, clean(error)])).rowCount === 1,
   };
 }

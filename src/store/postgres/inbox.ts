@@ -1,5 +1,5 @@
-import { eventSummaryColumns, toEvent, toEventSummary, type EventRow } from '../rows.ts';
-import type { EventFilter, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
+import { eventSummaryColumns } from '../rows.ts';
+import type { Inbox, NewEvent, ReceiveResult } from '../types.ts';
 import type { Pool, QueryConfig } from 'pg';
 import { channel, checkin, checkout, clean, sqlState, type Db } from './db.ts';
 
@@ -159,84 +159,10 @@ export const purgeSql = `
   USING (SELECT source, event_id FROM seen_events WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) d
   WHERE s.source = d.source AND s.event_id = d.event_id AND s.expires_at <= $1`;
 
-/** SQLite's GLOB (* ? and [...] classes, case-sensitive) as an anchored POSIX regular expression. */
-export function globToRegex(glob: string): string {
-  let out = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else if (c === '[') {
-      // A ']' right after '[' or '[^' belongs to the class, as in GLOB.
-      let j = i + 1;
-      if (glob[j] === '^') j++;
-      if (glob[j] === ']') j++;
-      const end = glob.indexOf(']', j);
-      if (end === -1) {
-        out += '\\[';
-      } else {
-        out += `[${glob.slice(i + 1, end).replaceAll('\\', '\\\\')}]`;
-        i = end;
-      }
-    } else out += /[.+(){}|^$\\\]]/.test(c) ? `\\${c}` : c;
-  }
-  return `${out}$`;
-}
-
-export function listSql(f: EventFilter): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const where: string[] = [];
-  const param = (value: unknown) => `$${values.push(value)}`;
-  if (f.source !== undefined) where.push(`source = ${param(f.source)}`);
-  if (f.type !== undefined) where.push(/[*?[]/.test(f.type) ? `type ~ ${param(globToRegex(f.type))}` : `type = ${param(f.type)}`);
-  if (f.before !== undefined) where.push(`seq < ${param(f.before)}`);
-  if (f.search !== undefined) {
-    const p = param(f.search);
-    where.push(`(event_id = ${p} OR strpos(body, ${p}) > 0)`);
-  }
-  const text = `SELECT ${eventSummaryColumns} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY seq DESC LIMIT ${param(f.limit ?? 50)}`;
-  return { text, values };
-}
-
-/**
- * Events of a source after the event `$1`, in seq order. Sequence numbers are taken before commit,
- * so an event E racing the trigger T can have a smaller seq than T and yet commit, and be dispatched,
- * after it (dispatch goes by (xid, seq), see dispatch.ts); a look-back by seq alone would miss E and
- * so would the dispatcher, which ran before the wait existed. Such an event was in flight at the
- * same moment as T, so it lies within a few hundred seqs of it: the window keeps the scan short.
- */
-export const afterSql = `
-  SELECT ${eventColumns} FROM events
-  WHERE source = $2 AND seq > $1 - 1000
-    AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
-  ORDER BY seq LIMIT $3`;
-
-export function postgresEvents(db: Db, options: { maxInFlight: number; budgetMs: number }): EventStore {
+export function postgresInbox(db: Db, options: { maxInFlight: number; budgetMs: number }): Inbox {
   const { pool } = db;
   return {
     receive: groupCommit(pool, db.wake.events, options.maxInFlight, options.budgetMs),
     purgeSeen: async (now, limit) => (await pool.query(purgeSql, [now, limit])).rowCount ?? 0,
-    list: async (filter) => (await pool.query<EventRow>(listSql(filter))).rows.map(toEventSummary),
-    findById: async (eventId, source) => {
-      const { rows } = await pool.query<EventRow>(
-        `SELECT ${eventColumns} FROM events WHERE event_id = $1 AND ($2::text IS NULL OR source = $2) ORDER BY seq DESC`,
-        [clean(eventId), clean(source)],
-      );
-      return rows.map(toEvent);
-    },
-    getBySeq: async (seq) => {
-      const { rows } = await pool.query<EventRow>(`SELECT ${eventColumns} FROM events WHERE seq = $1`, [seq]);
-      return rows[0] && toEvent(rows[0]);
-    },
-    after: async (afterSeq, source, limit) => (await pool.query<EventRow>(afterSql, [afterSeq, source, limit])).rows.map(toEvent),
-    replay: async (seq) => {
-      const { rowCount } = await pool.query(
-        `UPDATE events SET status = 'received', generation = generation + 1 WHERE seq = $1 RETURNING pg_notify('${channel}', $2)`,
-        [seq, db.wake.events],
-      );
-      return rowCount === 1;
-    },
-    count: async () => Number((await pool.query<{ n: number }>('SELECT count(*) AS n FROM events')).rows[0]?.n ?? 0),
   };
 }

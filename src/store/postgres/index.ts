@@ -5,10 +5,12 @@ import type { Store, Wake } from '../types.ts';
 import { postgresConversations } from './conversations.ts';
 import { notice, type Db } from './db.ts';
 import { postgresDispatch } from './dispatch.ts';
-import { postgresEvents } from './inbox.ts';
+import { postgresInbox } from './inbox.ts';
 import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
-import { postgresRuns } from './queue.ts';
+import { postgresOperations } from './operations.ts';
+import { postgresQueue } from './queue.ts';
+import { postgresReadModel } from './read-model.ts';
 import { postgresTables } from './tables.ts';
 import { postgresTickets } from './tickets.ts';
 import { postgresWaits } from './waits.ts';
@@ -73,8 +75,10 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   // receives on one local server: 1 in flight 13.8k/s, 2 9.5k/s, 5 6.5k/s, 10 3.6k/s; one receive
   // per statement 1.5k/s. Two, so that a batch waiting on a lock (another instance storing the same
   // id) does not hold up every other receive; the rest of the pool stays free for the workers.
-  const events = postgresEvents(db, { maxInFlight: Math.min(2, poolSize), budgetMs: statementTimeoutMs + 1_000 });
+  const inbox = postgresInbox(db, { maxInFlight: Math.min(2, poolSize), budgetMs: statementTimeoutMs + 1_000 });
 
+  const { record, ...ticketReads } = postgresTickets(db);
+  const { insert, ...tableReads } = postgresTables(db);
   const listeners = new Set<(what: Wake) => void>();
   let listener: Listener | undefined;
   const wake = (what: Wake) => {
@@ -90,19 +94,19 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 
   return {
     kind: 'postgres',
-    events: {
-      ...events,
+    inbox: {
+      ...inbox,
       receive: (event, ttl) =>
-        events.receive(event, ttl).catch((cause: unknown) => {
+        inbox.receive(event, ttl).catch((cause: unknown) => {
           throw new StoreUnavailableError(`PostgreSQL at ${where} cannot store the event: ${(cause as Error).message}`, { cause });
         }),
     },
     dispatch: postgresDispatch(db, lockPool),
-    runs: postgresRuns(db),
+    queue: postgresQueue(db),
     waits: postgresWaits(db),
-    conversations: postgresConversations(db),
-    tables: postgresTables(db),
-    tickets: postgresTickets(db),
+    read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },
+    operations: postgresOperations(db),
+    records: { conversations: postgresConversations(db), tickets: { record }, tables: { insert } },
     subscribe: (fn) => {
       listeners.add(fn);
       if (!listener && !closing) listener = listen({ ...base, application_name: 'hookline-listen' }, schema, instance, wake);

@@ -1,17 +1,17 @@
 import { LeaseLostError } from '../../errors.ts';
-import type { AttemptRecord, ClaimedRun, Lease, RetryResult, RunDetail, RunFilter, RunRecord, RunStatus, RunStore, StepRecord } from '../types.ts';
-import { channel, clean, sqlState, type Db } from './db.ts';
-import { fromJson, toAttempt, toEvent, toJson, toRun, toStep, type AttemptRow, type EventRow, type RunRow, type StepRow } from '../rows.ts';
+import type { AttemptRecord, ClaimedRun, Lease, RunQueue } from '../types.ts';
+import { channel, clean, type Db } from './db.ts';
+import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 
-const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
-const qualified = (alias: string) => runColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
+export const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
+export const qualified = (alias: string) => runColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 // Steps and attempts come back with their run as JSON arrays (one round trip); jsonb keeps bigints as numbers.
-const stepsOf = (run: string) => `
+export const stepsOf = (run: string) => `
   coalesce((SELECT jsonb_agg(jsonb_build_object('run_id', s.run_id, 'step_id', s.step_id, 'status', s.status, 'output', s.output,
     'started_at', s.started_at, 'finished_at', s.finished_at) ORDER BY s.started_at, s.ord)
     FROM steps s WHERE s.run_id = ${run}), '[]'::jsonb) AS steps`;
-const attemptsOf = (run: string) => `
+export const attemptsOf = (run: string) => `
   coalesce((SELECT jsonb_agg(jsonb_build_object('run_id', a.run_id, 'step_id', a.step_id, 'attempt', a.attempt, 'started_at', a.started_at,
     'duration_ms', a.duration_ms, 'outcome', a.outcome, 'status_code', a.status_code, 'error', a.error, 'request', a.request,
     'response', a.response) ORDER BY a.id)
@@ -117,57 +117,22 @@ export const releaseSql = `
   WHERE id = $1 AND lease_owner = $2 AND status = 'running'
   RETURNING (SELECT pg_notify('${channel}', $5) WHERE $4::bigint <= $3::bigint)`;
 
-/** The partial unique index refuses it (23505) when a live run holds the key. */
-export const retrySql = `
-  UPDATE runs SET status = 'queued', attempt = 0, available_at = $2, updated_at = $2, lease_owner = NULL, lease_until = NULL
-  WHERE id = $1 AND status = 'dead'
-  RETURNING pg_notify('${channel}', $3)`;
-
 export const releaseOwnerSql = `
   UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = $2,
     lease_owner = NULL, lease_until = NULL, updated_at = $2
   WHERE lease_owner = $1 AND status = 'running'
   RETURNING pg_notify('${channel}', $3)`;
 
-export function listSql(f: RunFilter): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const where: string[] = [];
-  const param = (value: unknown) => `$${values.push(value)}`;
-  if (f.status !== undefined) where.push(`status = ${param(f.status)}`);
-  if (f.recipe !== undefined) where.push(`recipe = ${param(f.recipe)}`);
-  if (f.before !== undefined) where.push(`id < ${param(f.before)}`);
-  const text = `SELECT ${runColumns} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY id DESC LIMIT ${param(f.limit ?? 50)}`;
-  return { text, values };
-}
-
-const detailSql = (where: string) => `
-  SELECT ${qualified('r')}, ${stepsOf('r.id')}, ${attemptsOf('r.id')}
-  FROM runs r WHERE ${where} ORDER BY r.id`;
-
-type DetailRow = RunRow & { steps: StepRow[]; attempts: AttemptRow[] };
-const toDetail = (row: DetailRow): RunDetail => ({ ...toRun(row), steps: row.steps.map(toStep), attempts: row.attempts.map(toAttempt) });
-
-export function postgresRuns(db: Db): RunStore {
+export function postgresQueue(db: Db): RunQueue {
   const { pool } = db;
   /** Runs a lease-checked write; none of it happens, and LeaseLostError is thrown, if the lease is gone. */
   const write = async (lease: Lease, sql: string, params: unknown[]) => {
     const { rows } = await pool.query<{ held: number }>(sql, [lease.runId, lease.owner, ...params]);
     if (Number(rows[0]?.held) !== 1) throw new LeaseLostError(lease.runId);
   };
-  const retryOne = async (id: string, now: number): Promise<RetryResult> => {
-    try {
-      if ((await pool.query(retrySql, [id, now, db.wake.runs])).rowCount === 1) return 'retried';
-    } catch (error) {
-      if (sqlState(error) === '23505' && (error as { constraint?: string }).constraint === 'runs_live_key') return 'key_busy';
-      throw error;
-    }
-    const { rows } = await pool.query('SELECT 1 FROM runs WHERE id = $1', [id]);
-    return rows.length === 0 ? 'not_found' : 'not_dead';
-  };
 
   return {
-    claim: async (owner, now, leaseMs, limit, skipLanes = []) => {
+    claim: async ({ owner, now, leaseMs, limit, skipLanes = [] }) => {
       const { rows } = await pool.query<RunRow & { event: EventRow; steps: StepRow[] }>(claimSql, [owner, now, now + leaseMs, limit, [...skipLanes]]);
       return rows.map((row): ClaimedRun => ({ ...toRun(row), event: toEvent(row.event), steps: row.steps.map(toStep) }));
     },
@@ -180,33 +145,16 @@ export function postgresRuns(db: Db): RunStore {
       ]);
     },
     // A lane of `undefined` keeps the run's lane as it is; null clears it.
-    saveStep: (lease, step, attempt, now, nextLane) =>
+    saveStep: (lease, { step, attempt, now, nextLane }) =>
       write(lease, saveStepSql, [now, step.stepId, step.status, toJson(step.output), step.startedAt, step.finishedAt, ...attemptParams(attempt), nextLane === undefined, nextLane ?? null]),
-    park: (lease, wait, now, nextLane) => write(lease, parkSql, [now, wait.stepId, wait.source, wait.type, wait.deadline, nextLane === undefined, nextLane ?? null]),
-    retryLater: (lease, attempt, availableAt, error, now) => write(lease, retryLaterSql, [now, availableAt, clean(error), ...attemptParams(attempt)]),
-    release: async (lease, availableAt, now) => {
+    park: (lease, { wait, now, nextLane }) => write(lease, parkSql, [now, wait.stepId, wait.source, wait.type, wait.deadline, nextLane === undefined, nextLane ?? null]),
+    retryLater: (lease, { attempt, availableAt, error, now }) => write(lease, retryLaterSql, [now, availableAt, clean(error), ...attemptParams(attempt)]),
+    release: async (lease, { availableAt, now }) => {
       const { rowCount } = await pool.query(releaseSql, [lease.runId, lease.owner, now, availableAt, db.wake.runs]);
       if (rowCount !== 1) throw new LeaseLostError(lease.runId);
     },
-    finish: (lease, status, error, attempt, now, step) =>
+    finish: (lease, { status, error, attempt, now, step }) =>
       write(lease, finishSql, [now, status, clean(error), ...attemptParams(attempt), step?.stepId ?? null, step?.status ?? null, toJson(step?.output), step?.startedAt ?? null, step?.finishedAt ?? null]),
-    retry: retryOne,
-    retryAllDead: async (now) => {
-      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM runs WHERE status = 'dead' ORDER BY id`);
-      let retried = 0;
-      for (const { id } of rows) if ((await retryOne(id, now)) === 'retried') retried++;
-      return retried;
-    },
-    list: async (filter) => (await pool.query<RunRow>(listSql(filter))).rows.map(toRun),
-    get: async (runId) => {
-      const { rows } = await pool.query<DetailRow>(detailSql('r.id = $1'), [runId]);
-      return rows[0] && toDetail(rows[0]);
-    },
-    forEvent: async (eventSeq) => (await pool.query<DetailRow>(detailSql('r.event_seq = $1'), [eventSeq])).rows.map(toDetail),
-    counts: async () => {
-      const { rows } = await pool.query<{ status: RunStatus; n: number }>('SELECT status, count(*) AS n FROM runs GROUP BY status');
-      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    },
     nextDue: async () => {
       const { rows } = await pool.query<{ due: number | null }>(`SELECT min(available_at) AS due FROM runs WHERE status IN ('queued', 'retrying')`);
       return rows[0]?.due ?? undefined;

@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
+import type { WaitResolution, WaitStore } from '../types.ts';
 import { toJson } from '../rows.ts';
 import { channel, type Db } from './db.ts';
 import { toWaiting, type WaitingRow } from '../rows.ts';
-import { eventColumnsOf } from './inbox.ts';
+import { eventColumns, eventColumnsOf } from './inbox.ts';
+import { toEvent, type EventRow } from '../rows.ts';
 
 /**
  * Resolving a wait, in one statement: only if it is still waiting (the conditional UPDATE is the
@@ -62,6 +63,20 @@ const waitingSql = `
   FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
   WHERE w.status = 'waiting' AND w.source = $1 ORDER BY w.ord`;
 
+/**
+ * Events of a source after the event `$1`, in seq order. Sequence numbers are taken before commit,
+ * so an event E racing the trigger T can have a smaller seq than T and yet commit, and be dispatched,
+ * after it (dispatch goes by (xid, seq), see dispatch.ts); a look-back by seq alone would miss E and
+ * so would the dispatcher, which ran before the wait existed. Such an event was in flight at the
+ * same moment as T, so it lies within a few hundred seqs of it: the window keeps the scan short.
+ */
+export const afterSql = `
+  SELECT ${eventColumns} FROM events
+  WHERE source = $2 AND seq > $1 - 1000
+    AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
+  ORDER BY seq LIMIT $3`;
+
+
 export function postgresWaits(db: Db): WaitStore {
   const { pool } = db;
   return {
@@ -75,6 +90,6 @@ export function postgresWaits(db: Db): WaitStore {
       const { rows } = await pool.query<{ deadline: number | null }>(`SELECT min(deadline) AS deadline FROM waits WHERE status = 'waiting'`);
       return rows[0]?.deadline ?? undefined;
     },
-    resolve: (resolution, now) => resolveWait(db, pool, resolution, 'matched', now),
+    lookBack: async ({ after: seq, source, limit }) => (await pool.query<EventRow>(afterSql, [seq, source, limit])).rows.map(toEvent),
   };
 }

@@ -9,10 +9,6 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
   const pending = db.prepare(`SELECT * FROM events WHERE status = 'received' ORDER BY seq LIMIT ?`);
   const markDispatched = db.prepare(`UPDATE events SET status = 'dispatched', dispatch_error = NULL WHERE seq = ? AND generation = ? AND status = 'received'`);
   const setAside = db.prepare(`UPDATE events SET status = 'failed', dispatch_error = ? WHERE seq = ? AND generation = ? AND status = 'received'`);
-  const retry = db.prepare(`UPDATE events SET status = 'received' WHERE seq = ? AND status = 'failed'`);
-  // The first pending event in receive order that is not a replay (a replay keeps its old receivedAt).
-  const oldestPending = db.prepare(`SELECT received_at FROM events WHERE status = 'received' AND generation = 0 ORDER BY seq LIMIT 1`).pluck();
-  const setAsideCount = db.prepare(`SELECT count(*) FROM events WHERE status = 'failed'`).pluck();
   const appendMessage = db.prepare(`
     INSERT INTO transcript_messages (conversation_id, message_id, event_seq, position, message)
     VALUES (@conversationId, @messageId, @eventSeq, @position, @message) ON CONFLICT DO NOTHING`);
@@ -49,8 +45,6 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
     commit: async (plans) => commit.immediate(plans),
     // One process owns a SQLite file, so an in-process lock excludes everyone who matters.
     withLock: (fn) => mutex.run(fn),
-    setAside: async (seq, generation, error) => setAside.run(error, seq, generation).changes === 1,
-    retry: async (seq) => retry.run(seq).changes === 1,
-    backlog: async () => ({ oldestPending: (oldestPending.get() as number | undefined) ?? undefined, setAside: setAsideCount.get() as number }),
+    setAside: async ({ seq, generation, error }) => setAside.run(error, seq, generation).changes === 1,
   };
 }

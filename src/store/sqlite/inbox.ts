@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import { eventSummaryColumns, toEvent, toEventSummary, type EventRow } from '../rows.ts';
-import type { EventFilter, EventStore, NewEvent, ReceiveResult } from '../types.ts';
+import type { Inbox, NewEvent, ReceiveResult } from '../types.ts';
 
 interface Pending {
   event: NewEvent;
@@ -9,7 +8,7 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-export function sqliteEvents(db: Database.Database): EventStore {
+export function sqliteInbox(db: Database.Database): Inbox {
   // An id is new, or seen so long ago that its TTL ran out: then the record is renewed. Otherwise 0 changes.
   const remember = db.prepare(`
     INSERT INTO seen_events (source, event_id, expires_at) VALUES (?, ?, ?)
@@ -60,40 +59,11 @@ export function sqliteEvents(db: Database.Database): EventStore {
   const purge = db.prepare(`
     DELETE FROM seen_events WHERE (source, event_id) IN
       (SELECT source, event_id FROM seen_events WHERE expires_at <= ? LIMIT ?)`);
-  const byId = db.prepare(`SELECT * FROM events WHERE event_id = ? AND (? IS NULL OR source = ?) ORDER BY seq DESC`);
-  const bySeq = db.prepare(`SELECT * FROM events WHERE seq = ?`);
-  const count = db.prepare(`SELECT count(*) AS n FROM events`).pluck();
-  const list = db.prepare(`
-    SELECT ${eventSummaryColumns} FROM events
-    WHERE (:source IS NULL OR source = :source) AND (:type IS NULL OR type GLOB :type)
-      AND (:before IS NULL OR seq < :before)
-      AND (:search IS NULL OR event_id = :search OR instr(body, :search) > 0)
-    ORDER BY seq DESC LIMIT :limit`);
-  const after = db.prepare(`SELECT * FROM events WHERE seq > ? AND source = ? ORDER BY seq LIMIT ?`);
-  const replay = db.prepare(`UPDATE events SET status = 'received', generation = generation + 1 WHERE seq = ?`);
 
   return {
     // Resolves once the batch holding this event is committed to the WAL.
     receive,
     purgeSeen: async (now, limit) => purge.run(now, limit).changes,
-    list: async (filter: EventFilter) =>
-      (
-        list.all({
-          source: filter.source ?? null,
-          type: filter.type ?? null,
-          before: filter.before ?? null,
-          search: filter.search ?? null,
-          limit: filter.limit ?? 50,
-        }) as EventRow[]
-      ).map(toEventSummary),
-    findById: async (eventId, source) => (byId.all(eventId, source ?? null, source ?? null) as EventRow[]).map(toEvent),
-    getBySeq: async (seq) => {
-      const row = bySeq.get(seq) as EventRow | undefined;
-      return row && toEvent(row);
-    },
-    after: async (afterSeq, source, limit) => (after.all(afterSeq, source, limit) as EventRow[]).map(toEvent),
-    replay: async (seq) => replay.run(seq).changes === 1,
-    count: async () => count.get() as number,
   };
 }
 

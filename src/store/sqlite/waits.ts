@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { WaitResolution, WaitStore } from '../types.ts';
-import { toJson, toWaiting, type WaitingRow } from '../rows.ts';
+import { toEvent, toJson, toWaiting, type EventRow, type WaitingRow } from '../rows.ts';
 
 /** Resolving a wait: only if still waiting; its step gets the output and its run is due now. */
 export function waitResolver(db: Database.Database) {
@@ -23,18 +23,18 @@ export function sqliteWaits(db: Database.Database): WaitStore {
     WHERE w.status = 'waiting' AND w.source = ? ORDER BY w.rowid`);
   const due = db.prepare(`SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= ? ORDER BY deadline LIMIT ?`);
   const next = db.prepare(`SELECT min(deadline) FROM waits WHERE status = 'waiting'`).pluck();
+  const after = db.prepare(`SELECT * FROM events WHERE seq > ? AND source = ? ORDER BY seq LIMIT ?`);
 
   const expireTx = db.transaction((now: number, limit: number) =>
     (due.all(now, limit) as Array<{ run_id: string; step_id: string }>)
       .map((w) => ({ runId: w.run_id, stepId: w.step_id }))
       .filter((w) => resolve({ ...w, output: { timed_out: true } }, 'timed_out', now)),
   );
-  const resolveTx = db.transaction((resolution: WaitResolution, now: number) => resolve(resolution, 'matched', now));
 
   return {
     waiting: async (source) => (waiting.all(source) as WaitingRow[]).map(toWaiting),
     expire: async (now, limit) => expireTx.immediate(now, limit),
     nextDeadline: async () => (next.get() as number | null) ?? undefined,
-    resolve: async (resolution, now) => resolveTx.immediate(resolution, now),
+    lookBack: async ({ after: seq, source, limit }) => (after.all(seq, source, limit) as EventRow[]).map(toEvent),
   };
 }
