@@ -7,6 +7,7 @@ import { sourceNames } from './config/schema.ts';
 import { consoleApp } from './console/index.ts';
 import { storeAttachments } from './domain/attachments.ts';
 import { Conversations } from './domain/conversations.ts';
+import { liveActions } from './engine/action-invoker.ts';
 import type { EngineDeps } from './engine/execute.ts';
 import { DestinationLimiter } from './engine/limiter.ts';
 import { formatDiagnostic } from './errors.ts';
@@ -134,23 +135,40 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     },
     metrics,
   });
+  const limiter = new DestinationLimiter(config.worker.per_connection);
   const engine: EngineDeps = {
-    store,
-    get config() {
-      return current;
-    },
-    clock,
-    logger,
-    metrics,
-    actions,
-    recipes,
+    queue: store.queue,
+    waits: store.waits,
+    withLock: (fn) => store.dispatch.withLock(fn),
     conversations,
-    limiter: new DestinationLimiter(config.worker.per_connection),
-    get retry() {
-      return { schedule: current.retry.schedule, jitter: current.retry.jitter };
+    actions: liveActions({
+      get config() {
+        return current;
+      },
+      records: store.records,
+      clock,
+      logger,
+      limiter,
+      redact,
+    }),
+    recipes,
+    get vars() {
+      return current.vars;
     },
     get env() {
       return env;
+    },
+    clock,
+    logger,
+    metrics: {
+      run: (recipe, outcome) => metrics.runs.inc({ recipe, outcome }),
+      action: (action, result, seconds) => {
+        metrics.actions.inc({ action, result });
+        if (seconds !== undefined) metrics.stepLatency.observe({ action }, seconds);
+      },
+    },
+    get retry() {
+      return { schedule: current.retry.schedule, jitter: current.retry.jitter };
     },
     redact,
   };
@@ -160,6 +178,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     logger,
     dispatcher,
     engine,
+    limiter,
     options: { concurrency: config.worker.concurrency, leaseMs: config.worker.lease, pollMs: config.worker.poll },
   });
 

@@ -1,10 +1,11 @@
 import type { Config } from '../config/schema.ts';
 import type { Conversations } from '../domain/conversations.ts';
-import { eventView, truthy } from '../recipes/view.ts';
+import { eventView } from '../recipes/view.ts';
+import { evaluateTrigger } from '../recipes/trigger.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
-import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
+import type { CompiledRecipe, WaitStep } from '../recipes/compile.ts';
+import type { Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import { indexKey } from '../store/index-key.ts';
 import { waitMatches } from '../recipes/wait-match.ts';
@@ -168,24 +169,13 @@ export class Dispatcher {
   }
 
   private async startRun(recipe: CompiledRecipe, view: Record<string, unknown>, bindings: Bindings): Promise<NewRun | undefined> {
+    const trigger = await evaluateTrigger(recipe, view, bindings);
+    if (!trigger.start) return undefined;
     const id = newRunId(this.deps.clock.now());
-    let stage = 'if';
-    try {
-      if (recipe.if && !truthy(await recipe.if.evaluate(view, bindings))) return undefined;
-      stage = 'key';
-      const lane = laneAt(recipe, 0) ?? undefined;
-      if (!recipe.key) return { id, recipe: recipe.name, status: 'queued', lane };
-      const key = await recipe.key.evaluate(view, bindings);
-      if (key === undefined || key === null || typeof key === 'object') {
-        throw new Error(`evaluated to ${key === undefined ? 'nothing' : JSON.stringify(key)}; a key must be a string or number`);
-      }
-      // Any length and any character: stored as an index key, so that no value breaks the store.
-      return { id, recipe: recipe.name, key: indexKey(String(key)), status: 'queued', lane };
-    } catch (error) {
-      // Recorded as a dead run, so the operator sees it in dead letters rather than only in a log.
-      const source = stage === 'if' ? recipe.if?.source : recipe.key?.source;
-      return { id, recipe: recipe.name, status: 'dead', error: `recipe ${recipe.name}: ${stage} expression "${source}" failed: ${describeJsonataError(error)}` };
-    }
+    // Recorded as a dead run, so the operator sees it in dead letters rather than only in a log.
+    if ('error' in trigger) return { id, recipe: recipe.name, status: 'dead', error: trigger.error };
+    // Any length and any character: stored as an index key, so that no value breaks the store.
+    return { id, recipe: recipe.name, status: 'queued', lane: trigger.lane, ...(trigger.key !== undefined && { key: indexKey(trigger.key) }) };
   }
 
   private async resolveWaits(event: EventRecord, view: Record<string, unknown>, base: Bindings, waits: WaitRecord[]): Promise<WaitResolution[]> {

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.ts';
 import { executeRun, type EngineDeps, type ExecutionResult } from '../engine/execute.ts';
+import type { DestinationLimiter } from '../engine/limiter.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -33,16 +34,18 @@ export class Worker {
   private readonly logger: Logger;
   private readonly dispatcher: Dispatcher;
   private readonly engine: EngineDeps;
+  private readonly limiter: DestinationLimiter;
   private readonly options: WorkerOptions;
 
-  constructor(deps: { store: Store; clock: Clock; logger: Logger; dispatcher: Dispatcher; engine: EngineDeps; options: WorkerOptions }) {
+  constructor(deps: { store: Store; clock: Clock; logger: Logger; dispatcher: Dispatcher; engine: EngineDeps; limiter: DestinationLimiter; options: WorkerOptions }) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.dispatcher = deps.dispatcher;
     this.engine = deps.engine;
     this.options = deps.options;
-    this.engine.limiter.onFree = () => this.wake();
+    this.limiter = deps.limiter;
+    this.limiter.onFree = () => this.wake();
   }
 
   /** Whether the worker loop runs (started and not stopping). */
@@ -77,7 +80,7 @@ export class Worker {
     this.wakeUp?.();
     this.unsubscribe?.();
     await this.loop;
-    this.engine.limiter.cancelWaiting();
+    this.limiter.cancelWaiting();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(this.inFlight.values()), timeout]);
     clearInterval(this.heartbeat);
@@ -101,11 +104,11 @@ export class Worker {
     const expired = await this.store.waits.expire(this.clock.now(), 500);
     busy ||= expired.length > 0;
     // Runs waiting in the limiter for their destination hold no slot.
-    const free = this.options.concurrency - (this.inFlight.size - this.engine.limiter.waiting());
+    const free = this.options.concurrency - (this.inFlight.size - this.limiter.waiting());
     if (busy) this.claimWanted = true;
     if (free > 0 && this.claimWanted) {
       // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
-      const claimed = await this.store.queue.claim({ owner: this.owner, now: this.clock.now(), leaseMs: this.options.leaseMs, limit: free, skipLanes: this.engine.limiter.saturated() });
+      const claimed = await this.store.queue.claim({ owner: this.owner, now: this.clock.now(), leaseMs: this.options.leaseMs, limit: free, skipLanes: this.limiter.saturated() });
       for (const run of claimed) this.track(run.id, executeRun(run, this.owner, this.engine));
       // Fewer than asked: nothing more is claimable until something changes (see wake()).
       if (claimed.length < free) this.claimWanted = false;

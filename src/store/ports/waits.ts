@@ -25,8 +25,11 @@ export interface WaitRecord extends NewWait {
 export interface WaitStore {
   /** Waits still waiting for events of this source, with their runs' trigger events, oldest first. */
   waiting(source: string): Promise<WaitRecord[]>;
-  /** Events of `source` dispatched after the event `after` (its seq), in dispatch order: the look-back of wait_for. */
-  lookBack(query: { after: number; source: string; limit: number }): Promise<EventRecord[]>;
+  /**
+   * Events dispatched after the event `after` (its seq), in dispatch order, of `source` (undefined:
+   * of every source): the look-back of wait_for.
+   */
+  lookBack(query: { after: number; source?: string | undefined; limit: number }): Promise<EventRecord[]>;
   /**
    * Times out up to `limit` waits whose deadline has passed: step output { timed_out: true },
    * run queued. Exactly once, even with several instances sweeping at the same moment.

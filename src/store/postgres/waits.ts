@@ -72,7 +72,7 @@ const waitingSql = `
  */
 export const afterSql = `
   SELECT ${eventColumns} FROM events
-  WHERE source = $2 AND seq > $1 - 1000
+  WHERE ($2::text IS NULL OR source = $2) AND seq > $1 - 1000
     AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
   ORDER BY seq LIMIT $3`;
 
@@ -90,6 +90,6 @@ export function postgresWaits(db: Db): WaitStore {
       const { rows } = await pool.query<{ deadline: number | null }>(`SELECT min(deadline) AS deadline FROM waits WHERE status = 'waiting'`);
       return rows[0]?.deadline ?? undefined;
     },
-    lookBack: async ({ after: seq, source, limit }) => (await pool.query<EventRow>(afterSql, [seq, source, limit])).rows.map(toEvent),
+    lookBack: async ({ after: seq, source, limit }) => (await pool.query<EventRow>(afterSql, [seq, source ?? null, limit])).rows.map(toEvent),
   };
 }

@@ -23,7 +23,7 @@ export function sqliteWaits(db: Database.Database): WaitStore {
     WHERE w.status = 'waiting' AND w.source = ? ORDER BY w.rowid`);
   const due = db.prepare(`SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= ? ORDER BY deadline LIMIT ?`);
   const next = db.prepare(`SELECT min(deadline) FROM waits WHERE status = 'waiting'`).pluck();
-  const after = db.prepare(`SELECT * FROM events WHERE seq > ? AND source = ? ORDER BY seq LIMIT ?`);
+  const after = db.prepare(`SELECT * FROM events WHERE seq > :after AND (:source IS NULL OR source = :source) ORDER BY seq LIMIT :limit`);
 
   const expireTx = db.transaction((now: number, limit: number) =>
     (due.all(now, limit) as Array<{ run_id: string; step_id: string }>)
@@ -35,6 +35,6 @@ export function sqliteWaits(db: Database.Database): WaitStore {
     waiting: async (source) => (waiting.all(source) as WaitingRow[]).map(toWaiting),
     expire: async (now, limit) => expireTx.immediate(now, limit),
     nextDeadline: async () => (next.get() as number | null) ?? undefined,
-    lookBack: async ({ after: seq, source, limit }) => (after.all(seq, source, limit) as EventRow[]).map(toEvent),
+    lookBack: async ({ after: seq, source, limit }) => (after.all({ after: seq, source: source ?? null, limit }) as EventRow[]).map(toEvent),
   };
 }
