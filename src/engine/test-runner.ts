@@ -2,16 +2,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
-import { Conversations } from '../domain/conversations.ts';
-import { truthy } from '../recipes/view.ts';
-import { sampleFile } from '../samples/samples.ts';
-import type { ConversationRecords, TranscriptMessage } from '../store/types.ts';
-import type { Clock } from '../util/clock.ts';
-import { checkRenderedArgs, type CompiledRecipe } from '../recipes/compile.ts';
-import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
+import { Conversations, type Transcript } from '../domain/conversations.ts';
+import { createLogger } from '../observability/logger.ts';
+import type { CompiledRecipe } from '../recipes/compile.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { RecipeTestCase } from '../recipes/schema.ts';
 import { transcriptRules } from '../recipes/transcript-rules.ts';
+import { evaluateTrigger } from '../recipes/trigger.ts';
+import { eventView } from '../recipes/view.ts';
+import { sampleFile } from '../samples/samples.ts';
+import type { ClaimedRun, ConversationRecords, EventRecord, NewWait, RunQueue, StepRecord, TranscriptMessage } from '../store/types.ts';
+import type { Clock } from '../util/clock.ts';
+import type { ActionInvoker } from './action-invoker.ts';
+import { executeRun, type EngineDeps, type ExecutionResult } from './execute.ts';
 
 export interface TestResult {
   recipe: string;
@@ -23,57 +26,61 @@ export interface TestResult {
 }
 
 /**
- * `hookline test`: each recipe's test cases, run offline. Steps follow the engine's rules (if,
- * templates, argument validation); actions are recorded instead of called, wait_for steps take the
- * outcome the test gives (default: timed out), action outputs come from the test or the action's fake.
+ * `hookline test`: each recipe's test cases, run offline through the real engine — the recipe's
+ * trigger (on, if, key) as dispatch evaluates it, then the step loop (if, templates, argument
+ * validation, wait_for) — with fake actions: each call is recorded instead of made, and answers with
+ * the test's output for that step or the action's fake. A wait_for takes the outcome the test gives
+ * (default: timed out). Nothing is stored and nothing leaves the process.
  */
 export async function runRecipeTests(set: RecipeSet, config: Config, only: string[] = []): Promise<TestResult[]> {
   const results: TestResult[] = [];
   for (const recipe of set.recipes.values()) {
     if (only.length > 0 && !only.includes(recipe.name)) continue;
-    for (const test of recipe.tests) results.push(await runCase(recipe, test, config));
+    for (const test of recipe.tests) results.push(await runCase(set, recipe, test, config));
   }
   return results;
 }
 
-async function runCase(recipe: CompiledRecipe, test: RecipeTestCase, config: Config): Promise<TestResult> {
+const logger = createLogger('silent');
+const asIs = { text: (v: string) => v, value: <T>(v: T) => v };
+
+async function runCase(set: RecipeSet, recipe: CompiledRecipe, test: RecipeTestCase, config: Config): Promise<TestResult> {
   const result: TestResult = { recipe: recipe.name, name: test.name, ok: false, failures: [], actions: [] };
-  let event: { source: string; body: Record<string, unknown> };
+  let resolved: { source: string; body: Record<string, unknown> };
   try {
-    event = resolveEvent(recipe, test);
+    resolved = resolveEvent(recipe, test);
   } catch (error) {
     result.failures.push((error as Error).message);
     return result;
   }
-  const body = test.patch ? (merge(event.body, test.patch) as Record<string, unknown>) : event.body;
-  const type = event.source === 'meru' ? 'email.received' : String(body.type ?? 'unknown');
-  const id = String(body.id ?? body.event_id ?? 'evt_test');
+  const { source } = resolved;
+  const body = test.patch ? (merge(resolved.body, test.patch) as Record<string, unknown>) : resolved.body;
+  const type = source === 'meru' ? 'email.received' : String(body.type ?? 'unknown');
   const receivedAt = Date.parse(String(body.created_at ?? body.timestamp ?? '')) || Date.parse('2026-01-01T00:00:00Z');
+  const event: EventRecord = {
+    seq: 1,
+    source,
+    eventId: String(body.id ?? body.event_id ?? 'evt_test'),
+    type,
+    receivedAt,
+    headers: {},
+    body: JSON.stringify(body),
+    test: (body.data as { test?: unknown } | undefined)?.test === true,
+    status: 'dispatched',
+    generation: 0,
+    dispatchError: null,
+  };
   const clock: Clock = { now: () => receivedAt };
-  const view = { ...body, source: event.source, id, type, received_at: new Date(receivedAt).toISOString(), test: (body.data as { test?: unknown })?.test === true };
-
+  const view = eventView(event);
+  const vars = { ...(config.vars as Record<string, unknown>), ...test.vars };
   const conversations = new Conversations(transcriptRules(config.sources.muro.transcript, clock), storedTranscript(test.conversation ?? []));
-  const { transcript } = await conversations.withEvent(view, 1, true);
-  const bindings: Bindings = { trigger: view, steps: {}, vars: { ...config.vars, ...test.vars }, env: {}, conversation: transcript, clock };
+  const { transcript } = await conversations.withEvent(view, event.seq, true);
 
   try {
-    if (recipe.on.some((m) => m.matches(event.source, type)) && (!recipe.if || truthy(await recipe.if.evaluate(view, bindings)))) {
-      for (const step of recipe.steps) {
-        const steps = bindings.steps!;
-        if (step.if && !truthy(await evaluate(() => step.if!.evaluate(view, bindings), recipe, step.id, `if "${step.if.source}"`))) {
-          steps[step.id] = { skipped: 'if was false' };
-          continue;
-        }
-        if (step.kind === 'wait') {
-          steps[step.id] = test.steps?.[step.id] ?? { timed_out: true };
-          continue;
-        }
-        const rendered = await evaluate(() => step.args.render(view, bindings), recipe, step.id, 'arguments');
-        const checked = checkRenderedArgs(step, rendered);
-        if (!checked.ok) throw new Error(checked.message);
-        result.actions.push({ [step.action.name]: checked.args });
-        steps[step.id] = test.steps?.[step.id] ?? step.action.fake(checked.args);
-      }
+    if (recipe.on.some((m) => m.matches(source, type))) {
+      const trigger = await evaluateTrigger(recipe, view, { trigger: view, steps: {}, vars, env: {}, conversation: transcript, clock });
+      if (trigger.start && 'error' in trigger) throw new Error(trigger.error);
+      if (trigger.start) await runToTheEnd(set, recipe, test, event, { vars, clock, transcript, actions: result.actions });
     }
   } catch (error) {
     result.failures.push((error as Error).message);
@@ -84,12 +91,85 @@ async function runCase(recipe: CompiledRecipe, test: RecipeTestCase, config: Con
   return result;
 }
 
-async function evaluate<T>(fn: () => Promise<T>, recipe: CompiledRecipe, step: string, what: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    const detail = error instanceof ExpressionError ? error.message : describeJsonataError(error);
-    throw new Error(`recipe ${recipe.name}, step ${step}: ${what}: ${detail}`);
+/**
+ * Executes the test's run with the engine until it ends. The queue is this one run in memory; when
+ * the run parks on a wait_for, the wait resolves with the test's outcome and the run is executed
+ * again from there, as the worker would once dispatch or the timer resolved it.
+ */
+async function runToTheEnd(
+  set: RecipeSet,
+  recipe: CompiledRecipe,
+  test: RecipeTestCase,
+  event: EventRecord,
+  context: { vars: unknown; clock: Clock; transcript: Transcript | undefined; actions: Array<Record<string, unknown>> },
+): Promise<void> {
+  const steps = new Map<string, StepRecord>();
+  let parked: NewWait | undefined;
+  let ended: { error: string | null } = { error: null };
+  const queue: EngineDeps['queue'] = {
+    saveStep: async (_lease, { step }) => void steps.set(step.stepId, step),
+    park: async (_lease, { wait, now }) => {
+      parked = wait;
+      steps.set(wait.stepId, { runId: 'test', stepId: wait.stepId, status: 'waiting', output: null, startedAt: now, finishedAt: null });
+    },
+    retryLater: async (_lease, { error }) => void (ended = { error }),
+    release: async () => {},
+    finish: async (_lease, { error, step }) => {
+      if (step) steps.set(step.stepId, step);
+      ended = { error: error ?? null };
+    },
+  } satisfies Pick<RunQueue, 'saveStep' | 'park' | 'retryLater' | 'release' | 'finish'>;
+  const actions: ActionInvoker = {
+    invoke: async (call) => {
+      context.actions.push({ [call.step.action.name]: call.args });
+      return { status: 'ok', output: test.steps?.[call.step.id] ?? call.step.action.fake(call.args), durationMs: 0 };
+    },
+  };
+  const deps: EngineDeps = {
+    queue,
+    // Nothing else was received: there is nothing to look back over.
+    waits: { lookBack: async () => [] },
+    withLock: (fn) => fn(),
+    conversations: { current: async () => context.transcript },
+    actions,
+    recipes: () => set,
+    vars: context.vars,
+    env: {},
+    clock: context.clock,
+    logger,
+    metrics: { run: () => {}, action: () => {} },
+    // A fake action does not fail; should one, the run ends there rather than waiting for a retry.
+    retry: { schedule: [], jitter: 0 },
+    redact: asIs,
+  };
+  const run: ClaimedRun = {
+    id: 'test',
+    eventSeq: event.seq,
+    recipe: recipe.name,
+    key: null,
+    generation: 0,
+    status: 'running',
+    lane: null,
+    attempt: 0,
+    availableAt: event.receivedAt,
+    leaseOwner: 'hookline test',
+    leaseUntil: null,
+    createdAt: event.receivedAt,
+    updatedAt: event.receivedAt,
+    error: null,
+    event,
+    steps: [],
+  };
+  // Each execution finishes at least one step or ends the run: at most one per step.
+  for (let n = 0; n <= recipe.steps.length; n++) {
+    const outcome: ExecutionResult = await executeRun({ ...run, steps: [...steps.values()] }, 'hookline test', deps);
+    if (outcome !== 'waiting' || !parked) {
+      if (ended.error !== null) throw new Error(ended.error);
+      return;
+    }
+    const wait = parked;
+    parked = undefined;
+    steps.set(wait.stepId, { ...steps.get(wait.stepId)!, status: 'done', output: test.steps?.[wait.stepId] ?? { timed_out: true }, finishedAt: context.clock.now() });
   }
 }
 
