@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/units.ts';
 import type { Conversations } from '../domain/conversations.ts';
+import { runDeadNotice } from '../domain/run-dead.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Redactor } from '../observability/redact.ts';
@@ -85,7 +86,9 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
   const lease: Lease = { runId: run.id, owner };
   const recipe = deps.recipes().recipes.get(run.recipe);
   if (!recipe) {
-    await deps.queue.finish(lease, { status: 'dead', error: `recipe "${run.recipe}" is no longer loaded (removed, renamed or refused)`, now: clock.now() });
+    const error = `recipe "${run.recipe}" is no longer loaded (removed, renamed or refused)`;
+    const now = clock.now();
+    await deps.queue.finish(lease, { status: 'dead', error, now, announce: runDeadNotice({ id: run.id, recipe: run.recipe, since: run.updatedAt }, run.event, null, error, now) });
     deps.metrics.run(run.recipe, 'dead');
     return 'dead';
   }
@@ -159,9 +162,12 @@ async function save({ run, lease, deps }: Execution, current: StepRun, record: P
   await deps.queue.saveStep(lease, { step, attempt, now, nextLane: current.nextLane });
 }
 
-/** The run goes to dead letters with its error (and the attempt that failed, if one). */
-async function die({ lease, recipe, deps }: Execution, error: string, attempt?: AttemptRecord): Promise<ExecutionResult> {
-  await deps.queue.finish(lease, { status: 'dead', error, attempt, now: deps.clock.now() });
+/** The run goes to dead letters with its error (and the attempt that failed), announced by hookline/run.dead. */
+async function die({ run, lease, recipe, deps }: Execution, error: string, attempt: AttemptRecord): Promise<ExecutionResult> {
+  const now = deps.clock.now();
+  // The claim set updatedAt: the start of the execution that died.
+  const announce = runDeadNotice({ id: run.id, recipe: recipe.name, since: run.updatedAt }, run.event, attempt.stepId, error, now);
+  await deps.queue.finish(lease, { status: 'dead', error, attempt, now, announce });
   deps.metrics.run(recipe.name, 'dead');
   return 'dead';
 }

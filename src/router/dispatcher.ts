@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Conversations } from '../domain/conversations.ts';
+import { runDeadNotice } from '../domain/run-dead.ts';
 import { eventView } from '../recipes/view.ts';
 import { evaluateTrigger } from '../recipes/trigger.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -156,16 +157,12 @@ export class Dispatcher {
     const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);
     const { transcript, append } = await conversations.withEvent(view, event.seq, needsTranscript, unstored);
     const base: Bindings = { vars: config.vars, env: this.deps.env, clock, conversation: transcript };
-    const runs = await Promise.all(recipes.map((recipe) => this.startRun(recipe, view, { ...base, trigger: view, steps: {} })));
+    const runs = (await Promise.all(recipes.map((recipe) => this.startRun(recipe, view, { ...base, trigger: view, steps: {} })))).filter((r): r is NewRun => r !== undefined);
     const resolutions = await this.resolveWaits(event, view, base, waits);
-    return {
-      seq: event.seq,
-      generation: event.generation,
-      now: clock.now(),
-      messages: append,
-      runs: runs.filter((r): r is NewRun => r !== undefined),
-      resolutions,
-    };
+    const now = clock.now();
+    // A run dead at birth (its if or key failed) is announced like any dead run.
+    const announce = runs.flatMap((r) => (r.status === 'dead' ? [runDeadNotice({ id: r.id, recipe: r.recipe, since: now }, event, null, r.error ?? '', now)] : [])).filter((a) => a !== undefined);
+    return { seq: event.seq, generation: event.generation, now, messages: append, runs, resolutions, announce };
   }
 
   private async startRun(recipe: CompiledRecipe, view: Record<string, unknown>, bindings: Bindings): Promise<NewRun | undefined> {

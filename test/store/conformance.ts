@@ -708,6 +708,34 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
       });
     });
 
+    describe('announcements (hookline/run.dead)', () => {
+      const notice = (id: string, now = T0 + 5) => ({ event: newEvent({ source: 'hookline', eventId: id, type: 'run.dead', receivedAt: now }), dedupTtlMs: TTL });
+
+      it('finish appends the announced event in the same transaction; with a lost lease, neither; an id seen before once', async () => {
+        await claimed(['d1', 'd2', 'd3']);
+        await store.queue.finish(lease('d1'), { status: 'dead', error: 'boom', now: T0 + 5, announce: notice('run.dead:d1') });
+        const [stored] = await store.read.receipts('run.dead:d1', 'hookline');
+        expect(stored).toMatchObject({ source: 'hookline', type: 'run.dead', status: 'received' });
+        expect((await store.dispatch.pending(10)).map((e) => e.eventId)).toContain('run.dead:d1');
+
+        await expect(store.queue.finish(lease('d2', 'someone-else'), { status: 'dead', error: 'x', now: T0 + 5, announce: notice('run.dead:d2') })).rejects.toBeInstanceOf(LeaseLostError);
+        expect(await store.read.receipts('run.dead:d2')).toEqual([]);
+        expect(await store.read.run('d2')).toMatchObject({ status: 'running' });
+
+        await store.queue.finish(lease('d3'), { status: 'dead', error: 'x', now: T0 + 6, announce: notice('run.dead:d1', T0 + 6) });
+        expect(await store.read.run('d3')).toMatchObject({ status: 'dead' });
+        expect(await store.read.receipts('run.dead:d1')).toHaveLength(1);
+      });
+
+      it('a dispatch commit appends the announcements of its plan, only when it dispatches the event', async () => {
+        const seq = await receive(store);
+        await commit(store, seq, { runs: [run('born-dead', { status: 'dead', error: 'if failed' })], announce: [notice('run.dead:born-dead')] });
+        expect(await store.read.receipts('run.dead:born-dead')).toHaveLength(1);
+        await commit(store, seq, { announce: [notice('run.dead:again')] });
+        expect(await store.read.receipts('run.dead:again')).toEqual([]);
+      });
+    });
+
     describe('runs: retry, list, counts, owners', () => {
       it('retry puts a dead run back in the queue, attempt reset, finished steps kept', async () => {
         await claimed(['r1']);

@@ -1,5 +1,5 @@
 // Small builders shared by the conformance suite and the backend-specific store tests.
-import type { AttemptRecord, DispatchOutcome, NewEvent, NewRun, Store, TranscriptMessage, WaitResolution } from '../../src/store/types.ts';
+import type { Announcement, AttemptRecord, DispatchOutcome, NewEvent, NewRun, Store, TranscriptMessage, WaitResolution } from '../../src/store/types.ts';
 
 export const T0 = 1_700_000_000_000;
 export const TTL = 1_000;
@@ -35,6 +35,7 @@ export interface PlanParts {
   messages?: TranscriptMessage[];
   runs?: NewRun[];
   resolutions?: WaitResolution[];
+  announce?: Announcement[];
 }
 
 export async function commit(store: Store, seq: number, parts: PlanParts = {}): Promise<DispatchOutcome> {
@@ -46,6 +47,7 @@ export async function commit(store: Store, seq: number, parts: PlanParts = {}): 
       messages: parts.messages ?? [],
       runs: parts.runs ?? [],
       resolutions: parts.resolutions ?? [],
+      announce: parts.announce ?? [],
     },
   ]);
   return outcome!;

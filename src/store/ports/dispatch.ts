@@ -1,4 +1,4 @@
-import type { EventRecord } from './inbox.ts';
+import type { Announcement, EventRecord } from './inbox.ts';
 
 /**
  * Dispatch: the router's port. Stored events are taken in dispatch order and what each causes —
@@ -46,6 +46,8 @@ export interface DispatchPlan {
   messages: TranscriptMessage[];
   runs: NewRun[];
   resolutions: WaitResolution[];
+  /** Events to append with the runs (hookline/run.dead of runs dead at birth). */
+  announce?: Announcement[] | undefined;
 }
 
 export interface DispatchOutcome {
@@ -63,7 +65,8 @@ export interface DispatchStore {
   /**
    * In one transaction, for each plan in order: append transcript messages (ignoring ids already
    * there), create the runs (a run whose key is held by a live run becomes `skipped`), resolve waits
-   * that are still waiting (step output stored, run queued), and mark the event dispatched. A plan for
+   * that are still waiting (step output stored, run queued), append its announcements, and mark the
+   * event dispatched. A plan for
    * an event that is no longer `received` (another instance dispatched it) changes nothing and its
    * outcome has empty lists. One outcome per plan, in the same order.
    */

@@ -36,6 +36,15 @@ export type EventStatus = 'received' | 'dispatched' | 'failed';
 
 export type EventSummary = Omit<EventRecord, 'body' | 'headers'>;
 
+/**
+ * An event hookline appends itself (hookline/run.dead), in the transaction of what it announces,
+ * deduplicated by its id like a received one.
+ */
+export interface Announcement {
+  event: NewEvent;
+  dedupTtlMs: number;
+}
+
 export type ReceiveResult = { duplicate: false; seq: number } | { duplicate: true };
 
 export interface Inbox {

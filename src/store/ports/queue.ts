@@ -1,4 +1,4 @@
-import type { EventRecord } from './inbox.ts';
+import type { Announcement, EventRecord } from './inbox.ts';
 import type { NewWait } from './waits.ts';
 
 /**
@@ -60,7 +60,7 @@ export interface AttemptRecord {
   response?: unknown;
 }
 
-/** A run claimed by a worker, with what it needs to continue where it stopped. */
+/** A run claimed by a worker, with what it needs to continue where it stopped; `updatedAt` is the claim's time. */
 export interface ClaimedRun extends RunRecord {
   event: EventRecord;
   steps: StepRecord[];
@@ -108,6 +108,8 @@ export interface Finish {
   /** The last step's record, stored in the same transaction (saveStep and finish in one commit). */
   step?: StepRecord | undefined;
   now: number;
+  /** An event appended in the same transaction (hookline/run.dead), only if the lease is still held. */
+  announce?: Announcement | undefined;
 }
 
 export interface RunQueue {

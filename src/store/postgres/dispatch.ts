@@ -3,7 +3,7 @@ import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
 import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
 import { toEvent, type EventRow } from '../rows.ts';
-import { eventColumns } from './inbox.ts';
+import { appendEvents, eventColumns } from './inbox.ts';
 import { resolveWait } from './waits.ts';
 
 /**
@@ -121,6 +121,7 @@ async function commitOne(db: Db, client: PoolClient, plan: DispatchPlan): Promis
     for (const r of plan.resolutions) {
       if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
     }
+    await appendEvents(client, plan.announce ?? [], db.wake.events);
     return { outcome, runsDue: due };
   }
 }

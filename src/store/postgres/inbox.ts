@@ -1,6 +1,6 @@
 import { eventSummaryColumns } from '../rows.ts';
-import type { Inbox, NewEvent, ReceiveResult } from '../types.ts';
-import type { Pool, QueryConfig } from 'pg';
+import type { Announcement, Inbox, NewEvent, ReceiveResult } from '../types.ts';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { channel, checkin, checkout, clean, sqlState, type Db } from './db.ts';
 
 export const eventColumns = `${eventSummaryColumns}, headers, body`;
@@ -33,6 +33,29 @@ export const receiveSql = `
   )
   SELECT i.n, stored.seq, pg_notify('${channel}', $9) FROM stored JOIN input i USING (source, event_id)`;
 
+/** receiveSql's parameters for a batch of events with their dedup TTLs, and the wake-up payload. */
+export function receiveParams(batch: ReadonlyArray<{ event: NewEvent; ttlMs: number }>, wake: string): unknown[] {
+  const column = <T>(get: (r: { event: NewEvent; ttlMs: number }) => T) => batch.map(get);
+  return [
+    // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
+    column((r) => clean(r.event.source)),
+    column((r) => clean(r.event.eventId)),
+    column((r) => clean(r.event.type)),
+    column((r) => r.event.receivedAt),
+    column((r) => r.event.receivedAt + r.ttlMs),
+    column((r) => JSON.stringify(r.event.headers)),
+    column((r) => r.event.body),
+    column((r) => r.event.test),
+    wake,
+  ];
+}
+
+/** Appends hookline's own events inside the caller's transaction, deduplicated as receives are. */
+export async function appendEvents(client: PoolClient, announcements: readonly Announcement[], wake: string): Promise<void> {
+  if (announcements.length === 0) return;
+  await client.query(receiveSql, receiveParams(announcements.map((a) => ({ event: a.event, ttlMs: a.dedupTtlMs })), wake));
+}
+
 interface Receipt {
   event: NewEvent;
   ttlMs: number;
@@ -48,7 +71,6 @@ interface Receipt {
  * still commit, and the sender's retry is then a duplicate, which is fine; a 2xx without a commit is not).
  */
 async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string): Promise<ReceiveResult[]> {
-  const column = <T>(get: (r: Receipt) => T) => batch.map(get);
   const client = await checkout(pool);
   let failure: Error | undefined;
   try {
@@ -57,18 +79,7 @@ async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string)
     // query_timeout per query is honoured by pg's Client, though its typings only know it per client.
     const query: QueryConfig & { query_timeout: number } = {
       text: receiveSql,
-      values: [
-        // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
-        column((r) => clean(r.event.source)),
-        column((r) => clean(r.event.eventId)),
-        column((r) => clean(r.event.type)),
-        column((r) => r.event.receivedAt),
-        column((r) => r.event.receivedAt + r.ttlMs),
-        column((r) => JSON.stringify(r.event.headers)),
-        column((r) => r.event.body),
-        column((r) => r.event.test),
-        wake,
-      ],
+      values: receiveParams(batch, wake),
       query_timeout: remaining,
     };
     const { rows } = await client.query<{ n: number; seq: number }>(query);

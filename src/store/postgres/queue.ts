@@ -1,6 +1,8 @@
 import { LeaseLostError } from '../../errors.ts';
 import type { AttemptRecord, ClaimedRun, Lease, RunQueue } from '../types.ts';
-import { channel, clean, type Db } from './db.ts';
+import type { Pool, PoolClient } from 'pg';
+import { channel, clean, transaction, type Db } from './db.ts';
+import { appendEvents } from './inbox.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 
 export const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
@@ -126,8 +128,8 @@ export const releaseOwnerSql = `
 export function postgresQueue(db: Db): RunQueue {
   const { pool } = db;
   /** Runs a lease-checked write; none of it happens, and LeaseLostError is thrown, if the lease is gone. */
-  const write = async (lease: Lease, sql: string, params: unknown[]) => {
-    const { rows } = await pool.query<{ held: number }>(sql, [lease.runId, lease.owner, ...params]);
+  const write = async (lease: Lease, sql: string, params: unknown[], on: Pool | PoolClient = pool) => {
+    const { rows } = await on.query<{ held: number }>(sql, [lease.runId, lease.owner, ...params]);
     if (Number(rows[0]?.held) !== 1) throw new LeaseLostError(lease.runId);
   };
 
@@ -153,8 +155,15 @@ export function postgresQueue(db: Db): RunQueue {
       const { rowCount } = await pool.query(releaseSql, [lease.runId, lease.owner, now, availableAt, db.wake.runs]);
       if (rowCount !== 1) throw new LeaseLostError(lease.runId);
     },
-    finish: (lease, { status, error, attempt, now, step }) =>
-      write(lease, finishSql, [now, status, clean(error), ...attemptParams(attempt), step?.stepId ?? null, step?.status ?? null, toJson(step?.output), step?.startedAt ?? null, step?.finishedAt ?? null]),
+    finish: (lease, { status, error, attempt, now, step, announce }) => {
+      const params = [now, status, clean(error), ...attemptParams(attempt), step?.stepId ?? null, step?.status ?? null, toJson(step?.output), step?.startedAt ?? null, step?.finishedAt ?? null];
+      if (!announce) return write(lease, finishSql, params);
+      // The announcement is stored only with the run's end: a lost lease rolls both back.
+      return transaction(pool, async (client) => {
+        await write(lease, finishSql, params, client);
+        await appendEvents(client, [announce], db.wake.events);
+      });
+    },
     nextDue: async () => {
       const { rows } = await pool.query<{ due: number | null }>(`SELECT min(available_at) AS due FROM runs WHERE status IN ('queued', 'retrying')`);
       return rows[0]?.due ?? undefined;

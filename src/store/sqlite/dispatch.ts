@@ -2,9 +2,11 @@ import type Database from 'better-sqlite3';
 import { Mutex } from '../../util/mutex.ts';
 import type { DispatchOutcome, DispatchPlan, DispatchStore } from '../types.ts';
 import { toEvent, type EventRow } from '../rows.ts';
+import { eventWriter } from './inbox.ts';
 import { waitResolver } from './waits.ts';
 
 export function sqliteDispatch(db: Database.Database): DispatchStore {
+  const append = eventWriter(db);
   const resolve = waitResolver(db);
   const pending = db.prepare(`SELECT * FROM events WHERE status = 'received' ORDER BY seq LIMIT ?`);
   const markDispatched = db.prepare(`UPDATE events SET status = 'dispatched', dispatch_error = NULL WHERE seq = ? AND generation = ? AND status = 'received'`);
@@ -35,6 +37,7 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
       }
     }
     for (const r of plan.resolutions) if (resolve(r, 'matched', plan.now)) outcome.resolved.push(r.runId);
+    for (const a of plan.announce ?? []) append(a.event, a.dedupTtlMs);
     return outcome;
   };
   // One transaction for a batch of events: their page writes share one WAL append.

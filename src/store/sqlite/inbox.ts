@@ -8,7 +8,11 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-export function sqliteInbox(db: Database.Database): Inbox {
+/**
+ * Stores one event inside the caller's transaction: remembers (source, eventId) until receivedAt + ttl
+ * unless seen within its TTL (then a duplicate, nothing written). Receives and announcements use it.
+ */
+export function eventWriter(db: Database.Database): (event: NewEvent, ttlMs: number) => ReceiveResult {
   // An id is new, or seen so long ago that its TTL ran out: then the record is renewed. Otherwise 0 changes.
   const remember = db.prepare(`
     INSERT INTO seen_events (source, event_id, expires_at) VALUES (?, ?, ?)
@@ -17,11 +21,15 @@ export function sqliteInbox(db: Database.Database): Inbox {
   const insert = db.prepare(`
     INSERT INTO events (source, event_id, type, received_at, headers, body, test)
     VALUES (?, ?, ?, ?, ?, ?, ?)`);
-  const receiveOne = (e: NewEvent, ttlMs: number): ReceiveResult => {
+  return (e, ttlMs) => {
     if (remember.run(e.source, e.eventId, e.receivedAt + ttlMs, e.receivedAt).changes === 0) return { duplicate: true };
     const info = insert.run(e.source, e.eventId, e.type, e.receivedAt, JSON.stringify(e.headers), e.body, e.test ? 1 : 0);
     return { duplicate: false, seq: Number(info.lastInsertRowid) };
   };
+}
+
+export function sqliteInbox(db: Database.Database): Inbox {
+  const receiveOne = eventWriter(db);
   const receiveBatch = db.transaction((batch: Pending[]) => batch.map((p) => receiveOne(p.event, p.ttlMs)));
 
   // Group commit: every event that arrives in the same turn of the event loop shares one transaction,

@@ -2,10 +2,12 @@ import type Database from 'better-sqlite3';
 import { LeaseLostError } from '../../errors.ts';
 import type { AttemptRecord, ClaimedRun, ClaimRequest, Finish, Lease, Park, RetryLater, RunQueue, SaveStep } from '../types.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
+import { eventWriter } from './inbox.ts';
 
 const oldestFirst = (a: RunRow & { ord: number }, b: RunRow & { ord: number }) => a.available_at - b.available_at || a.ord - b.ord;
 
 export function sqliteQueue(db: Database.Database): RunQueue {
+  const append = eventWriter(db);
   // Two claims in one transaction: a dead worker's expired leases, then due runs in the order of the
   // partial indexes (INDEXED BY: without statistics SQLite would pick the status index and sort).
   const takeOver = db.prepare(`
@@ -101,8 +103,9 @@ export function sqliteQueue(db: Database.Database): RunQueue {
     held(toRetrying.run({ id: lease.runId, owner: lease.owner, at: availableAt, error, now }).changes, lease);
     insertAttempt.run(attemptParams(attempt));
   });
-  const finishTx = db.transaction((lease: Lease, { status, error, attempt, now, step }: Finish) => {
+  const finishTx = db.transaction((lease: Lease, { status, error, attempt, now, step, announce }: Finish) => {
     held(finish.run({ id: lease.runId, owner: lease.owner, status, error: error ?? null, now }).changes, lease);
+    if (announce) append(announce.event, announce.dedupTtlMs);
     if (step) upsertStep.run({ ...step, output: toJson(step.output) });
     if (attempt) insertAttempt.run(attemptParams(attempt));
   });
