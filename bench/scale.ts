@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
+import { lockKey } from '../src/store/postgres/db.ts';
 import { groupCommit, receiveSql } from '../src/store/postgres/inbox.ts';
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import type { NewEvent } from '../src/store/types.ts';
@@ -151,9 +152,9 @@ async function storeOnly(mode: StoreMode, seconds: number): Promise<{ rate: numb
     const event = (): NewEvent => ({ source: 'muro', eventId: `evt_${++n}_${process.pid}`, type: 'message.created', receivedAt: Date.now(), headers: {}, body, test: false });
     const text = mode === 'per-event-no-notify' ? receiveSql.replace(/pg_notify\('[^']*', \$9\)/, '$9::text') : receiveSql;
     const one = async (e: NewEvent) => {
-      await pool.query(text, [[e.source], [e.eventId], [e.type], [e.receivedAt], [e.receivedAt + 86_400_000], ['{}'], [e.body], [false], 'bench']);
+      await pool.query(text, [[e.source], [e.eventId], [e.type], [e.receivedAt], [e.receivedAt + 86_400_000], ['{}'], [e.body], [false], 'bench', ...lockKey('order', s.name)]);
     };
-    const group = groupCommit(pool, 'bench', 2, 30_000);
+    const group = groupCommit({ pool, schema: s.name, wake: { events: 'bench', runs: 'bench' } }, 2, 30_000);
     const receive = mode === 'group' ? (e: NewEvent) => group(e, 86_400_000) : one;
     const before = await pgCounters();
     const until = performance.now() + seconds * 1000;

@@ -1129,7 +1129,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         await expect(store.records.tables.insert({ table: 'fine', row: {}, idempotencyKey: 'k', now: T0 })).rejects.toBeInstanceOf(NonRetryableError);
         // Names that indexes (hookline's own, or of another store table) already bear.
         await store.records.tables.insert({ table: 'orders', row: { a: 1 }, idempotencyKey: 'k', now: T0 });
-        for (const taken of ['events_pending', 'runs_live_key']) {
+        for (const taken of ['events_by_id', 'runs_live_key']) {
           await expect(store.records.tables.insert({ table: taken, row: { a: 1 }, idempotencyKey: 'k', now: T0 }), taken).rejects.toBeInstanceOf(NonRetryableError);
         }
         expect(await store.read.tableRows('fine', 10)).toEqual([]);

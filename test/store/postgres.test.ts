@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/errors.ts';
 import { indexKey } from '../../src/store/index-key.ts';
+import { lockKey } from '../../src/store/postgres/db.ts';
 import { migrations } from '../../src/store/postgres/migrations.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store, Wake } from '../../src/store/types.ts';
@@ -104,62 +105,76 @@ function describePostgresOnly() {
     });
   });
 
-  describe('postgres: receive order', () => {
-    it('holds pending events back while an older transaction could still add an earlier one', async () => {
+  describe('postgres: dispatch order', () => {
+    /** A connection of its own, closed after the test. */
+    async function connect(url: string) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      toClose.push(() => client.end());
+      return client;
+    }
+    /** Resolves once some session waits for an advisory lock of this database (a receive queued behind the order lock). */
+    const someoneWaitsForALock = (url: string) =>
+      expect
+        .poll(async () => (await admin<{ n: string }>(url, `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`))[0]!.n, {
+          timeout: 10_000,
+          interval: 10,
+        })
+        .toBe('1');
+
+    it('a transaction left open elsewhere on the server does not hold dispatch back', async () => {
       const s = await schema();
       const store = await open(s.url);
-      const slow = new pg.Client({ connectionString: s.url });
-      await slow.connect();
-      toClose.push(() => slow.end());
-      // A receive that took its seq but has not committed yet.
-      await slow.query('BEGIN');
-      const { rows } = await slow.query<{ seq: string }>(
-        `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'slow', 'message.created', $1, '{}', '{}') RETURNING seq`,
+      // Another application's write transaction on the same server (here, the same database), left open.
+      const foreign = await connect(pgUrl!);
+      await foreign.query('BEGIN');
+      await foreign.query('SELECT pg_current_xact_id()');
+      const seq = await receive(store);
+      const started = performance.now();
+      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([seq]);
+      expect(performance.now() - started).toBeLessThan(200);
+      await foreign.query('ROLLBACK');
+    });
+
+    it('events take their place in the order when they commit: a receive waits for one committing before it', async () => {
+      const s = await schema();
+      const store = await open(s.url);
+      // A receive of another instance, stopped between taking its place in the order and committing.
+      const other = await connect(s.url);
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('order', s.name));
+      const { rows } = await other.query<{ seq: string }>(
+        `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'other', 'message.created', $1, '{}', '{}') RETURNING seq`,
         [T0],
       );
       const early = Number(rows[0]!.seq);
-      const late = await receive(store);
-      expect(late).toBeGreaterThan(early);
+      const late = receive(store);
+      await someoneWaitsForALock(s.url);
       expect(await store.dispatch.pending(10)).toEqual([]);
-      await slow.query('COMMIT');
-      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([early, late]);
+      await other.query('COMMIT');
+      expect(await late).toBeGreaterThan(early);
+      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([early, await late]);
     });
 
-    it('waits a moment for a short older transaction instead of answering nothing', async () => {
+    it('a receive that began first but commits last comes last, and the look-back of an earlier event sees it', async () => {
       const s = await schema();
       const store = await open(s.url);
-      const slow = new pg.Client({ connectionString: s.url });
-      await slow.connect();
-      toClose.push(() => slow.end());
-      await slow.query('BEGIN');
-      await slow.query(`INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'slow', 't', $1, '{}', '{}')`, [T0]);
-      const late = await receive(store);
-      const pending = store.dispatch.pending(10);
-      await slow.query('COMMIT');
-      expect((await pending).map((e) => e.seq)).toEqual([late - 1, late]);
-    });
-
-    it('orders by transaction, so an event committed behind another never overtakes it', async () => {
-      const s = await schema();
-      const store = await open(s.url);
-      const first = new pg.Client({ connectionString: s.url });
-      await first.connect();
-      toClose.push(() => first.end());
-      // `first` starts writing before the store's receive, but takes its seq after it.
+      const trigger = await receive(store);
+      // `first` remembers its id before the store's receive, but commits after it.
+      const first = await connect(s.url);
       await first.query('BEGIN');
       await first.query(`INSERT INTO seen_events (source, event_id, seen_at, expires_at) VALUES ('muro', 'first', $1, $1)`, [T0 + 1_000]);
       const second = await receive(store);
+      await first.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('order', s.name));
       const { rows } = await first.query<{ seq: string }>(
         `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'first', 'message.created', $1, '{}', '{}') RETURNING seq`,
         [T0],
       );
       const firstSeq = Number(rows[0]!.seq);
-      expect(firstSeq).toBeGreaterThan(second);
-      expect(await store.dispatch.pending(10)).toEqual([]);
       await first.query('COMMIT');
-      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([firstSeq, second]);
-      // The look-back of a wait_for on `first` still sees `second`, which was dispatched after it.
-      expect((await store.waits.lookBack({ after: firstSeq, source: 'muro', limit: 10 })).map((e) => e.seq)).toEqual([second]);
+      expect(firstSeq).toBeGreaterThan(second);
+      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([trigger, second, firstSeq]);
+      expect((await store.waits.lookBack({ after: trigger, source: 'muro', limit: 10 })).map((e) => e.seq)).toEqual([second, firstSeq]);
     });
   });
 

@@ -7,46 +7,12 @@ import { appendEvents, eventColumns } from './inbox.ts';
 import { resolveWait } from './waits.ts';
 
 /**
- * Events not yet dispatched, in receive order. On PostgreSQL "receive order" cannot simply be seq:
- * a sequence value is taken when a row is inserted, not when it commits, so the receive that took
- * seq 10 may commit after the one that took seq 11. Handing out 11 as soon as it is visible would
- * let 10 appear later, behind it, and two events of one conversation would be dispatched out of
- * order (a reply before its message; a wait registered between them misses one of them).
- *
- * Each event records the inserting transaction's id (xid8). pg_snapshot_xmin(pg_current_snapshot())
- * is the oldest transaction still running: every transaction with a smaller id has ended, so no
- * event with a smaller xid can ever appear again. Events below that horizon, ordered by (xid, seq),
- * form a prefix of the final order that can only grow at its end. The price: an event waits for
- * every older write transaction on the server to end (xids are server-wide, so other databases'
- * count too), usually a few milliseconds. A write transaction left open for long, by any client,
- * holds dispatch back until it ends; hookline bounds its own with idle_in_transaction_session_timeout.
+ * Events not yet dispatched, in dispatch order. Every event takes its seq under the order lock held
+ * until its transaction commits (see receiveSql in inbox.ts), so seq order is commit order and the
+ * events visible now are a prefix of the final order: one that commits later has a larger seq.
  */
 export const pendingSql = `
-  SELECT ${eventColumns} FROM events
-  WHERE status = 'received' AND xid < pg_snapshot_xmin(pg_current_snapshot())
-  ORDER BY xid, seq LIMIT $1`;
-
-/** Whether received events wait behind the horizon: an older transaction is still running. */
-const heldBackSql = `
-  SELECT EXISTS (SELECT 1 FROM events WHERE status = 'received' AND xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held`;
-
-/**
- * Write transactions here last a millisecond or so. When everything received waits behind one,
- * look again a few times, backing off, for up to a quarter of a second (a slow fsync) rather than
- * leave the events to the next poll: the transaction holding them back may be another instance's
- * claim, which wakes nobody when it ends.
- */
-async function pending(db: Db, limit: number) {
-  const read = async () => (await db.pool.query<EventRow>(pendingSql, [limit])).rows.map(toEvent);
-  for (let attempt = 0; ; attempt++) {
-    const events = await read();
-    if (events.length > 0 || attempt === 8) return events;
-    const { rows } = await db.pool.query<{ held: boolean }>(heldBackSql);
-    // Nothing held back now: whatever was has just crossed the horizon, and this read sees it.
-    if (!rows[0]?.held) return read();
-    await new Promise((resolve) => setTimeout(resolve, 2 ** attempt));
-  }
-}
+  SELECT ${eventColumns} FROM events WHERE status = 'received' ORDER BY seq LIMIT $1`;
 
 const markDispatchedSql = `UPDATE events SET status = 'dispatched', dispatch_error = NULL WHERE seq = $1 AND generation = $2 AND status = 'received'`;
 
@@ -121,7 +87,7 @@ async function commitOne(db: Db, client: PoolClient, plan: DispatchPlan): Promis
     for (const r of plan.resolutions) {
       if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
     }
-    await appendEvents(client, plan.announce ?? [], db.wake.events);
+    await appendEvents(db, client, plan.announce ?? []);
     return { outcome, runsDue: due };
   }
 }
@@ -158,7 +124,7 @@ function advisoryLock(lockPool: Pool, key: [number, number]) {
 
 export function postgresDispatch(db: Db, lockPool: Pool): DispatchStore {
   return {
-    pending: (limit) => pending(db, limit),
+    pending: async (limit) => (await db.pool.query<EventRow>(pendingSql, [limit])).rows.map(toEvent),
     commit: (plans) => commit(db, plans),
     withLock: advisoryLock(lockPool, lockKey('dispatch', db.schema)),
     setAside: async ({ seq, generation, error }) => (await db.pool.query(setAsideSql, [seq, generation, clean(error)])).rowCount === 1,

@@ -1,7 +1,7 @@
 import { eventSummaryColumns } from '../rows.ts';
 import type { Announcement, Inbox, NewEvent, ReceiveResult } from '../types.ts';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
-import { channel, checkin, checkout, clean, sqlState, type Db } from './db.ts';
+import type { PoolClient, QueryConfig } from 'pg';
+import { channel, checkin, checkout, clean, lockKey, sqlState, type Db } from './db.ts';
 
 export const eventColumns = `${eventSummaryColumns}, headers, body`;
 /** The event columns of a join, qualified by the events table's alias. */
@@ -14,6 +14,13 @@ export const eventColumnsOf = (alias: string) => eventColumns.split(', ').map((c
  * each id (new, or seen so long ago that its TTL ran out, then renewed) and store the events whose id
  * was remembered, in batch order; wake the other instances. A concurrent receive of the same id
  * waits on the first one's row, then finds it unexpired and returns nothing for it: a duplicate.
+ *
+ * Dispatch order is commit order. The events take their seq only after the order lock ($10, $11: a
+ * transaction-level advisory lock, see `orderLock`), held until this transaction commits: so a
+ * transaction that gets later seqs starts to take them only once every earlier one has committed
+ * (or rolled back), and a visible seq means every smaller one is visible too, or never will be. The
+ * lock is taken after the dedup (which may wait on another instance's receive of the same id) and
+ * held for the insert and the commit only. Whatever else runs on the server holds nothing back.
  */
 export const receiveSql = `
   WITH input AS (
@@ -25,16 +32,18 @@ export const receiveSql = `
     ON CONFLICT (source, event_id) DO UPDATE SET seen_at = EXCLUDED.seen_at, expires_at = EXCLUDED.expires_at
       WHERE s.expires_at <= EXCLUDED.seen_at
     RETURNING source, event_id
+  ), ordered AS (
+    SELECT pg_advisory_xact_lock($10, $11) FROM (SELECT count(*) AS n FROM seen) s WHERE s.n > 0
   ), stored AS (
     INSERT INTO events (source, event_id, type, received_at, headers, body, test)
     SELECT i.source, i.event_id, i.type, i.received_at, i.headers, i.body, i.test
-    FROM input i JOIN seen USING (source, event_id) ORDER BY i.n
+    FROM input i JOIN seen USING (source, event_id) CROSS JOIN ordered ORDER BY i.n
     RETURNING seq, source, event_id
   )
   SELECT i.n, stored.seq, pg_notify('${channel}', $9) FROM stored JOIN input i USING (source, event_id)`;
 
-/** receiveSql's parameters for a batch of events with their dedup TTLs, and the wake-up payload. */
-export function receiveParams(batch: ReadonlyArray<{ event: NewEvent; ttlMs: number }>, wake: string): unknown[] {
+/** receiveSql's parameters for a batch of events with their dedup TTLs. */
+export function receiveParams(db: Db, batch: ReadonlyArray<{ event: NewEvent; ttlMs: number }>): unknown[] {
   const column = <T>(get: (r: { event: NewEvent; ttlMs: number }) => T) => batch.map(get);
   return [
     // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
@@ -46,15 +55,19 @@ export function receiveParams(batch: ReadonlyArray<{ event: NewEvent; ttlMs: num
     column((r) => JSON.stringify(r.event.headers)),
     column((r) => r.event.body),
     column((r) => r.event.test),
-    wake,
+    db.wake.events,
+    ...orderLock(db),
   ];
 }
 
 /** Appends hookline's own events inside the caller's transaction, deduplicated as receives are. */
-export async function appendEvents(client: PoolClient, announcements: readonly Announcement[], wake: string): Promise<void> {
+export async function appendEvents(db: Db, client: PoolClient, announcements: readonly Announcement[]): Promise<void> {
   if (announcements.length === 0) return;
-  await client.query(receiveSql, receiveParams(announcements.map((a) => ({ event: a.event, ttlMs: a.dedupTtlMs })), wake));
+  await client.query(receiveSql, receiveParams(db, announcements.map((a) => ({ event: a.event, ttlMs: a.dedupTtlMs }))));
 }
+
+/** The key of the lock under which events take their seq (dispatch order), per schema. */
+export const orderLock = (db: Db) => lockKey('order', db.schema);
 
 interface Receipt {
   event: NewEvent;
@@ -70,8 +83,8 @@ interface Receipt {
  * what is left of the batch's earliest deadline, no more: past it the client gives up (the server may
  * still commit, and the sender's retry is then a duplicate, which is fine; a 2xx without a commit is not).
  */
-async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string): Promise<ReceiveResult[]> {
-  const client = await checkout(pool);
+async function receiveBatch(db: Db, batch: readonly Receipt[]): Promise<ReceiveResult[]> {
+  const client = await checkout(db.pool);
   let failure: Error | undefined;
   try {
     const remaining = Math.round(Math.min(...batch.map((r) => r.deadline)) - performance.now());
@@ -79,7 +92,7 @@ async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string)
     // query_timeout per query is honoured by pg's Client, though its typings only know it per client.
     const query: QueryConfig & { query_timeout: number } = {
       text: receiveSql,
-      values: receiveParams(batch, wake),
+      values: receiveParams(db, batch),
       query_timeout: remaining,
     };
     const { rows } = await client.query<{ n: number; seq: number }>(query);
@@ -107,7 +120,7 @@ async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string)
  * silent (a network cut drops packets, it does not reset connections) would each wait for those to
  * time out first, then for their own: longer than the senders' timeouts (muro: 10 s).
  */
-export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budgetMs: number, limits = { events: 500, bytes: 4 << 20 }) {
+export function groupCommit(db: Db, maxInFlight: number, budgetMs: number, limits = { events: 500, bytes: 4 << 20 }) {
   let queue: Receipt[] = [];
   let inFlight = 0;
   const flush = async () => {
@@ -136,13 +149,13 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budge
     queue = rest;
     try {
       if (batch.length === 0) return;
-      const results = await receiveBatch(pool, batch, wake);
+      const results = await receiveBatch(db, batch);
       batch.forEach((r, i) => r.resolve(results[i]!));
     } catch (error) {
       // One event the database refuses (a data or constraint error, or a value past a limit such as an
       // index row's size) must not fail the others with it: each is tried again on its own.
       if (batch.length > 1 && rowSpecific(sqlState(error))) {
-        for (const r of batch) await receiveBatch(pool, [r], wake).then(([result]) => r.resolve(result!), r.reject);
+        for (const r of batch) await receiveBatch(db, [r]).then(([result]) => r.resolve(result!), r.reject);
       } else {
         for (const r of batch) r.reject(error);
       }
@@ -173,7 +186,7 @@ export const purgeSql = `
 export function postgresInbox(db: Db, options: { maxInFlight: number; budgetMs: number }): Inbox {
   const { pool } = db;
   return {
-    receive: groupCommit(pool, db.wake.events, options.maxInFlight, options.budgetMs),
+    receive: groupCommit(db, options.maxInFlight, options.budgetMs),
     purgeSeen: async (now, limit) => (await pool.query(purgeSql, [now, limit])).rowCount ?? 0,
   };
 }

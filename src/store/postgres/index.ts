@@ -46,7 +46,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     statement_timeout: statementTimeoutMs,
     // A connection whose server went silent (network cut) is abandoned instead of waited on forever.
     query_timeout: statementTimeoutMs + 1_000,
-    // A transaction left open holds back every instance's dispatch (see dispatch.ts): bound it.
+    // A transaction of hookline's left open would hold its locks and connection: bound it.
     idle_in_transaction_session_timeout: Math.max(10_000, 2 * statementTimeoutMs),
   });
   // An idle connection died (server restart, terminated backend): the pool drops it and connects

@@ -161,7 +161,7 @@ export function postgresQueue(db: Db): RunQueue {
       // The announcement is stored only with the run's end: a lost lease rolls both back.
       return transaction(pool, async (client) => {
         await write(lease, finishSql, params, client);
-        await appendEvents(client, [announce], db.wake.events);
+        await appendEvents(db, client, [announce]);
       });
     },
     nextDue: async () => {

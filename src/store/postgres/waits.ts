@@ -63,19 +63,9 @@ const waitingSql = `
   FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
   WHERE w.status = 'waiting' AND w.source = $1 ORDER BY w.ord`;
 
-/**
- * Events of a source after the event `$1`, in seq order. Sequence numbers are taken before commit,
- * so an event E racing the trigger T can have a smaller seq than T and yet commit, and be dispatched,
- * after it (dispatch goes by (xid, seq), see dispatch.ts); a look-back by seq alone would miss E and
- * so would the dispatcher, which ran before the wait existed. Such an event was in flight at the
- * same moment as T, so it lies within a few hundred seqs of it: the window keeps the scan short.
- */
+/** Events after the event `$1` (of source $2, or of any when null), in dispatch order (seq: see pendingSql). */
 export const afterSql = `
-  SELECT ${eventColumns} FROM events
-  WHERE ($2::text IS NULL OR source = $2) AND seq > $1 - 1000
-    AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
-  ORDER BY seq LIMIT $3`;
-
+  SELECT ${eventColumns} FROM events WHERE seq > $1 AND ($2::text IS NULL OR source = $2) ORDER BY seq LIMIT $3`;
 
 export function postgresWaits(db: Db): WaitStore {
   const { pool } = db;
