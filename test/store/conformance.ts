@@ -612,6 +612,24 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect(detail?.attempts[0]).not.toHaveProperty('response');
       });
 
+      it('writes issued together are stored together, and one with a lost lease fails alone', async () => {
+        await claimed(['g1', 'g2', 'g3', 'g4']);
+        const step = (runId: string): StepRecord => ({ runId, stepId: 's', status: 'done', output: runId, startedAt: T0, finishedAt: T0 + 1 });
+        const results = await Promise.all([
+          settle(store.queue.saveStep(lease('g1'), { step: step('g1'), now: T0 + 1 })),
+          settle(store.queue.finish(lease('g2', 'intruder'), { status: 'done', step: step('g2'), now: T0 + 1 })),
+          settle(store.queue.finish(lease('g3'), { status: 'done', step: step('g3'), now: T0 + 1 })),
+          settle(store.queue.retryLater(lease('g4'), { attempt: attempt('g4', 's', { outcome: 'retry' }), availableAt: T0 + 9, error: 'e', now: T0 + 1 })),
+          settle(receive(store)),
+        ]);
+        expect(results.map((r) => r.ok)).toEqual([true, false, true, true, true]);
+        expect(results[1]!.ok ? undefined : results[1]!.error).toBeInstanceOf(LeaseLostError);
+        expect((await store.read.run('g1'))?.steps).toEqual([step('g1')]);
+        expect(await store.read.run('g2')).toMatchObject({ status: 'running', steps: [] });
+        expect(await store.read.run('g3')).toMatchObject({ status: 'done', steps: [step('g3')] });
+        expect(await store.read.run('g4')).toMatchObject({ status: 'retrying', availableAt: T0 + 9 });
+      });
+
       it('a claim carries the finished steps so the worker continues where it stopped', async () => {
         await claimed(['r1']);
         const s1: StepRecord = { runId: 'r1', stepId: 'first', status: 'done', output: [1, 'two', { three: 3 }], startedAt: T0 + 5, finishedAt: T0 + 6 };

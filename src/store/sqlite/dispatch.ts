@@ -4,8 +4,9 @@ import type { DispatchOutcome, DispatchPlan, DispatchStore } from '../types.ts';
 import { toEvent, type EventRow } from '../rows.ts';
 import { eventWriter } from './inbox.ts';
 import { waitResolver } from './waits.ts';
+import type { Writer } from './writer.ts';
 
-export function sqliteDispatch(db: Database.Database): DispatchStore {
+export function sqliteDispatch(db: Database.Database, writer: Writer): DispatchStore {
   const append = eventWriter(db);
   const resolve = waitResolver(db);
   const pending = db.prepare(`SELECT * FROM events WHERE status = 'received' ORDER BY seq LIMIT ?`);
@@ -45,7 +46,7 @@ export function sqliteDispatch(db: Database.Database): DispatchStore {
 
   return {
     pending: async (limit) => (pending.all(limit) as EventRow[]).map(toEvent),
-    commit: async (plans) => commit.immediate(plans),
+    commit: (plans) => writer.write(() => commit(plans)),
     // One process owns a SQLite file, so an in-process lock excludes everyone who matters.
     withLock: (fn) => mutex.run(fn),
     setAside: async ({ seq, generation, error }) => setAside.run(error, seq, generation).changes === 1,

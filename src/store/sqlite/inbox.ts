@@ -1,12 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Inbox, NewEvent, ReceiveResult } from '../types.ts';
-
-interface Pending {
-  event: NewEvent;
-  ttlMs: number;
-  resolve: (result: ReceiveResult) => void;
-  reject: (error: unknown) => void;
-}
+import type { Writer } from './writer.ts';
 
 /**
  * Stores one event inside the caller's transaction: remembers (source, eventId) until receivedAt + ttl
@@ -28,55 +22,15 @@ export function eventWriter(db: Database.Database): (event: NewEvent, ttlMs: num
   };
 }
 
-export function sqliteInbox(db: Database.Database): Inbox {
-  const receiveOne = eventWriter(db);
-  const receiveBatch = db.transaction((batch: Pending[]) => batch.map((p) => receiveOne(p.event, p.ttlMs)));
-
-  // Group commit: every event that arrives in the same turn of the event loop shares one transaction,
-  // so one WAL append (and, with synchronous=full, one fsync) serves many requests. Each caller is
-  // answered only after that commit. If the batch fails for one event's sake, each event is tried
-  // again in a transaction of its own, so that only that one gets the error; a database that is
-  // locked or cannot write fails them all at once (trying each would wait busy_timeout per event).
-  let pending: Pending[] = [];
-  const flush = () => {
-    const batch = pending;
-    pending = [];
-    let results: ReceiveResult[];
-    try {
-      results = receiveBatch.immediate(batch);
-    } catch (error) {
-      if (batch.length > 1 && !storeWide(error)) {
-        for (const p of batch) {
-          try {
-            p.resolve(receiveBatch.immediate([p])[0]!);
-          } catch (own) {
-            p.reject(own);
-          }
-        }
-      } else {
-        for (const p of batch) p.reject(error);
-      }
-      return;
-    }
-    batch.forEach((p, i) => p.resolve(results[i]!));
-  };
-  const receive = (event: NewEvent, ttlMs: number) =>
-    new Promise<ReceiveResult>((resolve, reject) => {
-      if (pending.push({ event, ttlMs, resolve, reject }) === 1) setImmediate(flush);
-    });
+export function sqliteInbox(db: Database.Database, writer: Writer): Inbox {
+  const receiveOne = db.transaction(eventWriter(db));
   const purge = db.prepare(`
     DELETE FROM seen_events WHERE (source, event_id) IN
       (SELECT source, event_id FROM seen_events WHERE expires_at <= ? LIMIT ?)`);
-
   return {
-    // Resolves once the batch holding this event is committed to the WAL.
-    receive,
+    // Group commit (writer.ts): every event that arrives in the same turn of the event loop shares
+    // one transaction; each caller is answered once it is committed to the WAL.
+    receive: (event, ttlMs) => writer.write(() => receiveOne(event, ttlMs)),
     purgeSeen: async (now, limit) => purge.run(now, limit).changes,
   };
-}
-
-/** A failure of the database as a whole (locked, busy, full, read-only, I/O), not of one row in it. */
-function storeWide(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB|NOMEM|PERM)/.test(code);
 }

@@ -14,6 +14,7 @@ import { sqliteReadModel } from './read-model.ts';
 import { sqliteTables } from './tables.ts';
 import { sqliteTickets } from './tickets.ts';
 import { sqliteWaits } from './waits.ts';
+import { groupCommit } from './writer.ts';
 
 export interface SqliteOptions {
   /** normal: committed transactions survive a process crash; full: also a power loss (fsync per commit). */
@@ -33,7 +34,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   migrate(db);
   const checkpointer = file === ':memory:' || options.backgroundCheckpoints === false ? undefined : startCheckpointer(db, file);
 
-  const inbox = sqliteInbox(db);
+  const writer = groupCommit(db);
+  const inbox = sqliteInbox(db, writer);
   const { record, ...ticketReads } = sqliteTickets(db);
   const { insert, ...tableReads } = sqliteTables(db);
   // A write, not only a query: a full disk or a read-only file answers SELECT 1 but refuses writes.
@@ -46,9 +48,9 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
         throw new StoreUnavailableError(`SQLite cannot write ${file}: ${(cause as Error).message}`, { cause });
       }),
     },
-    dispatch: sqliteDispatch(db),
-    queue: sqliteQueue(db),
-    waits: sqliteWaits(db),
+    dispatch: sqliteDispatch(db, writer),
+    queue: sqliteQueue(db, writer),
+    waits: sqliteWaits(db, writer),
     read: { ...sqliteReadModel(db), ...ticketReads, ...tableReads },
     operations: sqliteOperations(db),
     records: { conversations: sqliteConversations(db), tickets: { record }, tables: { insert } },

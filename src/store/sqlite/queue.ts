@@ -3,10 +3,11 @@ import { LeaseLostError } from '../../errors.ts';
 import type { AttemptRecord, ClaimedRun, ClaimRequest, Finish, Lease, Park, RetryLater, RunQueue, SaveStep } from '../types.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 import { eventWriter } from './inbox.ts';
+import type { Writer } from './writer.ts';
 
 const oldestFirst = (a: RunRow & { ord: number }, b: RunRow & { ord: number }) => a.available_at - b.available_at || a.ord - b.ord;
 
-export function sqliteQueue(db: Database.Database): RunQueue {
+export function sqliteQueue(db: Database.Database, writer: Writer): RunQueue {
   const append = eventWriter(db);
   // Two claims in one transaction: a dead worker's expired leases, then due runs in the order of the
   // partial indexes (INDEXED BY: without statistics SQLite would pick the status index and sort).
@@ -99,6 +100,8 @@ export function sqliteQueue(db: Database.Database): RunQueue {
     upsertStep.run({ runId: lease.runId, stepId: wait.stepId, status: 'waiting', output: null, startedAt: now, finishedAt: null });
     upsertWait.run({ runId: lease.runId, ...wait });
   });
+  const heartbeatTx = db.transaction((owner: string, runIds: readonly string[], leaseUntil: number) => runIds.forEach((id) => heartbeat.run(leaseUntil, id, owner)));
+  const releaseTx = db.transaction((lease: Lease, at: number, now: number) => held(release.run({ id: lease.runId, owner: lease.owner, at, now }).changes, lease));
   const retryLaterTx = db.transaction((lease: Lease, { attempt, availableAt, error, now }: RetryLater) => {
     held(toRetrying.run({ id: lease.runId, owner: lease.owner, at: availableAt, error, now }).changes, lease);
     insertAttempt.run(attemptParams(attempt));
@@ -110,15 +113,15 @@ export function sqliteQueue(db: Database.Database): RunQueue {
     if (attempt) insertAttempt.run(attemptParams(attempt));
   });
   return {
-    claim: async (request) => claimTx.immediate(request),
-    heartbeat: async (owner, runIds, leaseUntil) => {
-      db.transaction(() => runIds.forEach((id) => heartbeat.run(leaseUntil, id, owner)))();
-    },
-    saveStep: async (lease, save) => saveStepTx.immediate(lease, save),
-    park: async (lease, park) => parkTx.immediate(lease, park),
-    retryLater: async (lease, retry) => retryLaterTx.immediate(lease, retry),
-    release: async (lease, { availableAt, now }) => held(release.run({ id: lease.runId, owner: lease.owner, at: availableAt, now }).changes, lease),
-    finish: async (lease, finish) => finishTx.immediate(lease, finish),
+    // Every write goes through the group commit (writer.ts): the claims, step results and run ends
+    // of one turn of the event loop share one transaction.
+    claim: (request) => writer.write(() => claimTx(request)),
+    heartbeat: (owner, runIds, leaseUntil) => writer.write(() => heartbeatTx(owner, runIds, leaseUntil)),
+    saveStep: (lease, save) => writer.write(() => saveStepTx(lease, save)),
+    park: (lease, park) => writer.write(() => parkTx(lease, park)),
+    retryLater: (lease, retry) => writer.write(() => retryLaterTx(lease, retry)),
+    release: (lease, { availableAt, now }) => writer.write(() => releaseTx(lease, availableAt, now)),
+    finish: (lease, finish) => writer.write(() => finishTx(lease, finish)),
     nextDue: async () => (nextDue.get() as number | null) ?? undefined,
     leaseOwners: async () => owners.all() as string[],
     releaseOwner: async (owner, now) => releaseOwner.run({ owner, now }).changes,

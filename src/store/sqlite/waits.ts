@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { WaitResolution, WaitStore } from '../types.ts';
 import { toEvent, toJson, toWaiting, type EventRow, type WaitingRow } from '../rows.ts';
+import type { Writer } from './writer.ts';
 
 /** Resolving a wait: only if still waiting; its step gets the output and its run is due now. */
 export function waitResolver(db: Database.Database) {
@@ -15,7 +16,7 @@ export function waitResolver(db: Database.Database) {
   };
 }
 
-export function sqliteWaits(db: Database.Database): WaitStore {
+export function sqliteWaits(db: Database.Database, writer: Writer): WaitStore {
   const resolve = waitResolver(db);
   const waiting = db.prepare(`
     SELECT e.*, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe
@@ -33,7 +34,7 @@ export function sqliteWaits(db: Database.Database): WaitStore {
 
   return {
     waiting: async (source) => (waiting.all(source) as WaitingRow[]).map(toWaiting),
-    expire: async (now, limit) => expireTx.immediate(now, limit),
+    expire: (now, limit) => writer.write(() => expireTx(now, limit)),
     nextDeadline: async () => (next.get() as number | null) ?? undefined,
     lookBack: async ({ after: seq, source, limit }) => (after.all({ after: seq, source: source ?? null, limit }) as EventRow[]).map(toEvent),
   };
