@@ -171,6 +171,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       return { schedule: current.retry.schedule, jitter: current.retry.jitter };
     },
     redact,
+    wakeAt: (at, why) => worker.wakeAt(at, why),
   };
   const worker = new Worker({
     store,
@@ -214,7 +215,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     logger,
     metrics,
     sources,
-    onStored: () => worker.wake(),
+    onStored: () => worker.wake('events'),
     prepare: async (source, event, raw) =>
       source === 'meru' && Array.isArray(event.attachments) && event.attachments.length > 0
         ? JSON.stringify(await storeAttachments(event, attachmentLimits))

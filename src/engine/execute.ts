@@ -42,6 +42,8 @@ export interface EngineDeps {
   readonly retry: RetryPolicy;
   /** Applied to run errors and attempt records before they are stored: they are shown to operators. */
   redact: Redactor;
+  /** Told when a run will want attention again: its wait's deadline, or its retry (the worker's timer). */
+  wakeAt?(at: number, why: 'deadline' | 'retry'): void;
 }
 
 /** How an execution ended: the run's new state, or `released` when shutdown came first. */
@@ -205,6 +207,7 @@ async function waitFor(exec: Execution, current: StepRun, step: WaitStep): Promi
     }
     const wait = { stepId: step.id, source: step.event.source, type: step.event.type, deadline: startedAt + timeoutMs };
     await deps.queue.park(lease, { wait, now: clock.now(), nextLane: current.nextLane });
+    deps.wakeAt?.(wait.deadline, 'deadline');
     return undefined;
   });
 }
@@ -259,7 +262,9 @@ async function runAction(exec: Execution, current: StepRun, step: ActionStep): P
       });
       metrics.action(step.action.name, decision.retry ? 'retry' : 'failed', durationMs / 1000);
       if (decision.retry) {
-        await deps.queue.retryLater(lease, { attempt: record, availableAt: clock.now() + decision.delayMs, error: message, now: clock.now() });
+        const availableAt = clock.now() + decision.delayMs;
+        await deps.queue.retryLater(lease, { attempt: record, availableAt, error: message, now: clock.now() });
+        deps.wakeAt?.(availableAt, 'retry');
         deps.logger.info({ run: run.id, recipe: recipe.name, step: step.id, attempt, retryInMs: decision.delayMs }, `step failed, will retry: ${message}`);
         return 'retrying';
       }
