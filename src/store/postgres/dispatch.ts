@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
 import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
@@ -14,7 +14,20 @@ import { resolveWait } from './waits.ts';
 export const pendingSql = `
   SELECT ${eventColumns} FROM events WHERE status = 'received' ORDER BY seq LIMIT $1`;
 
-const markDispatchedSql = `UPDATE events SET status = 'dispatched', dispatch_error = NULL WHERE seq = $1 AND generation = $2 AND status = 'received'`;
+/** Flips the batch's events from received to dispatched; returns those it flipped (another instance may have taken the others). */
+const markDispatchedSql = `
+  UPDATE events e SET status = 'dispatched', dispatch_error = NULL
+  FROM unnest($1::bigint[], $2::integer[]) AS p (seq, generation)
+  WHERE e.seq = p.seq AND e.generation = p.generation AND e.status = 'received'
+  RETURNING e.seq`;
+
+/** Runs without a key, which nothing can refuse, in one statement. */
+const insertRunsSql = `
+  INSERT INTO runs (id, event_seq, recipe, generation, status, available_at, created_at, updated_at, error, lane)
+  SELECT id, seq, recipe, generation, status, now, now, now, error, lane
+  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[])
+    WITH ORDINALITY AS r (id, seq, recipe, generation, status, now, error, lane, n)
+  ORDER BY n`;
 
 const setAsideSql = `UPDATE events SET status = 'failed', dispatch_error = $3 WHERE seq = $1 AND generation = $2 AND status = 'received'`;
 
@@ -43,53 +56,63 @@ function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
   return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.status, plan.now, clean(run.error), run.lane ?? null];
 }
 
-/** Every plan in one transaction: one commit serves a batch of events. */
+/**
+ * Every plan in one transaction, in a few statements whatever the number of events: one commit
+ * serves a batch of events. Only the plans whose event this transaction flips from received are
+ * applied; the others (dispatched by another instance meanwhile) change nothing.
+ */
 async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]> {
   return transaction(db.pool, async (client) => {
-    const outcomes: DispatchOutcome[] = [];
-    let due = false;
-    for (const plan of plans) {
-      const { outcome, runsDue } = await commitOne(db, client, plan);
-      outcomes.push(outcome);
-      due ||= runsDue;
+    const outcomes = plans.map((): DispatchOutcome => ({ created: [], keyBusy: [], resolved: [] }));
+    const { rows } = await client.query<{ seq: number }>(markDispatchedSql, [plans.map((p) => p.seq), plans.map((p) => p.generation)]);
+    const flipped = new Set(rows.map((r) => Number(r.seq)));
+    const applied = plans.flatMap((plan, i) => (flipped.has(plan.seq) ? [{ plan, outcome: outcomes[i]! }] : []));
+    const messages = applied.flatMap(({ plan }) => plan.messages);
+    if (messages.length > 0) {
+      await client.query(appendMessagesSql, [
+        messages.map((x) => x.conversationId),
+        messages.map((x) => x.messageId),
+        messages.map((x) => x.eventSeq),
+        messages.map((x) => x.position),
+        messages.map((x) => JSON.stringify(x.message)),
+      ]);
     }
+    const keyless = applied.flatMap(({ plan, outcome }) => plan.runs.filter((r) => r.key === undefined).map((run) => ({ plan, run, outcome })));
+    if (keyless.length > 0) {
+      await client.query(insertRunsSql, [
+        keyless.map((k) => k.run.id),
+        keyless.map((k) => k.plan.seq),
+        keyless.map((k) => k.run.recipe),
+        keyless.map((k) => k.plan.generation),
+        keyless.map((k) => k.run.status),
+        keyless.map((k) => k.plan.now),
+        keyless.map((k) => clean(k.run.error ?? null)),
+        keyless.map((k) => k.run.lane ?? null),
+      ]);
+      for (const k of keyless) k.outcome.created.push(k.run.id);
+    }
+    let due = keyless.some((k) => k.run.status === 'queued');
+    // Runs with a key, one at a time in plan order: a live run with the same key refuses the next.
+    for (const { plan, outcome } of applied) {
+      for (const run of plan.runs.filter((r) => r.key !== undefined)) {
+        if ((await client.query(insertRunSql, runParams(run, plan))).rowCount === 1) {
+          outcome.created.push(run.id);
+          due ||= run.status === 'queued';
+        } else {
+          await client.query(insertSkippedSql, [run.id, plan.seq, run.recipe, run.key, plan.generation, plan.now]);
+          outcome.keyBusy.push(run.id);
+        }
+      }
+      for (const r of plan.resolutions) {
+        if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
+      }
+    }
+    // Created runs come out in plan order, as one at a time would have.
+    for (const { plan, outcome } of applied) outcome.created.sort((a, b) => plan.runs.findIndex((r) => r.id === a) - plan.runs.findIndex((r) => r.id === b));
+    await appendEvents(db, client, applied.flatMap(({ plan }) => plan.announce ?? []));
     if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
     return outcomes;
   });
-}
-
-async function commitOne(db: Db, client: PoolClient, plan: DispatchPlan): Promise<{ outcome: DispatchOutcome; runsDue: boolean }> {
-  const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
-  {
-    // Only the instance that flips the event from received does the rest; the others change nothing.
-    if ((await client.query(markDispatchedSql, [plan.seq, plan.generation])).rowCount !== 1) return { outcome, runsDue: false };
-    if (plan.messages.length > 0) {
-      const m = plan.messages;
-      await client.query(appendMessagesSql, [
-        m.map((x) => x.conversationId),
-        m.map((x) => x.messageId),
-        m.map((x) => x.eventSeq),
-        m.map((x) => x.position),
-        m.map((x) => JSON.stringify(x.message)),
-      ]);
-    }
-    let due = false;
-    for (const run of plan.runs) {
-      const params = runParams(run, plan);
-      if ((await client.query(insertRunSql, params)).rowCount === 1) {
-        outcome.created.push(run.id);
-        due ||= run.status === 'queued';
-      } else {
-        await client.query(insertSkippedSql, [run.id, plan.seq, run.recipe, run.key, plan.generation, plan.now]);
-        outcome.keyBusy.push(run.id);
-      }
-    }
-    for (const r of plan.resolutions) {
-      if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
-    }
-    await appendEvents(db, client, plan.announce ?? []);
-    return { outcome, runsDue: due };
-  }
 }
 
 /**

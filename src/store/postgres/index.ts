@@ -102,7 +102,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
         }),
     },
     dispatch: postgresDispatch(db, lockPool),
-    queue: postgresQueue(db),
+    queue: postgresQueue(db, { maxInFlight: Math.min(2, poolSize) }),
     waits: postgresWaits(db),
     read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },
     operations: postgresOperations(db),

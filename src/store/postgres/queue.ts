@@ -1,8 +1,7 @@
 import { LeaseLostError } from '../../errors.ts';
-import type { AttemptRecord, ClaimedRun, Lease, RunQueue } from '../types.ts';
-import type { Pool, PoolClient } from 'pg';
-import { channel, clean, transaction, type Db } from './db.ts';
-import { appendEvents } from './inbox.ts';
+import type { Announcement, AttemptRecord, ClaimedRun, Lease, NewWait, RunQueue, StepRecord } from '../types.ts';
+import { channel, clean, sqlState, type Db } from './db.ts';
+import { orderLock } from './inbox.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 
 export const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
@@ -45,79 +44,186 @@ export const claimSql = `
   FROM claimed c JOIN events e ON e.seq = c.event_seq
   ORDER BY c.available_at, c.ord`;
 
-/** The lease check every worker write starts with: a run still running and still ours. */
-const held = (set: string) => `
-  UPDATE runs SET ${set}, updated_at = $3
-  WHERE id = $1 AND lease_owner = $2 AND status = 'running'
-  RETURNING id`;
+/** What a worker write does to its run (see progressSql). */
+type Kind = 'save' | 'park' | 'retry' | 'release' | 'finish';
 
-/** Inserts the attempt whose values are at $n..$n+8, if there is one ($n, its step id, not null). */
-const insertAttempt = (n: number) => `
-  INSERT INTO attempts (run_id, step_id, attempt, started_at, duration_ms, outcome, status_code, error, request, response)
-  SELECT id, $${n}::text, $${n + 1}::integer, $${n + 2}::bigint, $${n + 3}::integer, $${n + 4}::text, $${n + 5}::integer,
-    $${n + 6}::text, $${n + 7}::text, $${n + 8}::text
-  FROM run WHERE $${n}::text IS NOT NULL`;
+/** One lease-checked write of a run's progress: saveStep, park, retryLater, release or finish. */
+interface Progress {
+  lease: Lease;
+  kind: Kind;
+  now: number;
+  status?: 'done' | 'dead' | undefined;
+  error?: string | null | undefined;
+  availableAt?: number | undefined;
+  /** undefined keeps the run's lane; null clears it. */
+  nextLane?: string | null | undefined;
+  step?: StepRecord | undefined;
+  attempt?: AttemptRecord | undefined;
+  wait?: NewWait | undefined;
+  announce?: Announcement | undefined;
+}
 
-function attemptParams(a: AttemptRecord | undefined): unknown[] {
-  if (!a) return Array(9).fill(null);
+/**
+ * Every write of a batch of runs' progress in one statement, so one commit: each run is updated only
+ * if it is still running and leased by the writer (the lease check), then its step, attempt, wait and
+ * announced event are stored, for the runs whose lease held only. Returns the ids whose lease held.
+ * Announced events (hookline/run.dead) are stored as receives are: deduplicated, and numbered under
+ * the order lock ($37, $38, see inbox.ts). Workers elsewhere are woken for a run released due now
+ * ($35) and for announced events ($36).
+ */
+export const progressSql = `
+  WITH input AS (
+    SELECT * FROM unnest(
+      $1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::boolean[], $9::text[],
+      $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
+      $15::text[], $16::integer[], $17::bigint[], $18::integer[], $19::text[], $20::integer[], $21::text[], $22::text[], $23::text[],
+      $24::text[], $25::text[], $26::bigint[],
+      $27::text[], $28::text[], $29::text[], $30::bigint[], $31::bigint[], $32::text[], $33::text[], $34::boolean[]
+    ) WITH ORDINALITY AS i (
+      run_id, owner, kind, now, status, error, available_at, keep_lane, lane,
+      step_id, step_status, step_output, step_started, step_finished,
+      a_step, a_attempt, a_started, a_duration, a_outcome, a_status, a_error, a_request, a_response,
+      w_source, w_type, w_deadline,
+      e_source, e_id, e_type, e_received, e_expires, e_headers, e_body, e_test, n)
+  ), run AS (
+    UPDATE runs r SET
+      status = CASE i.kind WHEN 'save' THEN 'running' WHEN 'park' THEN 'waiting' WHEN 'retry' THEN 'retrying'
+        WHEN 'release' THEN CASE WHEN r.attempt > 0 THEN 'retrying' ELSE 'queued' END ELSE i.status END,
+      attempt = CASE i.kind WHEN 'save' THEN 0 WHEN 'retry' THEN r.attempt + 1 ELSE r.attempt END,
+      error = CASE WHEN i.kind IN ('save', 'retry', 'finish') THEN i.error ELSE r.error END,
+      available_at = CASE WHEN i.kind IN ('retry', 'release') THEN i.available_at ELSE r.available_at END,
+      lease_owner = CASE WHEN i.kind = 'save' THEN r.lease_owner END,
+      lease_until = CASE WHEN i.kind = 'save' THEN r.lease_until END,
+      lane = CASE WHEN i.keep_lane THEN r.lane ELSE i.lane END,
+      updated_at = i.now
+    FROM input i
+    WHERE r.id = i.run_id AND r.lease_owner = i.owner AND r.status = 'running'
+    RETURNING r.id
+  ), held AS (
+    SELECT i.* FROM input i JOIN run ON run.id = i.run_id
+  ), step AS (
+    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
+    SELECT run_id, step_id, step_status, step_output, step_started, step_finished FROM held WHERE step_id IS NOT NULL ORDER BY n
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, finished_at = EXCLUDED.finished_at
+  ), attempt AS (
+    INSERT INTO attempts (run_id, step_id, attempt, started_at, duration_ms, outcome, status_code, error, request, response)
+    SELECT run_id, a_step, a_attempt, a_started, a_duration, a_outcome, a_status, a_error, a_request, a_response
+    FROM held WHERE a_step IS NOT NULL ORDER BY n
+  ), wait AS (
+    INSERT INTO waits (run_id, step_id, source, type, deadline, status)
+    SELECT run_id, step_id, w_source, w_type, w_deadline, 'waiting' FROM held WHERE kind = 'park'
+    ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', deadline = EXCLUDED.deadline
+  ), seen AS (
+    INSERT INTO seen_events AS s (source, event_id, seen_at, expires_at)
+    SELECT e_source, e_id, e_received, e_expires FROM held WHERE e_id IS NOT NULL ORDER BY n
+    ON CONFLICT (source, event_id) DO UPDATE SET seen_at = EXCLUDED.seen_at, expires_at = EXCLUDED.expires_at
+      WHERE s.expires_at <= EXCLUDED.seen_at
+    RETURNING source, event_id
+  ), ordered AS (
+    SELECT pg_advisory_xact_lock($37, $38) FROM (SELECT count(*) AS n FROM seen) c WHERE c.n > 0
+  ), stored AS (
+    INSERT INTO events (source, event_id, type, received_at, headers, body, test)
+    SELECT h.e_source, h.e_id, h.e_type, h.e_received, h.e_headers, h.e_body, h.e_test
+    FROM held h JOIN seen ON seen.source = h.e_source AND seen.event_id = h.e_id CROSS JOIN ordered ORDER BY h.n
+    RETURNING seq
+  )
+  SELECT id,
+    (SELECT count(pg_notify('${channel}', $35)) FROM held WHERE kind = 'release' AND available_at <= now) AS woke_runs,
+    (SELECT count(pg_notify('${channel}', $36)) FROM (SELECT 1 FROM stored LIMIT 1) x) AS woke_events
+  FROM run`;
+
+function progressParams(db: Db, batch: readonly Progress[]): unknown[] {
+  const column = <T>(get: (p: Progress) => T) => batch.map(get);
   return [
-    a.stepId,
-    a.attempt,
-    a.startedAt,
-    Math.round(a.durationMs),
-    a.outcome,
-    a.statusCode ?? null,
-    clean(a.error),
-    toJson(a.request),
-    toJson(a.response),
+    column((p) => p.lease.runId),
+    column((p) => p.lease.owner),
+    column((p) => p.kind),
+    column((p) => p.now),
+    column((p) => p.status ?? null),
+    column((p) => clean(p.error ?? null)),
+    column((p) => p.availableAt ?? null),
+    column((p) => p.nextLane === undefined),
+    column((p) => p.nextLane ?? null),
+    column((p) => p.step?.stepId ?? null),
+    column((p) => p.step?.status ?? null),
+    column((p) => (p.step ? toJson(p.step.output) : null)),
+    column((p) => p.step?.startedAt ?? null),
+    column((p) => p.step?.finishedAt ?? null),
+    column((p) => p.attempt?.stepId ?? null),
+    column((p) => p.attempt?.attempt ?? null),
+    column((p) => p.attempt?.startedAt ?? null),
+    column((p) => (p.attempt ? Math.round(p.attempt.durationMs) : null)),
+    column((p) => p.attempt?.outcome ?? null),
+    column((p) => p.attempt?.statusCode ?? null),
+    column((p) => clean(p.attempt?.error ?? null)),
+    column((p) => (p.attempt ? toJson(p.attempt.request) : null)),
+    column((p) => (p.attempt ? toJson(p.attempt.response) : null)),
+    column((p) => p.wait?.source ?? null),
+    column((p) => p.wait?.type ?? null),
+    column((p) => p.wait?.deadline ?? null),
+    column((p) => (p.announce ? clean(p.announce.event.source) : null)),
+    column((p) => (p.announce ? clean(p.announce.event.eventId) : null)),
+    column((p) => (p.announce ? clean(p.announce.event.type) : null)),
+    column((p) => p.announce?.event.receivedAt ?? null),
+    column((p) => (p.announce ? p.announce.event.receivedAt + p.announce.dedupTtlMs : null)),
+    column((p) => (p.announce ? JSON.stringify(p.announce.event.headers) : null)),
+    column((p) => p.announce?.event.body ?? null),
+    column((p) => p.announce?.event.test ?? null),
+    db.wake.runs,
+    db.wake.events,
+    ...orderLock(db),
   ];
 }
 
-export const saveStepSql = `
-  WITH run AS (${held('attempt = 0, error = NULL, lane = CASE WHEN $18::boolean THEN lane ELSE $19::text END')}),
-  step AS (
-    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
-    SELECT id, $4::text, $5::text, $6::text, $7::bigint, $8::bigint FROM run
-    ON CONFLICT (run_id, step_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, finished_at = EXCLUDED.finished_at
-  ),
-  attempt AS (${insertAttempt(9)})
-  SELECT count(*) AS held FROM run`;
-
-export const parkSql = `
-  WITH run AS (${held(`status = 'waiting', lease_owner = NULL, lease_until = NULL, lane = CASE WHEN $8::boolean THEN lane ELSE $9::text END`)}),
-  step AS (
-    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
-    SELECT id, $4::text, 'waiting', NULL, $3::bigint, NULL FROM run
-    ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', output = NULL, finished_at = NULL
-  ),
-  wait AS (
-    INSERT INTO waits (run_id, step_id, source, type, deadline, status)
-    SELECT id, $4::text, $5::text, $6::text, $7::bigint, 'waiting' FROM run
-    ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', deadline = EXCLUDED.deadline
-  )
-  SELECT count(*) AS held FROM run`;
-
-export const retryLaterSql = `
-  WITH run AS (${held(`status = 'retrying', attempt = attempt + 1, available_at = $4, error = $5, lease_owner = NULL, lease_until = NULL`)}),
-  attempt AS (${insertAttempt(6)})
-  SELECT count(*) AS held FROM run`;
-
-export const finishSql = `
-  WITH run AS (${held(`status = $4, error = $5, lease_owner = NULL, lease_until = NULL`)}),
-  attempt AS (${insertAttempt(6)}),
-  step AS (
-    INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
-    SELECT id, $15::text, $16::text, $17::text, $18::bigint, $19::bigint FROM run WHERE $15::text IS NOT NULL
-    ON CONFLICT (run_id, step_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, finished_at = EXCLUDED.finished_at
-  )
-  SELECT count(*) AS held FROM run`;
-
-/** Back to the queue untouched; workers elsewhere are woken if it is due at once. */
-export const releaseSql = `
-  UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = $4::bigint,
-    lease_owner = NULL, lease_until = NULL, updated_at = $3::bigint
-  WHERE id = $1 AND lease_owner = $2 AND status = 'running'
-  RETURNING (SELECT pg_notify('${channel}', $5) WHERE $4::bigint <= $3::bigint)`;
+/**
+ * Group commit of the runs' progress: a write goes to the database at once while fewer than
+ * `maxInFlight` statements run; the writes that arrive meanwhile wait and go together in the next
+ * statement (one run at most once per statement: the engine awaits each write of a run before the
+ * next). Should a batch fail for one write's values, each is tried again on its own.
+ */
+function progressWriter(db: Db, maxInFlight: number) {
+  let queue: Array<{ progress: Progress; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let inFlight = 0;
+  const run = async (batch: typeof queue) => {
+    const { rows } = await db.pool.query<{ id: string }>(progressSql, progressParams(db, batch.map((w) => w.progress)));
+    const held = new Set(rows.map((r) => r.id));
+    for (const w of batch) {
+      if (held.has(w.progress.lease.runId)) w.resolve();
+      else w.reject(new LeaseLostError(w.progress.lease.runId));
+    }
+  };
+  const flush = async () => {
+    inFlight++;
+    const ids = new Set<string>();
+    const batch: typeof queue = [];
+    const rest: typeof queue = [];
+    for (const w of queue) {
+      if (ids.has(w.progress.lease.runId) || batch.length >= 500) rest.push(w);
+      else {
+        ids.add(w.progress.lease.runId);
+        batch.push(w);
+      }
+    }
+    queue = rest;
+    try {
+      await run(batch);
+    } catch (error) {
+      if (batch.length > 1 && /^(22|23|54)/.test(sqlState(error) ?? '')) {
+        for (const w of batch) await run([w]).catch(w.reject);
+      } else {
+        for (const w of batch) w.reject(error);
+      }
+    } finally {
+      inFlight--;
+      if (queue.length > 0 && inFlight < maxInFlight) void flush();
+    }
+  };
+  return (progress: Progress) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ progress, resolve, reject });
+      if (inFlight < maxInFlight) void flush();
+    });
+}
 
 export const releaseOwnerSql = `
   UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = $2,
@@ -125,13 +231,9 @@ export const releaseOwnerSql = `
   WHERE lease_owner = $1 AND status = 'running'
   RETURNING pg_notify('${channel}', $3)`;
 
-export function postgresQueue(db: Db): RunQueue {
+export function postgresQueue(db: Db, options: { maxInFlight: number }): RunQueue {
   const { pool } = db;
-  /** Runs a lease-checked write; none of it happens, and LeaseLostError is thrown, if the lease is gone. */
-  const write = async (lease: Lease, sql: string, params: unknown[], on: Pool | PoolClient = pool) => {
-    const { rows } = await on.query<{ held: number }>(sql, [lease.runId, lease.owner, ...params]);
-    if (Number(rows[0]?.held) !== 1) throw new LeaseLostError(lease.runId);
-  };
+  const write = progressWriter(db, options.maxInFlight);
 
   return {
     claim: async ({ owner, now, leaseMs, limit, skipLanes = [] }) => {
@@ -146,24 +248,12 @@ export function postgresQueue(db: Db): RunQueue {
         owner,
       ]);
     },
-    // A lane of `undefined` keeps the run's lane as it is; null clears it.
-    saveStep: (lease, { step, attempt, now, nextLane }) =>
-      write(lease, saveStepSql, [now, step.stepId, step.status, toJson(step.output), step.startedAt, step.finishedAt, ...attemptParams(attempt), nextLane === undefined, nextLane ?? null]),
-    park: (lease, { wait, now, nextLane }) => write(lease, parkSql, [now, wait.stepId, wait.source, wait.type, wait.deadline, nextLane === undefined, nextLane ?? null]),
-    retryLater: (lease, { attempt, availableAt, error, now }) => write(lease, retryLaterSql, [now, availableAt, clean(error), ...attemptParams(attempt)]),
-    release: async (lease, { availableAt, now }) => {
-      const { rowCount } = await pool.query(releaseSql, [lease.runId, lease.owner, now, availableAt, db.wake.runs]);
-      if (rowCount !== 1) throw new LeaseLostError(lease.runId);
-    },
-    finish: (lease, { status, error, attempt, now, step, announce }) => {
-      const params = [now, status, clean(error), ...attemptParams(attempt), step?.stepId ?? null, step?.status ?? null, toJson(step?.output), step?.startedAt ?? null, step?.finishedAt ?? null];
-      if (!announce) return write(lease, finishSql, params);
-      // The announcement is stored only with the run's end: a lost lease rolls both back.
-      return transaction(pool, async (client) => {
-        await write(lease, finishSql, params, client);
-        await appendEvents(db, client, [announce]);
-      });
-    },
+    saveStep: (lease, { step, attempt, now, nextLane }) => write({ lease, kind: 'save', now, step, attempt, nextLane, error: null }),
+    park: (lease, { wait, now, nextLane }) =>
+      write({ lease, kind: 'park', now, wait, nextLane, step: { runId: lease.runId, stepId: wait.stepId, status: 'waiting', output: null, startedAt: now, finishedAt: null } }),
+    retryLater: (lease, { attempt, availableAt, error, now }) => write({ lease, kind: 'retry', now, attempt, availableAt, error }),
+    release: (lease, { availableAt, now }) => write({ lease, kind: 'release', now, availableAt }),
+    finish: (lease, { status, error, attempt, now, step, announce }) => write({ lease, kind: 'finish', now, status, error: error ?? null, attempt, step, announce }),
     nextDue: async () => {
       const { rows } = await pool.query<{ due: number | null }>(`SELECT min(available_at) AS due FROM runs WHERE status IN ('queued', 'retrying')`);
       return rows[0]?.due ?? undefined;
