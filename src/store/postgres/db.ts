@@ -47,10 +47,11 @@ const ignore = () => {};
  * Runs `fn` in a transaction on one pooled connection. A connection whose ROLLBACK fails is broken
  * and is destroyed rather than handed back to the pool.
  */
-export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, options: { flushWait?: boolean } = {}): Promise<T> {
   const client = await checkout(pool);
   try {
-    await client.query('BEGIN');
+    // flushWait false: the commit does not wait for its WAL flush (see noFlushWait in queue.ts).
+    await client.query(options.flushWait === false ? 'BEGIN; SET LOCAL synchronous_commit TO off' : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     checkin(client);

@@ -59,9 +59,12 @@ function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
 /**
  * Every plan in one transaction, in a few statements whatever the number of events: one commit
  * serves a batch of events. Only the plans whose event this transaction flips from received are
- * applied; the others (dispatched by another instance meanwhile) change nothing.
+ * applied; the others (dispatched by another instance meanwhile) change nothing. A batch that
+ * resolves no wait and announces nothing does not wait for its WAL flush: lost in a crash of
+ * PostgreSQL, its events would be dispatched again, as after a crash of hookline.
  */
 async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]> {
+  const flushWait = plans.some((p) => p.resolutions.length > 0 || (p.announce?.length ?? 0) > 0);
   return transaction(db.pool, async (client) => {
     const outcomes = plans.map((): DispatchOutcome => ({ created: [], keyBusy: [], resolved: [] }));
     const { rows } = await client.query<{ seq: number }>(markDispatchedSql, [plans.map((p) => p.seq), plans.map((p) => p.generation)]);
@@ -112,7 +115,7 @@ async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]>
     await appendEvents(db, client, applied.flatMap(({ plan }) => plan.announce ?? []));
     if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
     return outcomes;
-  });
+  }, { flushWait });
 }
 
 /**

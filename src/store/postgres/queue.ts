@@ -21,15 +21,27 @@ export const attemptsOf = (run: string) => `
 // ---------------------------------------------------------------- SQL
 
 /**
+ * A transaction whose commit need not wait for its WAL flush (set inside the statement of an implicit
+ * transaction). Only for writes whose loss in a crash of PostgreSQL itself puts nothing acknowledged
+ * at risk: a claim or a lease renewed (the run is claimable again, as after a crash of hookline), a
+ * dispatch that resolves no wait (the event is dispatched again). A later commit that does wait for
+ * its flush makes every earlier one durable too: the WAL is written in order.
+ */
+export const noFlushWait = `(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`;
+
+const eventOfClaim = ['seq', 'source', 'event_id', 'type', 'received_at', 'headers', 'body', 'test', 'status', 'generation', 'dispatch_error'];
+
+/**
  * The queue's claim, as in pg-boss: lock due rows in order, skipping rows that a concurrent claim
  * holds (FOR UPDATE SKIP LOCKED), and lease them in the same statement. A row that another claim
  * leased and committed meanwhile is re-checked against the WHERE when locked, and dropped.
  * Every running run was due when it was claimed, so `available_at <= now` holds for expired leases too.
+ * The lease is exclusive from the moment the rows are locked, so the commit does not wait for its flush.
  */
 export const claimSql = `
   WITH due AS (
     SELECT id FROM runs
-    WHERE status IN ('queued', 'retrying', 'running') AND available_at <= $2
+    WHERE ${noFlushWait} AND status IN ('queued', 'retrying', 'running') AND available_at <= $2
       AND (status <> 'running' OR lease_until < $2)
       AND (status = 'running' OR lane IS NULL OR NOT (lane = ANY($5::text[])))
     ORDER BY available_at, ord
@@ -40,7 +52,7 @@ export const claimSql = `
     FROM due WHERE r.id = due.id
     RETURNING ${qualified('r')}, r.ord
   )
-  SELECT c.*, to_jsonb(e) - 'xid' AS event, ${stepsOf('c.id')}
+  SELECT c.*, ${eventOfClaim.map((column) => `e.${column} AS e_${column}`).join(', ')}, ${stepsOf('c.id')}
   FROM claimed c JOIN events e ON e.seq = c.event_seq
   ORDER BY c.available_at, c.ord`;
 
@@ -237,12 +249,13 @@ export function postgresQueue(db: Db, options: { maxInFlight: number }): RunQueu
 
   return {
     claim: async ({ owner, now, leaseMs, limit, skipLanes = [] }) => {
-      const { rows } = await pool.query<RunRow & { event: EventRow; steps: StepRow[] }>(claimSql, [owner, now, now + leaseMs, limit, [...skipLanes]]);
-      return rows.map((row): ClaimedRun => ({ ...toRun(row), event: toEvent(row.event), steps: row.steps.map(toStep) }));
+      const { rows } = await pool.query<RunRow & Record<string, unknown> & { steps: StepRow[] }>(claimSql, [owner, now, now + leaseMs, limit, [...skipLanes]]);
+      const eventOf = (row: Record<string, unknown>) => Object.fromEntries(eventOfClaim.map((column) => [column, row[`e_${column}`]])) as unknown as EventRow;
+      return rows.map((row): ClaimedRun => ({ ...toRun(row), event: toEvent(eventOf(row)), steps: row.steps.map(toStep) }));
     },
     heartbeat: async (owner, runIds, leaseUntil) => {
       if (runIds.length === 0) return;
-      await pool.query(`UPDATE runs SET lease_until = $1 WHERE id = ANY($2::text[]) AND lease_owner = $3 AND status = 'running'`, [
+      await pool.query(`UPDATE runs SET lease_until = $1 WHERE ${noFlushWait} AND id = ANY($2::text[]) AND lease_owner = $3 AND status = 'running'`, [
         leaseUntil,
         runIds,
         owner,
