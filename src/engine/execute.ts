@@ -94,7 +94,7 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
     deps.metrics.run(run.recipe, 'dead');
     return 'dead';
   }
-  const exec: Execution = { run, lease, recipe, view: eventView(run.event), deps };
+  const exec: Execution = { run, lease, recipe, view: run.view ?? eventView(run.event), deps };
   const outputs: Record<string, unknown> = {};
   const finished = new Set<string>();
   for (const s of run.steps) {

@@ -58,6 +58,10 @@ export class Worker {
   private expiring: Promise<void> | undefined;
   private scheduled = false;
   private lastClaimAt = 0;
+  /** Slots offered to the dispatch pass under way (see SlotOffer): not free for claims meanwhile. */
+  private offered = 0;
+  /** The last claim left runs of destinations at their cap in the queue: a freed destination wakes it. */
+  private lanesSkipped = false;
   private timer: { at: number; handle: NodeJS.Timeout } | undefined;
   private linger: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -67,7 +71,9 @@ export class Worker {
 
   constructor(deps: WorkerDeps) {
     this.deps = deps;
-    deps.limiter.onFree = () => this.wake('runs');
+    deps.limiter.onFree = () => {
+      if (this.lanesSkipped) this.wake('runs');
+    };
   }
 
   /** Whether the worker loop runs (started and not stopping). */
@@ -158,7 +164,7 @@ export class Worker {
 
   /** Free slots. Runs waiting in the limiter for their destination hold none. */
   private free(): number {
-    return this.options.concurrency - (this.inFlight.size - this.deps.limiter.waiting());
+    return this.options.concurrency - (this.inFlight.size - this.deps.limiter.waiting()) - this.offered;
   }
 
   /** Looks at what is due, once per turn of the event loop however many wake-ups came. */
@@ -218,11 +224,20 @@ export class Worker {
   private async dispatchLoop(): Promise<void> {
     while (this.running && this.eventsPending) {
       this.eventsPending = false;
+      // Free slots go to the runs this pass creates, leased at creation, unless older runs wait in
+      // the queue (they go first: a claim takes them).
+      this.offered = this.runsDue || this.claiming ? 0 : Math.max(0, this.free());
+      const { owner } = this;
+      const offer = this.offered > 0 ? { owner, leaseMs: this.options.leaseMs, slots: this.offered, skipLanes: this.deps.limiter.saturated() } : undefined;
       try {
-        const done = await this.deps.dispatcher.dispatchPending(dispatchBatch);
+        const done = await this.deps.dispatcher.dispatchPending(dispatchBatch, offer);
+        this.offered = 0;
+        for (const d of done) for (const run of d.started ?? []) this.track(run);
         if (done.length >= dispatchBatch) this.eventsPending = true;
-        if (done.some((d) => d.outcome && d.outcome.created.length + d.outcome.resolved.length > 0)) this.wake('runs');
+        const queued = done.some((d) => d.outcome && (d.outcome.created.length > (d.started?.length ?? 0) || d.outcome.resolved.length > 0));
+        if (queued) this.wake('runs');
       } catch (error) {
+        this.offered = 0;
         // The store is in trouble (an event that fails on its own is set aside instead): the poll
         // tries again.
         this.deps.logger.warn({ err: error }, 'dispatch pass failed; retrying');
@@ -254,7 +269,9 @@ export class Worker {
     const { store, clock, limiter } = this.deps;
     this.lastClaimAt = performance.now();
     // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
-    const claimed = await store.queue.claim({ owner: this.owner, now: clock.now(), leaseMs: this.options.leaseMs, limit: free, skipLanes: limiter.saturated() });
+    const skipLanes = limiter.saturated();
+    this.lanesSkipped = skipLanes.length > 0;
+    const claimed = await store.queue.claim({ owner: this.owner, now: clock.now(), leaseMs: this.options.leaseMs, limit: free, skipLanes });
     for (const run of claimed) this.track(run);
     return claimed.length;
   }

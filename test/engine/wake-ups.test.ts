@@ -49,6 +49,20 @@ describeBackends('worker wake-ups', (backend) => {
     expect(deadline.n).toBe(0);
   });
 
+  it('a run created while the worker has free slots starts at once, leased at creation, without a claim', async () => {
+    await withRecipe(`on: muro/message.created\nsteps:\n  - id: post\n    http: { url: "${dest.origin}/x" }\n`);
+    // The start's look for work is over once a first event went through.
+    await postMuro(hl!, message('c0', 'visitor', 'first'));
+    await dest.arrived(1);
+    const claims = count(hl!.store.queue, 'claim');
+    for (let i = 1; i <= 10; i++) {
+      await postMuro(hl!, message('c1', 'visitor', `m${i}`));
+      await dest.arrived(1 + i);
+    }
+    await expect.poll(async () => (await hl!.store.read.runs({ recipe: 'r' })).map((r) => r.status)).toEqual(Array(11).fill('done'));
+    expect(claims.n).toBe(0);
+  });
+
   it('a wait’s deadline and a retry are timers: the store is swept when they are due', async () => {
     await withRecipe(`on: muro/message.created
 steps:

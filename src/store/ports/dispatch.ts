@@ -29,6 +29,11 @@ export interface NewRun {
   /** The destination its first step calls (see RunRecord.lane). */
   lane?: string | undefined;
   error?: string | undefined;
+  /**
+   * Created already claimed (`running`, leased to `owner` until `until`): the dispatching instance's
+   * worker has a free slot for it and starts it without a claim.
+   */
+  lease?: { owner: string; until: number } | undefined;
 }
 
 export interface WaitResolution {

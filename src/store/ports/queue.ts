@@ -64,6 +64,8 @@ export interface AttemptRecord {
 export interface ClaimedRun extends RunRecord {
   event: EventRecord;
   steps: StepRecord[];
+  /** The event as expressions see it, when whoever handed the run over had it parsed already (dispatch). */
+  view?: Record<string, unknown> | undefined;
 }
 
 /** Proof that a worker holds a run; every write with it fails with LeaseLostError once it does not. */

@@ -17,8 +17,8 @@ export function sqliteDispatch(db: Database.Database, writer: Writer): DispatchS
     VALUES (@conversationId, @messageId, @eventSeq, @position, @message) ON CONFLICT DO NOTHING`);
   // OR IGNORE: the partial unique index on live (recipe, key) refuses a second live run.
   const insertRun = db.prepare(`
-    INSERT OR IGNORE INTO runs (id, event_seq, recipe, run_key, generation, status, lane, available_at, created_at, updated_at, error)
-    VALUES (@id, @seq, @recipe, @key, @generation, @status, @lane, @now, @now, @now, @error)`);
+    INSERT OR IGNORE INTO runs (id, event_seq, recipe, run_key, generation, status, lane, available_at, created_at, updated_at, error, lease_owner, lease_until)
+    VALUES (@id, @seq, @recipe, @key, @generation, @status, @lane, @now, @now, @now, @error, @owner, @until)`);
   const holder = db.prepare(`
     SELECT id FROM runs WHERE recipe = ? AND run_key = ? AND status IN ('queued', 'running', 'retrying', 'waiting')`).pluck();
   const mutex = new Mutex();
@@ -28,12 +28,24 @@ export function sqliteDispatch(db: Database.Database, writer: Writer): DispatchS
     if (markDispatched.run(plan.seq, plan.generation).changes !== 1) return outcome;
     for (const m of plan.messages) appendMessage.run({ ...m, message: JSON.stringify(m.message) });
     for (const run of plan.runs) {
-      const row = { ...run, key: run.key ?? null, lane: run.lane ?? null, error: run.error ?? null, seq: plan.seq, generation: plan.generation, now: plan.now };
+      const row = {
+        id: run.id,
+        recipe: run.recipe,
+        status: run.lease ? 'running' : run.status,
+        key: run.key ?? null,
+        lane: run.lane ?? null,
+        error: run.error ?? null,
+        owner: run.lease?.owner ?? null,
+        until: run.lease?.until ?? null,
+        seq: plan.seq,
+        generation: plan.generation,
+        now: plan.now,
+      };
       if (insertRun.run(row).changes === 1) {
         outcome.created.push(run.id);
       } else {
         const owner = holder.get(run.recipe, run.key) as string | undefined;
-        insertRun.run({ ...row, status: 'skipped', error: `key "${run.key}" is held by live run ${owner ?? '?'}` });
+        insertRun.run({ ...row, status: 'skipped', owner: null, until: null, error: `key "${run.key}" is held by live run ${owner ?? '?'}` });
         outcome.keyBusy.push(run.id);
       }
     }
