@@ -7,6 +7,38 @@ export interface Db {
   schema: string;
   /** pg_notify payloads for "new events" and "runs due now", see `notice`. */
   wake: { events: string; runs: string };
+  /** Wakes the other instances after a commit (see `notifier`). */
+  notify?(what: 'events' | 'runs'): void;
+}
+
+/**
+ * Wakes the other instances once something is committed, outside the transaction that did it: a
+ * NOTIFY inside a transaction takes a database-wide lock at its commit, held through its WAL flush,
+ * so every notifying commit waits for the one before. Here at most one NOTIFY of a kind is in
+ * flight, the wake-ups asked for meanwhile go together in the next, and its commit does not wait for
+ * its flush. A wake-up lost (the process dies first) is made up by the others' poll.
+ */
+export function notifier(pool: Pool, wake: Db['wake']): (what: 'events' | 'runs') => void {
+  const state = { events: { inFlight: false, again: false }, runs: { inFlight: false, again: false } };
+  const send = (what: 'events' | 'runs'): void => {
+    const s = state[what];
+    if (s.inFlight) {
+      s.again = true;
+      return;
+    }
+    s.inFlight = true;
+    pool
+      .query(`SELECT pg_notify('${channel}', $1) WHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`, [wake[what]])
+      .catch(() => {})
+      .finally(() => {
+        s.inFlight = false;
+        if (s.again) {
+          s.again = false;
+          send(what);
+        }
+      });
+  };
+  return send;
 }
 
 /** LISTEN/NOTIFY channel for wake-ups. Channels are database-wide, so payloads carry the schema. */

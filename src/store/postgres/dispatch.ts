@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
-import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
+import { checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
 import { toEvent, type EventRow } from '../rows.ts';
 import { appendEvents, eventColumns } from './inbox.ts';
 import { resolveWait } from './waits.ts';
@@ -114,10 +114,13 @@ async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]>
     }
     // Created runs come out in plan order, as one at a time would have.
     for (const { plan, outcome } of applied) outcome.created.sort((a, b) => plan.runs.findIndex((r) => r.id === a) - plan.runs.findIndex((r) => r.id === b));
-    await appendEvents(db, client, applied.flatMap(({ plan }) => plan.announce ?? []));
-    if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
+    const announced = await appendEvents(db, client, applied.flatMap(({ plan }) => plan.announce ?? []));
+    return { outcomes, due, announced };
+  }, { flushWait }).then(({ outcomes, due, announced }) => {
+    if (due) db.notify?.('runs');
+    if (announced > 0) db.notify?.('events');
     return outcomes;
-  }, { flushWait });
+  });
 }
 
 /**

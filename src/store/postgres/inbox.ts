@@ -1,7 +1,7 @@
 import { eventSummaryColumns } from '../rows.ts';
 import type { Announcement, Inbox, NewEvent, ReceiveResult } from '../types.ts';
 import type { PoolClient, QueryConfig } from 'pg';
-import { channel, checkin, checkout, clean, lockKey, sqlState, type Db } from './db.ts';
+import { checkin, checkout, clean, lockKey, sqlState, type Db } from './db.ts';
 
 export const eventColumns = `${eventSummaryColumns}, headers, body`;
 /** The event columns of a join, qualified by the events table's alias. */
@@ -12,10 +12,10 @@ export const eventColumnsOf = (alias: string) => eventColumns.split(', ').map((c
 /**
  * One statement, so one short transaction, for a batch of events with distinct (source, id): remember
  * each id (new, or seen so long ago that its TTL ran out, then renewed) and store the events whose id
- * was remembered, in batch order; wake the other instances. A concurrent receive of the same id
+ * was remembered, in batch order (the other instances are woken after the commit, see `notifier`). A concurrent receive of the same id
  * waits on the first one's row, then finds it unexpired and returns nothing for it: a duplicate.
  *
- * Dispatch order is commit order. The events take their seq only after the order lock ($10, $11: a
+ * Dispatch order is commit order. The events take their seq only after the order lock ($9, $10: a
  * transaction-level advisory lock, see `orderLock`), held until this transaction commits: so a
  * transaction that gets later seqs starts to take them only once every earlier one has committed
  * (or rolled back), and a visible seq means every smaller one is visible too, or never will be. The
@@ -33,14 +33,14 @@ export const receiveSql = `
       WHERE s.expires_at <= EXCLUDED.seen_at
     RETURNING source, event_id
   ), ordered AS (
-    SELECT pg_advisory_xact_lock($10, $11) FROM (SELECT count(*) AS n FROM seen) s WHERE s.n > 0
+    SELECT pg_advisory_xact_lock($9, $10) FROM (SELECT count(*) AS n FROM seen) s WHERE s.n > 0
   ), stored AS (
     INSERT INTO events (source, event_id, type, received_at, headers, body, test)
     SELECT i.source, i.event_id, i.type, i.received_at, i.headers, i.body, i.test
     FROM input i JOIN seen USING (source, event_id) CROSS JOIN ordered ORDER BY i.n
     RETURNING seq, source, event_id
   )
-  SELECT i.n, stored.seq, pg_notify('${channel}', $9) FROM stored JOIN input i USING (source, event_id)`;
+  SELECT i.n, stored.seq FROM stored JOIN input i USING (source, event_id)`;
 
 /** receiveSql's parameters for a batch of events with their dedup TTLs. */
 export function receiveParams(db: Db, batch: ReadonlyArray<{ event: NewEvent; ttlMs: number }>): unknown[] {
@@ -55,15 +55,17 @@ export function receiveParams(db: Db, batch: ReadonlyArray<{ event: NewEvent; tt
     column((r) => JSON.stringify(r.event.headers)),
     column((r) => r.event.body),
     column((r) => r.event.test),
-    db.wake.events,
     ...orderLock(db),
   ];
 }
 
-/** Appends hookline's own events inside the caller's transaction, deduplicated as receives are. */
-export async function appendEvents(db: Db, client: PoolClient, announcements: readonly Announcement[]): Promise<void> {
-  if (announcements.length === 0) return;
-  await client.query(receiveSql, receiveParams(db, announcements.map((a) => ({ event: a.event, ttlMs: a.dedupTtlMs }))));
+/**
+ * Appends hookline's own events inside the caller's transaction, deduplicated as receives are;
+ * returns how many were stored (the caller wakes the other instances after its commit).
+ */
+export async function appendEvents(db: Db, client: PoolClient, announcements: readonly Announcement[]): Promise<number> {
+  if (announcements.length === 0) return 0;
+  return (await client.query(receiveSql, receiveParams(db, announcements.map((a) => ({ event: a.event, ttlMs: a.dedupTtlMs }))))).rowCount ?? 0;
 }
 
 /** The key of the lock under which events take their seq (dispatch order), per schema. */
@@ -98,6 +100,7 @@ async function receiveBatch(db: Db, batch: readonly Receipt[]): Promise<ReceiveR
     const { rows } = await client.query<{ n: number; seq: number }>(query);
     const results: ReceiveResult[] = batch.map(() => ({ duplicate: true }));
     for (const row of rows) results[row.n - 1] = { duplicate: false, seq: row.seq };
+    if (rows.length > 0) db.notify?.('events');
     return results;
   } catch (error) {
     failure = error as Error;

@@ -3,7 +3,7 @@ import { Pool, TypeOverrides, type PoolConfig } from 'pg';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Store, Wake } from '../types.ts';
 import { postgresConversations } from './conversations.ts';
-import { notice, type Db } from './db.ts';
+import { notice, notifier, type Db } from './db.ts';
 import { postgresDispatch } from './dispatch.ts';
 import { postgresInbox } from './inbox.ts';
 import { listen, type Listener } from './listen.ts';
@@ -69,7 +69,8 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   }
 
   const instance = randomBytes(6).toString('hex');
-  const db: Db = { pool, schema, wake: { events: notice(schema, 'events', instance), runs: notice(schema, 'runs', instance) } };
+  const wakes = { events: notice(schema, 'events', instance), runs: notice(schema, 'runs', instance) };
+  const db: Db = { pool, schema, wake: wakes, notify: notifier(pool, wakes) };
   // Group commit works best with few statements in flight: each batch is then larger, and commits
   // (WAL flush, the NOTIFY queue lock) do not queue behind one another. Measured with 50 concurrent
   // receives on one local server: 1 in flight 13.8k/s, 2 9.5k/s, 5 6.5k/s, 10 3.6k/s; one receive
