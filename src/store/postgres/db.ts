@@ -15,10 +15,11 @@ export interface Db {
  * Wakes the other instances once something is committed, outside the transaction that did it: a
  * NOTIFY inside a transaction takes a database-wide lock at its commit, held through its WAL flush,
  * so every notifying commit waits for the one before. Here at most one NOTIFY of a kind is in
- * flight, the wake-ups asked for meanwhile go together in the next, and its commit does not wait for
- * its flush. A wake-up lost (the process dies first) is made up by the others' poll.
+ * flight, and at most one every `gapMs`: the wake-ups asked for meanwhile go together in the next.
+ * Its commit does not wait for its flush. A wake-up lost (the process dies first) is made up by the
+ * others' poll.
  */
-export function notifier(pool: Pool, wake: Db['wake']): (what: 'events' | 'runs') => void {
+export function notifier(pool: Pool, wake: Db['wake'], gapMs = 5): (what: 'events' | 'runs') => void {
   const state = { events: { inFlight: false, again: false }, runs: { inFlight: false, again: false } };
   const send = (what: 'events' | 'runs'): void => {
     const s = state[what];
@@ -31,11 +32,13 @@ export function notifier(pool: Pool, wake: Db['wake']): (what: 'events' | 'runs'
       .query(`SELECT pg_notify('${channel}', $1) WHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`, [wake[what]])
       .catch(() => {})
       .finally(() => {
-        s.inFlight = false;
-        if (s.again) {
-          s.again = false;
-          send(what);
-        }
+        setTimeout(() => {
+          s.inFlight = false;
+          if (s.again) {
+            s.again = false;
+            send(what);
+          }
+        }, gapMs).unref();
       });
   };
   return send;
