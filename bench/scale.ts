@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
-import { groupCommit, receiveSql } from '../src/store/postgres/events.ts';
+import { lockKey } from '../src/store/postgres/db.ts';
+import { groupCommit, receiveSql } from '../src/store/postgres/inbox.ts';
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import type { NewEvent } from '../src/store/types.ts';
 import { header, medians, row, type BenchOptions } from './ingest.ts';
@@ -149,11 +150,12 @@ async function storeOnly(mode: StoreMode, seconds: number): Promise<{ rate: numb
     const body = signedMuroEvent(SECRET).body;
     let n = 0;
     const event = (): NewEvent => ({ source: 'muro', eventId: `evt_${++n}_${process.pid}`, type: 'message.created', receivedAt: Date.now(), headers: {}, body, test: false });
-    const text = mode === 'per-event-no-notify' ? receiveSql.replace(/pg_notify\('[^']*', \$9\)/, '$9::text') : receiveSql;
+    // The shipped statement wakes the other instances after its commit; the naive receiver notifies inside it.
+    const text = mode === 'per-event-no-notify' ? receiveSql : receiveSql.replace('SELECT i.n, stored.seq FROM', "SELECT i.n, stored.seq, pg_notify('hookline', 'bench') FROM");
     const one = async (e: NewEvent) => {
-      await pool.query(text, [[e.source], [e.eventId], [e.type], [e.receivedAt], [e.receivedAt + 86_400_000], ['{}'], [e.body], [false], 'bench']);
+      await pool.query(text, [[e.source], [e.eventId], [e.type], [e.receivedAt], [e.receivedAt + 86_400_000], ['{}'], [e.body], [false], ...lockKey('order', s.name)]);
     };
-    const group = groupCommit(pool, 'bench', 2, 30_000);
+    const group = groupCommit({ pool, schema: s.name, wake: { events: 'bench', runs: 'bench' }, notify: () => {} }, 2, 30_000);
     const receive = mode === 'group' ? (e: NewEvent) => group(e, 86_400_000) : one;
     const before = await pgCounters();
     const until = performance.now() + seconds * 1000;

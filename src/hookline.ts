@@ -8,6 +8,7 @@ import { formatDuration } from './config/units.ts';
 import type { Config } from './config/schema.ts';
 import { consoleApp } from './console/index.ts';
 import { Conversations } from './domain/conversations.ts';
+import { liveActions } from './engine/action-invoker.ts';
 import type { EngineDeps } from './engine/execute.ts';
 import { DestinationLimiter } from './engine/limiter.ts';
 import { formatDiagnostic } from './errors.ts';
@@ -15,6 +16,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { configSecrets, createRedactor, minSecretLength, type Redactor } from './observability/redact.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
+import { transcriptRules } from './recipes/transcript-rules.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
@@ -23,13 +25,13 @@ import { createReceiveCore, type ReceiveCore } from './receive/core.ts';
 import { expressRouter, type Middleware } from './receive/express.ts';
 import { createServer } from './receive/server.ts';
 import type { SourceSettings } from './receive/webhook.ts';
-import { sourceNamed, sourcesOf, transcriptsOf } from './sources/configured.ts';
+import { sourceNamed, sourcesOf } from './sources/configured.ts';
 import { ownSource } from './sources/hookline/index.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
-import { Dispatcher } from './worker/dispatcher.ts';
-import { dispatchLagMs, dispatchReadiness } from './worker/readiness.ts';
+import { Dispatcher } from './router/dispatcher.ts';
+import { dispatchLagMs, dispatchReadiness } from './router/readiness.ts';
 import { Worker } from './worker/worker.ts';
 
 export interface CoreOptions {
@@ -146,9 +148,9 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
   const actions = options.actions ?? actionRegistry();
   const store = await openStore(config.store);
   const metrics = createMetrics(
-    () => store.runs.counts(),
+    () => store.read.runCounts(),
     async () => {
-      const backlog = await store.dispatch.backlog();
+      const backlog = await store.read.backlog();
       return { lagSeconds: dispatchLagMs(backlog, clock.now()) / 1000, setAside: backlog.setAside };
     },
   );
@@ -163,7 +165,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
   }, logger);
   const recipes = () => recipeSet;
 
-  const conversations = new Conversations(transcriptsOf(config), store.conversations, clock);
+  const conversations = new Conversations(transcriptRules(config, clock), store.records.conversations);
   const dispatcher = new Dispatcher({
     store,
     get config() {
@@ -178,25 +180,43 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     },
     metrics,
   });
+  const limiter = new DestinationLimiter(config.worker.per_connection);
   const engine: EngineDeps = {
-    store,
-    get config() {
-      return current;
-    },
-    clock,
-    logger,
-    metrics,
-    actions,
-    recipes,
+    queue: store.queue,
+    waits: store.waits,
+    withLock: (fn) => store.dispatch.withLock(fn),
     conversations,
-    limiter: new DestinationLimiter(config.worker.per_connection),
-    get retry() {
-      return { schedule: current.retry.schedule, jitter: current.retry.jitter };
+    actions: liveActions({
+      get config() {
+        return current;
+      },
+      records: store.records,
+      clock,
+      logger,
+      limiter,
+      redact,
+    }),
+    recipes,
+    get vars() {
+      return current.vars;
     },
     get env() {
       return env;
     },
+    clock,
+    logger,
+    metrics: {
+      run: (recipe, outcome) => metrics.runs.inc({ recipe, outcome }),
+      action: (action, result, seconds) => {
+        metrics.actions.inc({ action, result });
+        if (seconds !== undefined) metrics.stepLatency.observe({ action }, seconds);
+      },
+    },
+    get retry() {
+      return { schedule: current.retry.schedule, jitter: current.retry.jitter };
+    },
     redact,
+    wakeAt: (at, why) => worker.wakeAt(at, why),
   };
   const worker = new Worker({
     store,
@@ -204,6 +224,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     logger,
     dispatcher,
     engine,
+    limiter,
     options: { concurrency: config.worker.concurrency, leaseMs: config.worker.lease, pollMs: config.worker.poll },
   });
 
@@ -249,10 +270,10 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
         onRejected: source.preset.onRejected,
       };
     },
-    anchor: async (name) => (await store.events.list({ source: name, limit: 1 }))[0]?.seq ?? 0,
+    anchor: async (name) => (await store.read.events({ source: name, limit: 1 }))[0]?.seq ?? 0,
     emit: async (type, id, body) => {
-      const result = await store.events.receive({ source: ownSource, eventId: id, type, receivedAt: clock.now(), headers: {}, body: JSON.stringify(body), test: false }, ownEventTtlMs);
-      if (!result.duplicate) worker.wake();
+      const result = await store.inbox.receive({ source: ownSource, eventId: id, type, receivedAt: clock.now(), headers: {}, body: JSON.stringify(body), test: false }, ownEventTtlMs);
+      if (!result.duplicate) worker.wake('events');
     },
   });
   new Gauge({
@@ -276,7 +297,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       metrics,
       limits: { bodyLimit: config.server.body_limit, readTimeoutMs: config.server.read_timeout },
       budget: new BodyBudget(config.server.body_budget),
-      onStored: () => worker.wake(),
+      onStored: () => worker.wake('events'),
       onOutcome: (source, outcome) => rejections.observe(source, outcome),
       attachmentsDir: config.attachments,
       isClosing: () => stopping,
@@ -334,7 +355,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     express: () => expressRouter(core),
     start: async () => {
       purge ??= setInterval(() => {
-        store.events.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
+        store.inbox.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
       }, purgeEvery).unref();
       await worker.start();
     },

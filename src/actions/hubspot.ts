@@ -1,4 +1,4 @@
-import { Client } from '@hubspot/api-client';
+import type { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { NonRetryableError } from '../errors.ts';
@@ -8,7 +8,9 @@ import type { ActionContext, ActionDefinition } from './types.ts';
 /** HubSpot's own association type: note → contact. */
 const NOTE_TO_CONTACT = 202;
 
-function client(config: Config): Client {
+async function client(config: Config): Promise<Client> {
+  // Loaded on first use: a server whose recipes never call HubSpot does not hold the SDK in memory.
+  const { Client } = await import('@hubspot/api-client');
   // The SDK's own retries are off: hookline's retry schedule and dead letters apply instead.
   return new Client({ accessToken: config.connections.hubspot.access_token!, basePath: config.connections.hubspot.base_url.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
 }
@@ -44,7 +46,7 @@ export const hubspotUpsertContact: ActionDefinition<UpsertArgs> = {
       .strict(),
   execute: async (args, ctx) => {
     const email = args.email.trim().toLowerCase();
-    const api = client(ctx.config);
+    const api = await client(ctx.config);
     const properties = { ...args.properties, email };
     const input = { idProperty: 'email', id: email, properties };
     ctx.trace.request = { method: 'POST', path: '/crm/v3/objects/contacts/batch/upsert', body: { inputs: [input] } };
@@ -94,7 +96,7 @@ export const hubspotNote: ActionDefinition<NoteArgs> = {
       .strict()
       .refine((a) => a.contact_id || a.email, { message: 'give contact_id or email' }),
   execute: async (args, ctx) => {
-    const api = client(ctx.config);
+    const api = await client(ctx.config);
     const contactId =
       args.contact_id ??
       (await call(ctx, 'contact lookup', () => api.crm.contacts.basicApi.getById(args.email!.trim().toLowerCase(), undefined, undefined, undefined, false, 'email'))).id;

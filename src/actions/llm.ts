@@ -1,4 +1,3 @@
-import OpenAI, { APIConnectionError, APIError } from 'openai';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { NonRetryableError } from '../errors.ts';
@@ -15,7 +14,9 @@ interface Chat {
 
 /** One chat completion through the official openai SDK; model, tokens and latency are recorded. */
 async function complete(chat: Chat, ctx: ActionContext) {
-  const openai = new OpenAI({ apiKey: ctx.config.connections.openai.api_key!, baseURL: ctx.config.connections.openai.base_url, maxRetries: 0, timeout: ctx.config.retry.timeout });
+  // Loaded on first use: a server whose recipes never call the LLM does not hold the SDK in memory.
+  const sdk = await import('openai');
+  const openai = new sdk.default({ apiKey: ctx.config.connections.openai.api_key!, baseURL: ctx.config.connections.openai.base_url, maxRetries: 0, timeout: ctx.config.retry.timeout });
   const model = chat.model ?? ctx.config.connections.openai.model;
   const messages = [...(chat.system ? [{ role: 'system' as const, content: chat.system }] : []), { role: 'user' as const, content: chat.user }];
   const request = { model, messages, ...(chat.max_tokens ? { max_completion_tokens: chat.max_tokens } : {}), ...(chat.temperature === undefined ? {} : { temperature: chat.temperature }) };
@@ -29,11 +30,11 @@ async function complete(chat: Chat, ctx: ActionContext) {
     ctx.trace.response = { status: 200, body: { model: answer.model, usage, text: truncate(text, 2000) } };
     return { text, model: answer.model, usage, latency_ms: latencyMs, finish_reason: answer.choices[0]?.finish_reason ?? null };
   } catch (error) {
-    throw classify(error, ctx);
+    throw classify(error, ctx, sdk);
   }
 }
 
-function classify(error: unknown, ctx: ActionContext): Error {
+function classify(error: unknown, ctx: ActionContext, { APIError, APIConnectionError }: typeof import('openai')): Error {
   if (error instanceof APIError && typeof error.status === 'number') {
     const body = error.error as { message?: string; code?: string } | undefined;
     ctx.trace.response = { status: error.status, body };

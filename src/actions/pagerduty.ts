@@ -1,4 +1,3 @@
-import { event } from '@pagerduty/pdjs';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { errorForStatus, networkError, parseRetryAfter, truncate } from './http-status.ts';
@@ -34,6 +33,8 @@ async function send(ctx: ActionContext, data: Record<string, unknown>) {
       const text = await answer.text();
       response = { status: answer.status, ok: answer.ok, headers: answer.headers, data: text ? JSON.parse(text) : undefined };
     } else {
+      // Loaded on first use: a server whose recipes never page does not hold the SDK in memory.
+      const { event } = await import('@pagerduty/pdjs');
       response = (await event({
         server: server(ctx.config),
         data: body as never,

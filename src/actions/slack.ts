@@ -1,4 +1,4 @@
-import { IncomingWebhook, IncomingWebhookHTTPError, IncomingWebhookRequestError, type FetchFunction } from '@slack/webhook';
+import type { FetchFunction } from '@slack/webhook';
 import { z } from 'zod';
 import { errorForStatus, networkError, parseRetryAfter } from './http-status.ts';
 import type { ActionDefinition } from './types.ts';
@@ -21,6 +21,8 @@ export const slackAction: ActionDefinition<Args> = {
       })
       .strict(),
   execute: async (args, ctx) => {
+    // Loaded on first use: a server whose recipes never post to Slack does not hold the SDK in memory.
+    const { IncomingWebhook, IncomingWebhookHTTPError, IncomingWebhookRequestError } = await import('@slack/webhook');
     const url = ctx.config.connections.slack.webhook_url!;
     let retryAfter: string | null = null;
     // The SDK keeps no response headers on its errors; this fetch keeps Retry-After and the step's deadline.

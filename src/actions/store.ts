@@ -19,7 +19,7 @@ export const storeAction: ActionDefinition<Args> = {
     const row = Object.fromEntries(Object.entries(args.row).map(([k, v]) => [k, v === undefined ? null : v])) as Row;
     ctx.trace.request = { table: args.table, row };
     // The idempotency key makes a retried insert a no-op instead of a second row.
-    const inserted = await ctx.store.tables.insert(args.table, row, ctx.idempotencyKey, ctx.clock.now());
+    const inserted = await ctx.records.tables.insert({ table: args.table, row, idempotencyKey: ctx.idempotencyKey, now: ctx.clock.now() });
     return { table: args.table, inserted };
   },
   preview: (args) => args,

@@ -44,7 +44,7 @@ export const ticketCreate: ActionDefinition<Args> = {
       attachments: email.attachments,
     };
     ctx.trace.request = { ...input, text: input.text.slice(0, 500), html: input.html ? `${input.html.length} characters` : null };
-    const result = await ctx.store.tickets.record(input, ctx.clock.now(), threadEmail);
+    const result = await ctx.records.tickets.record(input, ctx.clock.now(), threadEmail);
     return { ticket: `T-${result.ticketId}`, id: result.ticketId, created: result.created, customer_id: result.customerId, threading: result.threading, attachments: email.attachments.length };
   },
   preview: (args) => args,

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/types.ts';
+import type { ActionRecords } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 
 /**
@@ -18,7 +18,8 @@ export interface ActionContext {
   /** (event, recipe, step), plus the replay generation: stable across retries of this step. */
   idempotencyKey: string;
   config: Config;
-  store: Store;
+  /** The records an action may write (tickets, tables): never the whole store. */
+  records: ActionRecords;
   clock: Clock;
   logger: Logger;
   /** Aborts when the step's time is up (retry.timeout). */

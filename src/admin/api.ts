@@ -40,7 +40,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     const q = request.query;
     const before = queryInt(q.before);
     if (queryText(q.before) !== undefined && before === undefined) return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: 'before must be an event seq (a whole number)' });
-    const events = await store.events.list({ source: queryText(q.source), type: queryText(q.type), limit: limitOf(q.limit), before, search: queryText(q.q) });
+    const events = await store.read.events({ source: queryText(q.source), type: queryText(q.type), limit: limitOf(q.limit), before, search: queryText(q.q) });
     return { events: events.map(eventSummaryJson) };
   });
 
@@ -63,19 +63,19 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     if (status && !runStatuses.includes(status)) {
       return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: `status must be one of ${runStatuses.join(', ')}` });
     }
-    const runs = await store.runs.list({ status: runStatusFilter(status), recipe: queryText(q.recipe), limit: limitOf(q.limit), before: queryText(q.before) });
+    const runs = await store.read.runs({ status: runStatusFilter(status), recipe: queryText(q.recipe), limit: limitOf(q.limit), before: queryText(q.before) });
     return { runs: runs.map(runJson) };
   });
 
   app.get<{ Params: { id: string } }>('/runs/:id', async (request, reply) => {
-    const run = await store.runs.get(request.params.id);
+    const run = await store.read.run(request.params.id);
     if (!run) return reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no run ${request.params.id}` });
-    const event = await store.events.getBySeq(run.eventSeq);
+    const event = await store.read.event(run.eventSeq);
     return { ...runJson(run), event: event ? eventJson(event) : null };
   });
 
   app.post<{ Params: { id: string } }>('/runs/:id/retry', async (request, reply) => {
-    const result = await store.runs.retry(request.params.id, clock.now());
+    const result = await store.operations.retryRun(request.params.id, clock.now());
     if (result === 'retried') {
       deps.wake();
       return { ok: true, run: request.params.id, message: retryMessages.retried };
@@ -84,7 +84,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   });
 
   app.post('/runs/retry-all', async () => {
-    const retried = await store.runs.retryAllDead(clock.now());
+    const retried = await store.operations.retryAllDead(clock.now());
     if (retried > 0) deps.wake();
     return { ok: true, retried };
   });
@@ -97,17 +97,17 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     if (status !== undefined && !ticketStatuses.includes(status)) {
       return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: `status must be one of ${ticketStatuses.join(', ')}` });
     }
-    const tickets = await store.tickets.list({ status, search: queryText(q.q), limit: limitOf(q.limit) });
+    const tickets = await store.read.tickets({ status, search: queryText(q.q), limit: limitOf(q.limit) });
     return { tickets: tickets.map(ticketJson) };
   });
 
   app.get<{ Params: { id: string } }>('/tickets/:id', async (request, reply) => {
     const id = ticketId(request.params.id);
-    const ticket = id === undefined ? undefined : await store.tickets.get(id);
+    const ticket = id === undefined ? undefined : await store.read.ticket(id);
     return ticket ? ticketJson(ticket) : reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no ticket ${request.params.id}` });
   });
 
   app.get<{ Querystring: Query }>('/summaries', async (request) => ({
-    summaries: await store.tables.rows(summariesTable, limitOf(request.query.limit)),
+    summaries: await store.read.tableRows(summariesTable, limitOf(request.query.limit)),
   }));
 }

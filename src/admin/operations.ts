@@ -93,10 +93,10 @@ function stepsJson(r: RunDetail) {
 
 /** An event by id (the newest receipt unless `seq` picks another), with its runs. */
 export async function eventDetail(store: Store, id: string, seq?: number) {
-  const receipts = await store.events.findById(id);
+  const receipts = await store.read.receipts(id);
   const event = seq === undefined ? receipts[0] : receipts.find((r) => r.seq === seq);
   if (!event) return undefined;
-  const runs = await store.runs.forEvent(event.seq);
+  const runs = await store.read.runsOfEvent(event.seq);
   return { event: eventJson(event), receipts: receipts.map((r) => r.seq), runs: runs.map(runJson) };
 }
 
@@ -106,10 +106,10 @@ export async function eventDetail(store: Store, id: string, seq?: number) {
  * their idempotency keys; any other is replayed (generation + 1).
  */
 export async function replayEvent(store: Store, id: string): Promise<{ seq: number; generation: number; retried: boolean } | undefined> {
-  const [event] = await store.events.findById(id);
+  const [event] = await store.read.receipts(id);
   if (!event) return undefined;
-  if (event.status === 'failed' && (await store.dispatch.retry(event.seq))) return { seq: event.seq, generation: event.generation, retried: true };
-  if (!(await store.events.replay(event.seq))) return undefined;
+  if (event.status === 'failed' && (await store.operations.redispatch(event.seq))) return { seq: event.seq, generation: event.generation, retried: true };
+  if (!(await store.operations.replay(event.seq))) return undefined;
   return { seq: event.seq, generation: event.generation + 1, retried: false };
 }
 

@@ -13,18 +13,18 @@ export function deadCommand(program: Command): void {
       withStore(command, async (store) => {
         const now = Date.now();
         if (o.retry) {
-          const result = await store.runs.retry(o.retry, now);
+          const result = await store.operations.retryRun(o.retry, now);
           (result === 'retried' ? console.log : console.error)(`${o.retry}: ${retryMessages[result]}`);
           if (result !== 'retried') process.exitCode = 1;
           return;
         }
-        if (o.retryAll) return console.log(`${await store.runs.retryAllDead(now)} dead runs queued again`);
-        const runs = await store.runs.list({ status: 'dead', limit: 1000 });
+        if (o.retryAll) return console.log(`${await store.operations.retryAllDead(now)} dead runs queued again`);
+        const runs = await store.read.runs({ status: 'dead', limit: 1000 });
         if (o.json) return runs.forEach((r) => console.log(JSON.stringify(runJson(r))));
         if (runs.length === 0) return console.log('no dead letters');
         const rows = [['RUN', 'RECIPE', 'EVENT', 'SINCE', 'ERROR']];
         for (const r of runs) {
-          const event = await store.events.getBySeq(r.eventSeq);
+          const event = await store.read.event(r.eventSeq);
           rows.push([r.id, r.recipe, event?.eventId ?? String(r.eventSeq), iso(r.updatedAt), r.error ?? '']);
         }
         console.log(table(rows));

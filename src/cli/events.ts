@@ -16,7 +16,7 @@ export function eventsCommands(program: Command): void {
     .action(async (o: { source?: string; type?: string; search?: string; limit: number; json?: boolean }, command: Command) =>
       withStore(command, async (store, { config }) => {
         checkSource(command, config, o.source);
-        const events = await store.events.list({ source: o.source, type: o.type, search: o.search, limit: o.limit });
+        const events = await store.read.events({ source: o.source, type: o.type, search: o.search, limit: o.limit });
         if (o.json) return events.forEach((e) => console.log(JSON.stringify(eventSummaryJson(e))));
         if (events.length === 0) return console.log('no events');
         console.log(table([['SEQ', 'RECEIVED', 'SOURCE', 'TYPE', 'ID', 'STATUS'], ...events.map((e) => [String(e.seq), iso(e.receivedAt), e.source, e.type, e.eventId, `${e.status}${e.test ? ' (test)' : ''}`])]));

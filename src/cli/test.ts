@@ -3,7 +3,7 @@ import { actionRegistry } from '../actions/registry.ts';
 import { loadConfig } from '../config/load.ts';
 import { formatDiagnostic } from '../errors.ts';
 import { loadRecipes } from '../recipes/load.ts';
-import { runRecipeTests } from '../recipes/test-runner.ts';
+import { runRecipeTests } from '../engine/test-runner.ts';
 
 export function testCommand(program: Command): void {
   program

@@ -16,7 +16,7 @@ export function ticketsCommand(program: Command): void {
       withStore(command, async (store) => {
         if (which) {
           const id = ticketId(which);
-          const ticket = id === undefined ? undefined : await store.tickets.get(id);
+          const ticket = id === undefined ? undefined : await store.read.ticket(id);
           if (!ticket) {
             console.error(`no ticket ${which}`);
             process.exitCode = 1;
@@ -30,7 +30,7 @@ export function ticketsCommand(program: Command): void {
           }
           return;
         }
-        const tickets = await store.tickets.list({ search: o.search, status: o.status, limit: o.limit });
+        const tickets = await store.read.tickets({ search: o.search, status: o.status, limit: o.limit });
         if (o.json) return tickets.forEach((t) => console.log(JSON.stringify(ticketJson(t))));
         if (tickets.length === 0) return console.log('no tickets');
         console.log(table([['TICKET', 'STATUS', 'UPDATED', 'MESSAGES', 'CUSTOMER', 'SUBJECT'], ...tickets.map((t) => [`T-${t.id}`, t.status, iso(t.updatedAt), String(t.messageCount), t.customer.email, t.subject])]));

@@ -121,7 +121,7 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
     fragment: (reply, body) => reply.type('text/html; charset=utf-8').send(renderFragment(body)),
     notFound: (reply, request, what) => kit.page(reply, request, 'Not found', undefined, html`<p>${what}</p>`, 404),
     eventRef: async (seq) => {
-      const e = await store.events.getBySeq(seq);
+      const e = await store.read.event(seq);
       return e && { id: e.eventId, seq: e.seq, type: e.type, source: e.source };
     },
   };

@@ -1,4 +1,4 @@
-import type { EventSummary, RunRecord, Store } from '../store/types.ts';
+import type { EventSummary, ReadModel, RunRecord } from '../store/types.ts';
 
 /**
  * What became of an event, for the events list: `pending` until the dispatcher took it, `failed` when
@@ -59,17 +59,19 @@ const batch = 100;
  * Newest events first with their outcome. The outcome is not a column of the store, so filtering by
  * it scans (at most `scanLimit` events per page); `next` is the `before` of the following page.
  */
-export async function listEvents(store: Store, q: EventQuery): Promise<{ rows: EventRow[]; next: number | undefined }> {
+export async function listEvents(store: { read: Pick<ReadModel, 'events' | 'runsOfEvents'> }, q: EventQuery): Promise<{ rows: EventRow[]; next: number | undefined }> {
   const rows: EventRow[] = [];
   let before = q.before;
   let scanned = 0;
   for (;;) {
     const want = q.outcome ? batch : q.limit - rows.length;
-    const events = await store.events.list({ source: q.source, type: q.type, search: q.search, before, limit: want });
+    const events = await store.read.events({ source: q.source, type: q.type, search: q.search, before, limit: want });
+    // The runs of the whole page in one query.
+    const runsOf = Map.groupBy(await store.read.runsOfEvents(events.map((e) => e.seq)), (r) => r.eventSeq);
     for (const event of events) {
       scanned++;
       before = event.seq;
-      const runs = await store.runs.forEvent(event.seq);
+      const runs = runsOf.get(event.seq) ?? [];
       const outcome = eventOutcome(event, runs);
       if (!q.outcome || outcome === q.outcome) rows.push({ event, outcome, runs });
       if (rows.length >= q.limit) return { rows, next: before };

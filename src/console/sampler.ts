@@ -96,7 +96,7 @@ export class Sampler {
 
   private async take(): Promise<void> {
     const { metrics, store, clock } = this.deps;
-    const [received, runs, ack, counts] = await Promise.all([metrics.received.get(), metrics.runs.get(), metrics.ackLatency.get(), store.runs.counts()]);
+    const [received, runs, ack, counts] = await Promise.all([metrics.received.get(), metrics.runs.get(), metrics.ackLatency.get(), store.read.runCounts()]);
     const minute = this.minute(clock.now());
 
     const receivedNow: Snapshot = new Map(received.values.map((v) => [`${v.labels.source} ${v.labels.outcome}`, v.value]));
@@ -141,7 +141,7 @@ export class Sampler {
     const since = this.startedAt - windowMinutes * minuteMs;
     let before: number | undefined;
     for (let pages = 0; pages < 20; pages++) {
-      const batch = await this.deps.store.events.list({ limit: 500, before });
+      const batch = await this.deps.store.read.events({ limit: 500, before });
       for (const e of batch) {
         if (e.receivedAt < since) return;
         if (e.receivedAt >= this.startedAt) continue;

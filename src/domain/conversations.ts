@@ -1,57 +1,57 @@
-import type { TranscriptExpressions } from '../sources/types.ts';
-import { compileExpression, type CompiledExpression } from '../recipes/expressions.ts';
 import { indexKey } from '../store/index-key.ts';
-import type { ConversationStore, TranscriptMessage } from '../store/types.ts';
-import type { Clock } from '../util/clock.ts';
+import type { ConversationRecords, TranscriptMessage } from '../store/types.ts';
 
 export interface Transcript {
   id: string;
-  /** The messages as muro sent them, in the order they were received. */
+  /** The messages in receive order, as the source sent them. */
   messages: unknown[];
 }
 
-interface CompiledTranscript {
-  conversationId: CompiledExpression;
-  messages: CompiledExpression;
-  messageId: CompiledExpression;
-}
+/** Reads a value out of event data (a compiled expression); it may throw, which counts as "nothing". */
+export type Extract = (value: unknown) => Promise<unknown>;
 
 /**
- * Conversation transcripts, of the sources whose preset carries conversations (muro). Where the
- * conversation and its messages sit in an event is configurable (sources.<name>.transcript,
- * JSONata), because muro does not publish that shape.
+ * Where the conversation and its messages sit in an event of a source that carries conversations
+ * (muro): configurable expressions (sources.<name>.transcript), because muro does not publish that
+ * shape. The composition root compiles them; the domain only calls them.
  */
-export class Conversations {
-  private readonly bySource = new Map<string, CompiledTranscript>();
-  private readonly store: ConversationStore;
-  private readonly clock: Clock;
+export interface TranscriptRules {
+  /** The conversation id, from the event. */
+  conversationId: Extract;
+  /** The message, or list of messages, an event carries. */
+  messages: Extract;
+  /** A message's id, from the message. */
+  messageId: Extract;
+}
 
-  /** `transcripts`: by source name, for the sources that have conversations (see transcriptsOf). */
-  constructor(transcripts: Readonly<Record<string, TranscriptExpressions>>, store: ConversationStore, clock: Clock) {
-    for (const [source, t] of Object.entries(transcripts)) {
-      this.bySource.set(source, { conversationId: compileExpression(t.conversation_id), messages: compileExpression(t.messages), messageId: compileExpression(t.message_id) });
-    }
+/** Conversation transcripts, of the sources whose preset carries conversations. */
+export class Conversations {
+  private readonly rules: ReadonlyMap<string, TranscriptRules>;
+  private readonly store: ConversationRecords;
+
+  /** `rules`: by source name, for the sources that have conversations. */
+  constructor(rules: ReadonlyMap<string, TranscriptRules>, store: ConversationRecords) {
+    this.rules = rules;
     this.store = store;
-    this.clock = clock;
   }
 
   /** The conversation an event belongs to, if any. */
   async idOf(view: Record<string, unknown>): Promise<string | undefined> {
-    const t = this.bySource.get(String(view.source));
-    if (!t) return undefined;
-    const id = await t.conversationId.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const rules = this.rules.get(String(view.source));
+    if (!rules) return undefined;
+    const id = await rules.conversationId(view).catch(() => undefined);
     return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
   }
 
   /** The messages an event carries, each with its id (messages without an id are ignored). */
   async messagesOf(view: Record<string, unknown>): Promise<Array<{ id: string; message: unknown }>> {
-    const t = this.bySource.get(String(view.source));
-    if (!t) return [];
-    const found = await t.messages.evaluate(view, { clock: this.clock }).catch(() => undefined);
+    const rules = this.rules.get(String(view.source));
+    if (!rules) return [];
+    const found = await rules.messages(view).catch(() => undefined);
     const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
     const out: Array<{ id: string; message: unknown }> = [];
     for (const message of list) {
-      const id = await t.messageId.evaluate(message, { clock: this.clock }).catch(() => undefined);
+      const id = await rules.messageId(message).catch(() => undefined);
       if (typeof id === 'string' || typeof id === 'number') out.push({ id: String(id), message });
     }
     return out;

@@ -142,7 +142,7 @@ async function receiveVerified(deps: WebhookDeps, source: SourceSettings, scheme
   }
 
   try {
-    const result = await deps.store.events.receive(
+    const result = await deps.store.inbox.receive(
       {
         source: source.name,
         eventId,

@@ -1,48 +1,79 @@
 import type { Logger } from '../observability/logger.ts';
 import { executeRun, type EngineDeps, type ExecutionResult } from '../engine/execute.ts';
+import type { DestinationLimiter } from '../engine/limiter.ts';
 import { LeaseLostError } from '../errors.ts';
-import type { Store } from '../store/types.ts';
+import type { Dispatcher } from '../router/dispatcher.ts';
+import type { ClaimedRun, Store, Wake } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { Dispatcher } from './dispatcher.ts';
 import { instanceId, isDeadLocalOwner } from './instance.ts';
 
 export interface WorkerOptions {
   concurrency: number;
   leaseMs: number;
+  /** The fallback: how often to look for work nobody announced (another process's, a missed wake-up). */
   pollMs: number;
 }
 
+export interface WorkerDeps {
+  store: Pick<Store, 'queue' | 'waits' | 'subscribe'>;
+  clock: Clock;
+  logger: Logger;
+  dispatcher: Pick<Dispatcher, 'dispatchPending'>;
+  engine: EngineDeps;
+  limiter: DestinationLimiter;
+  options: WorkerOptions;
+}
+
+/** Events dispatched per pass (one transaction). */
+const dispatchBatch = 100;
+/** Waits timed out per sweep. */
+const expireBatch = 500;
 /**
- * The worker loop: dispatch stored events, time out due waits, and execute due runs with bounded
- * concurrency, holding a lease on each (heartbeated) so that a crashed instance's runs are taken over.
- * It knows only the store interface.
+ * A claim for fewer free slots than a quarter of them waits this long for more runs to finish, so
+ * that a burst is claimed in batches rather than one slot per finished run.
+ */
+const claimLingerMs = 2;
+
+/**
+ * The worker: dispatches stored events, times out due waits, and executes due runs with bounded
+ * concurrency, holding a lease on each (heartbeated) so that a crashed instance's runs are taken
+ * over. It asks the store only when something may be there: the receiver, the other instances
+ * (LISTEN/NOTIFY) and its own runs say when events are stored or runs become due, and it keeps the
+ * next wait deadline and the next retry in memory, with a timer; a slow poll (`pollMs`) is the
+ * fallback for a wake-up that never came. It knows only the store's ports.
  */
 export class Worker {
   readonly owner = instanceId();
   private readonly inFlight = new Map<string, Promise<void>>();
   private running = false;
-  private wakeUp: (() => void) | undefined;
-  private pendingWake = false;
-  /** Whether a claim could find something: new runs, a freed destination, a due time, a poll. */
-  private claimWanted = true;
-  private loop: Promise<void> | undefined;
+  /** Events may wait for dispatch. */
+  private eventsPending = true;
+  /** Runs may be claimable (created, resolved, due, freed, or a poll). */
+  private runsDue = true;
+  /** The earliest known deadline of a waiting wait, and retry time of a run: when to look again. */
+  private deadlineAt: number | undefined;
+  private retryAt: number | undefined;
+  private dispatching: Promise<void> | undefined;
+  private claiming: Promise<void> | undefined;
+  private expiring: Promise<void> | undefined;
+  private scheduled = false;
+  private lastClaimAt = 0;
+  /** Slots offered to the dispatch pass under way (see SlotOffer): not free for claims meanwhile. */
+  private offered = 0;
+  /** The last claim left runs of destinations at their cap in the queue: a freed destination wakes it. */
+  private lanesSkipped = false;
+  private timer: { at: number; handle: NodeJS.Timeout } | undefined;
+  private linger: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly store: Store;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly dispatcher: Dispatcher;
-  private readonly engine: EngineDeps;
-  private readonly options: WorkerOptions;
+  private readonly deps: WorkerDeps;
 
-  constructor(deps: { store: Store; clock: Clock; logger: Logger; dispatcher: Dispatcher; engine: EngineDeps; options: WorkerOptions }) {
-    this.store = deps.store;
-    this.clock = deps.clock;
-    this.logger = deps.logger;
-    this.dispatcher = deps.dispatcher;
-    this.engine = deps.engine;
-    this.options = deps.options;
-    this.engine.limiter.onFree = () => this.wake();
+  constructor(deps: WorkerDeps) {
+    this.deps = deps;
+    deps.limiter.onFree = () => {
+      if (this.lanesSkipped) this.wake('runs');
+    };
   }
 
   /** Whether the worker loop runs (started and not stopping). */
@@ -50,73 +81,77 @@ export class Worker {
     return this.running;
   }
 
-  /** Something may be due (an event stored, runs created or resolved, a destination freed): look now. */
-  wake(): void {
-    this.claimWanted = true;
-    this.pendingWake = true;
-    this.wakeUp?.();
+  private get options(): WorkerOptions {
+    return this.deps.options;
+  }
+
+  /** Something may be there: events stored, runs made due (by an operator, another instance, a freed destination). */
+  wake(what: Wake | 'all' = 'all'): void {
+    if (what !== 'runs') this.eventsPending = true;
+    if (what !== 'events') this.runsDue = true;
+    this.schedule();
+  }
+
+  /** A run of this worker will want attention at `at`: a wait's deadline, or a retry. */
+  wakeAt(at: number, why: 'deadline' | 'retry'): void {
+    if (why === 'deadline') this.deadlineAt = Math.min(this.deadlineAt ?? Infinity, at);
+    else this.retryAt = Math.min(this.retryAt ?? Infinity, at);
+    this.schedule();
   }
 
   async start(): Promise<void> {
     this.running = true;
     await this.recoverDeadLocalOwners();
-    this.unsubscribe = this.store.subscribe(() => this.wake());
+    this.unsubscribe = this.deps.store.subscribe((what) => this.wake(what));
     this.heartbeat = setInterval(() => {
       const ids = [...this.inFlight.keys()];
-      if (ids.length > 0) {
-        this.store.runs.heartbeat(this.owner, ids, this.clock.now() + this.options.leaseMs).catch((err: unknown) => this.logger.warn({ err }, 'lease heartbeat failed'));
-      }
+      if (ids.length === 0) return;
+      this.deps.store.queue
+        .heartbeat(this.owner, ids, this.deps.clock.now() + this.options.leaseMs)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'lease heartbeat failed'));
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.heartbeat.unref();
-    this.loop = this.run();
+    this.poll = setInterval(() => this.pollNow(), this.options.pollMs);
+    this.poll.unref();
+    this.pollNow();
   }
 
   /** Stops claiming work and waits (up to `graceMs`) for the runs in flight. */
   async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
-    this.wakeUp?.();
     this.unsubscribe?.();
-    await this.loop;
-    this.engine.limiter.cancelWaiting();
+    clearInterval(this.poll);
+    clearTimeout(this.linger);
+    if (this.timer) clearTimeout(this.timer.handle);
+    await Promise.allSettled([this.dispatching, this.claiming, this.expiring]);
+    this.deps.limiter.cancelWaiting();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(this.inFlight.values()), timeout]);
     clearInterval(this.heartbeat);
   }
 
   /**
-   * One pass of everything due: dispatch pending events, expire due waits, start due runs (up to the
-   * free slots). Returns whether it found anything to do. Tests drive the worker with this and an
-   * injected clock; the loop below calls it until idle.
+   * One pass of everything, whatever the wake-ups said: dispatch pending events, time out due waits,
+   * start due runs (up to the free slots). Returns whether it found anything to do. Tests drive the
+   * worker with this and an injected clock.
    */
   async tick(): Promise<boolean> {
     let busy = false;
     try {
-      const dispatched = await this.dispatcher.dispatchPending();
-      busy ||= dispatched.length > 0;
+      busy ||= (await this.deps.dispatcher.dispatchPending(dispatchBatch)).length > 0;
     } catch (error) {
       // The store is in trouble (an event that fails on its own is set aside instead): the next pass
       // tries again, and runs already created still get their turn below.
-      this.logger.warn({ err: error }, 'dispatch pass failed; retrying');
+      this.deps.logger.warn({ err: error }, 'dispatch pass failed; retrying');
     }
-    const expired = await this.store.waits.expire(this.clock.now(), 500);
-    busy ||= expired.length > 0;
-    // Runs waiting in the limiter for their destination hold no slot.
-    const free = this.options.concurrency - (this.inFlight.size - this.engine.limiter.waiting());
-    if (busy) this.claimWanted = true;
-    if (free > 0 && this.claimWanted) {
-      // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
-      const claimed = await this.store.runs.claim(this.owner, this.clock.now(), this.options.leaseMs, free, this.engine.limiter.saturated());
-      for (const run of claimed) this.track(run.id, executeRun(run, this.owner, this.engine));
-      // Fewer than asked: nothing more is claimable until something changes (see wake()).
-      if (claimed.length < free) this.claimWanted = false;
-      busy ||= claimed.length > 0;
-    }
+    busy ||= (await this.deps.store.waits.expire(this.deps.clock.now(), expireBatch)).length > 0;
+    const free = this.free();
+    if (free > 0) busy ||= (await this.claim(free)) > 0;
     return busy;
   }
 
   /** Runs ticks until nothing is due and no run is in flight (tests). */
   async drain(): Promise<void> {
-    this.claimWanted = true; // the caller may have moved the clock
     for (;;) {
       const busy = await this.tick();
       if (this.inFlight.size > 0) {
@@ -127,66 +162,189 @@ export class Worker {
     }
   }
 
-  private track(runId: string, execution: Promise<ExecutionResult>): void {
-    const done = execution
-      .then((result) => this.logger.debug({ run: runId, result }, `run ${result}`))
-      .catch((error: unknown) => {
-        if (error instanceof LeaseLostError) this.logger.warn({ run: runId }, error.message);
-        else this.logger.error({ run: runId, err: error }, 'run execution failed; it will be retried when its lease expires');
-      })
-      .finally(() => {
-        this.inFlight.delete(runId);
-        // A slot is free; a claim is wanted if that was the limit (a freed destination wakes by itself).
-        this.pendingWake = true;
-        this.wakeUp?.();
-      });
-    this.inFlight.set(runId, done);
+  /** Free slots. Runs waiting in the limiter for their destination hold none. */
+  private free(): number {
+    return this.options.concurrency - (this.inFlight.size - this.deps.limiter.waiting()) - this.offered;
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.pendingWake = false;
-      let busy = false;
-      try {
-        busy = await this.tick();
-      } catch (error) {
-        this.logger.error({ err: error }, 'worker pass failed; retrying');
-      }
-      if (!this.running) break;
-      if (busy && this.inFlight.size < this.options.concurrency) continue;
-      if (this.pendingWake) continue;
-      const sleep = await this.untilNextDue().catch(() => this.options.pollMs);
-      if (this.pendingWake) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          // A due time or the poll interval came: runs may have become claimable (retries, other
-          // instances' work). A wake-up by a finished run alone does not make anything claimable.
-          this.claimWanted = true;
-          resolve();
-        }, sleep);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+  /** Looks at what is due, once per turn of the event loop however many wake-ups came. */
+  private schedule(): void {
+    if (this.scheduled || !this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.work();
+    });
+  }
+
+  private work(): void {
+    if (!this.running) return;
+    if (this.eventsPending && !this.dispatching) {
+      this.dispatching = this.dispatchLoop().finally(() => {
+        this.dispatching = undefined;
+        this.schedule();
       });
-      this.wakeUp = undefined;
+    }
+    if (this.runsDue && !this.claiming && this.free() > 0) this.claimSoon();
+    const now = this.deps.clock.now();
+    if (this.deadlineAt !== undefined && this.deadlineAt <= now && !this.expiring) {
+      this.expiring = this.expireLoop().finally(() => {
+        this.expiring = undefined;
+        this.schedule();
+      });
+    }
+    if (this.retryAt !== undefined && this.retryAt <= now) {
+      this.retryAt = undefined;
+      this.runsDue = true;
+      this.schedule();
+    }
+    this.armTimer();
+  }
+
+  /** Claims now when enough slots are free (or nothing runs), else after a short linger. */
+  private claimSoon(): void {
+    const free = this.free();
+    const busy = this.inFlight.size - this.deps.limiter.waiting();
+    const waited = performance.now() - this.lastClaimAt;
+    if (free * 4 >= this.options.concurrency || busy === 0 || waited >= claimLingerMs) {
+      clearTimeout(this.linger);
+      this.linger = undefined;
+      this.claiming = this.claimLoop().finally(() => {
+        this.claiming = undefined;
+        this.schedule();
+      });
+    } else if (!this.linger) {
+      this.linger = setTimeout(() => {
+        this.linger = undefined;
+        this.schedule();
+      }, claimLingerMs - waited);
     }
   }
 
-  /** How long to sleep: until the next run or wait is due, at most one poll interval. */
-  private async untilNextDue(): Promise<number> {
-    const now = this.clock.now();
-    const [run, wait] = await Promise.all([this.store.runs.nextDue(), this.store.waits.nextDeadline()]);
-    const due = Math.min(run ?? Infinity, wait ?? Infinity);
-    return Math.max(1, Math.min(this.options.pollMs, due - now));
+  private async dispatchLoop(): Promise<void> {
+    while (this.running && this.eventsPending) {
+      this.eventsPending = false;
+      // Free slots go to the runs this pass creates, leased at creation, unless older runs wait in
+      // the queue (they go first: a claim takes them).
+      this.offered = this.runsDue || this.claiming ? 0 : Math.max(0, this.free());
+      const { owner } = this;
+      const offer = this.offered > 0 ? { owner, leaseMs: this.options.leaseMs, slots: this.offered, skipLanes: this.deps.limiter.saturated() } : undefined;
+      try {
+        const done = await this.deps.dispatcher.dispatchPending(dispatchBatch, offer);
+        this.offered = 0;
+        for (const d of done) for (const run of d.started ?? []) this.track(run);
+        if (done.length >= dispatchBatch) this.eventsPending = true;
+        const queued = done.some((d) => d.outcome && (d.outcome.created.length > (d.started?.length ?? 0) || d.outcome.resolved.length > 0));
+        if (queued) this.wake('runs');
+      } catch (error) {
+        this.offered = 0;
+        // The store is in trouble (an event that fails on its own is set aside instead): the poll
+        // tries again.
+        this.deps.logger.warn({ err: error }, 'dispatch pass failed; retrying');
+        return;
+      }
+    }
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (this.running && this.runsDue) {
+      const free = this.free();
+      if (free <= 0) return;
+      this.runsDue = false;
+      try {
+        // Fewer than asked: nothing more is claimable until something changes (see wake()).
+        if ((await this.claim(free)) >= free) this.runsDue = true;
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'claiming runs failed; retrying');
+        this.runsDue = true;
+        return;
+      }
+      // A few free slots: wait for more runs to finish (claimSoon) rather than claim them one by one.
+      if (this.free() * 4 < this.options.concurrency) return;
+    }
+  }
+
+  /** Leases up to `free` due runs and starts them; returns how many. */
+  private async claim(free: number): Promise<number> {
+    const { store, clock, limiter } = this.deps;
+    this.lastClaimAt = performance.now();
+    // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
+    const skipLanes = limiter.saturated();
+    this.lanesSkipped = skipLanes.length > 0;
+    const claimed = await store.queue.claim({ owner: this.owner, now: clock.now(), leaseMs: this.options.leaseMs, limit: free, skipLanes });
+    for (const run of claimed) this.track(run);
+    return claimed.length;
+  }
+
+  private async expireLoop(): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    this.deadlineAt = undefined;
+    try {
+      for (;;) {
+        const expired = await store.waits.expire(clock.now(), expireBatch);
+        if (expired.length > 0) this.wake('runs');
+        if (expired.length < expireBatch) break;
+      }
+      const next = await store.waits.nextDeadline();
+      if (next !== undefined) this.deadlineAt = Math.min(this.deadlineAt ?? Infinity, next);
+    } catch (error) {
+      logger.warn({ err: error }, 'timing out waits failed; retrying');
+      this.deadlineAt = clock.now() + this.options.pollMs;
+    }
+  }
+
+  /** One timer for the earliest known deadline or retry. */
+  private armTimer(): void {
+    const at = Math.min(this.deadlineAt ?? Infinity, this.retryAt ?? Infinity);
+    if (at === Infinity || (this.timer && this.timer.at <= at)) return;
+    if (this.timer) clearTimeout(this.timer.handle);
+    const handle = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, Math.min(Math.max(0, at - this.deps.clock.now()), 2 ** 31 - 1));
+    handle.unref();
+    this.timer = { at, handle };
+  }
+
+  /** The fallback: look for everything, and learn the times of waits and retries that other processes set. */
+  private pollNow(): void {
+    this.wake();
+    const { store, logger } = this.deps;
+    Promise.all([store.waits.nextDeadline(), store.queue.nextDue()]).then(
+      ([deadline, due]) => {
+        if (deadline !== undefined) this.wakeAt(deadline, 'deadline');
+        if (due !== undefined) this.wakeAt(due, 'retry');
+      },
+      (err: unknown) => logger.warn({ err }, 'reading the next deadline and retry failed'),
+    );
+  }
+
+  private track(run: ClaimedRun): void {
+    const { logger } = this.deps;
+    const done = executeRun(run, this.owner, this.deps.engine)
+      .then((result: ExecutionResult) => {
+        logger.debug({ run: run.id, result }, `run ${result}`);
+        // A dead run is announced by an event (hookline/run.dead) for dispatch.
+        if (result === 'dead') this.eventsPending = true;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof LeaseLostError) logger.warn({ run: run.id }, error.message);
+        else logger.error({ run: run.id, err: error }, 'run execution failed; it will be retried when its lease expires');
+      })
+      .finally(() => {
+        this.inFlight.delete(run.id);
+        this.schedule();
+      });
+    this.inFlight.set(run.id, done);
   }
 
   /** On start: runs leased by instances of this host that are gone are claimable at once. */
   private async recoverDeadLocalOwners(): Promise<void> {
-    for (const owner of await this.store.runs.leaseOwners()) {
+    const { store, clock, logger } = this.deps;
+    for (const owner of await store.queue.leaseOwners()) {
       if (!isDeadLocalOwner(owner, this.owner)) continue;
-      const n = await this.store.runs.releaseOwner(owner, this.clock.now());
-      if (n > 0) this.logger.info({ owner, runs: n }, 'took over the runs of a stopped instance');
+      const n = await store.queue.releaseOwner(owner, clock.now());
+      if (n > 0) logger.info({ owner, runs: n }, 'took over the runs of a stopped instance');
     }
   }
 }

@@ -28,12 +28,12 @@ describe('http action: headers rendered from templates', () => {
     await start('{ x-visitor: "{{ data.name }}" }');
     await postMuro(hl!, { id: 'evt_crlf', type: 'x', data: { name: 'Dana\r\nX-Injected: yes' } }, clock.now());
     await hl!.worker.drain();
-    const [run] = await hl!.store.runs.list({ recipe: 'forward', limit: 10 });
+    const [run] = await hl!.store.read.runs({ recipe: 'forward', limit: 10 });
     expect(run).toMatchObject({ status: 'dead' });
     expect(run!.error).toMatch(/^recipe forward, step call: header "x-visitor" contains a line break \(CR or LF\)/);
     // The message names the header, not its value (which may carry anything).
     expect(run!.error).not.toContain('Injected');
-    const detail = await hl!.store.runs.get(run!.id);
+    const detail = await hl!.store.read.run(run!.id);
     expect(detail!.attempts).toMatchObject([{ outcome: 'failed' }]);
     expect(dest.requests).toHaveLength(0);
   });
@@ -44,10 +44,10 @@ describe('http action: headers rendered from templates', () => {
     await postMuro(hl!, { id: 'evt_emoji', type: 'x', data: { a: 'ok', b: 'hi 😀' } }, clock.now());
     await postMuro(hl!, { id: 'evt_fine', type: 'x', data: { a: 'Zoë\tM', b: 'plain' } }, clock.now());
     await hl!.worker.drain();
-    const runs = await hl!.store.runs.list({ recipe: 'forward', limit: 10 });
+    const runs = await hl!.store.read.runs({ recipe: 'forward', limit: 10 });
     const byEvent: Record<string, unknown> = {};
     for (const id of ['evt_nul', 'evt_emoji', 'evt_fine']) {
-      const [event] = await hl!.store.events.findById(id);
+      const [event] = await hl!.store.read.receipts(id);
       byEvent[id] = runs.find((r) => r.eventSeq === event!.seq);
     }
     expect(byEvent.evt_nul).toMatchObject({ status: 'dead', error: expect.stringMatching(/header "x-b" has a character HTTP does not allow/) });
@@ -60,7 +60,7 @@ describe('http action: headers rendered from templates', () => {
     await start('{}');
     await postMuro(hl!, { id: 'evt_ünï_😀', type: 'x', data: {} }, clock.now());
     await hl!.worker.drain();
-    const [run] = await hl!.store.runs.list({ recipe: 'forward', limit: 10 });
+    const [run] = await hl!.store.read.runs({ recipe: 'forward', limit: 10 });
     expect(run).toMatchObject({ status: 'done' });
     expect(dest.requests[0]!.headers['idempotency-key']).toBe('muro:evt_%C3%BCn%C3%AF_%F0%9F%98%80:forward:call');
   });

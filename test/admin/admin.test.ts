@@ -119,7 +119,7 @@ describeBackends('admin API', (backend) => {
     it('shows attachment metadata recorded before it was cleaned on receipt, cleaned', async () => {
       const dirty = { filename: 'invoice\u202Efdp.exe', contentType: 'text/html\r\nX-Injected: 1', size: 5, sha256: null, saved: false, reason: 'spam: not saved' };
       const input = { idempotencyKey: 'old-row', eventSeq: 1, receivedAt: 0, from: 'old@client.example', recipients: [], subject: 'Old', text: '', replyTo: [], attachments: [dirty] };
-      const { ticketId } = await hl.store.tickets.record(input, Date.now(), threadEmail);
+      const { ticketId } = await hl.store.records.tickets.record(input, Date.now(), threadEmail);
       const shown = await get(`/admin/tickets/T-${ticketId}`);
       expect(shown.json.messages[0].attachments).toEqual([{ filename: 'invoicefdp.exe', content_type: 'application/octet-stream', size: 5, sha256: null, saved: false, reason: 'spam: not saved' }]);
     });

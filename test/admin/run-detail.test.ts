@@ -37,9 +37,9 @@ describeBackends('a run’s steps and attempts, in the admin API, the CLI and th
     const deadline = Date.now() + 15_000;
     for (;;) {
       await hl.worker.drain();
-      if ((await hl.store.runs.list({ status: 'dead' })).length > 0) return;
+      if ((await hl.store.read.runs({ status: 'dead' })).length > 0) return;
       if (Date.now() > deadline) throw new Error('the run never reached dead letters');
-      if ((await hl.store.runs.list({ status: 'retrying' })).length > 0) clock.advance(1_000);
+      if ((await hl.store.read.runs({ status: 'retrying' })).length > 0) clock.advance(1_000);
       else await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -57,9 +57,9 @@ describeBackends('a run’s steps and attempts, in the admin API, the CLI and th
     dest.failNext(...Array(2 * (retries + 1)).fill(500));
     await postMuro(hl, { id: 'evt_paid', type: 'order.paid', data: {} }, clock.now());
     await untilDead();
-    const [dead] = await hl.store.runs.list({ status: 'dead' });
+    const [dead] = await hl.store.read.runs({ status: 'dead' });
     // Retried from dead letters, it fails four more times.
-    expect(await hl.store.runs.retry(dead!.id, clock.now())).toBe('retried');
+    expect(await hl.store.operations.retryRun(dead!.id, clock.now())).toBe('retried');
     await untilDead();
 
     const signedIn = await send(`${hl.url}/console/login`, { body: `token=${TOKEN}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });

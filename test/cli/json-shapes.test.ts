@@ -52,8 +52,8 @@ describeBackends('cli --json and the admin API give one shape (snake_case, ISO 8
     // (other test files share it): drain until all three have been and their runs have finished.
     for (;;) {
       await hl.worker.drain();
-      const counts = await hl.store.runs.counts();
-      const pending = (await hl.store.events.list({ limit: 10 })).some((e) => e.status === 'received');
+      const counts = await hl.store.read.runCounts();
+      const pending = (await hl.store.read.events({ limit: 10 })).some((e) => e.status === 'received');
       if (!pending && !counts.queued && !counts.running) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

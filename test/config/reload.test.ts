@@ -151,8 +151,8 @@ describe('secrets added by a reload are redacted from then on', () => {
   /** The event's dead run, once the worker has recorded it, as stored (error and attempts). */
   const deadRun = async (id: string) => {
     for (const started = Date.now(); Date.now() - started < 10_000; await new Promise((r) => setTimeout(r, 20))) {
-      const [event] = await hl.store.events.findById(id);
-      const runs = event ? await hl.store.runs.forEvent(event.seq) : [];
+      const [event] = await hl.store.read.receipts(id);
+      const runs = event ? await hl.store.read.runsOfEvent(event.seq) : [];
       if (runs[0]?.status === 'dead') return JSON.stringify({ error: runs[0].error, attempts: runs[0].attempts });
     }
     throw new Error(`no dead run for ${id} within 10 s`);

@@ -213,11 +213,11 @@ describe('pages', () => {
   it('replays an event from its page', async () => {
     const { cookie, csrf } = await signIn();
     await postMuro(hl, { id: 'evt_replay_1', type: 'message.created', data: {} });
-    await expect.poll(async () => (await hl.store.events.findById('evt_replay_1'))[0]?.status, { timeout: 10_000 }).toBe('dispatched');
+    await expect.poll(async () => (await hl.store.read.receipts('evt_replay_1'))[0]?.status, { timeout: 10_000 }).toBe('dispatched');
     const replay = await postForm('/console/events/evt_replay_1/replay', cookie, { _csrf: csrf });
     expect(replay.status).toBe(303);
     expect(replay.headers.location).toMatch(/^\/console\/events\/evt_replay_1\?seq=\d+&notice=replayed$/);
-    expect((await hl.store.events.findById('evt_replay_1'))[0]!.generation).toBe(1);
+    expect((await hl.store.read.receipts('evt_replay_1'))[0]!.generation).toBe(1);
     await expect.poll(async () => (await get(String(replay.headers.location), cookie)).text, { timeout: 10_000 }).toContain('replay 1');
   });
 
@@ -227,7 +227,7 @@ describe('pages', () => {
     await postMuro(hl, { id, type: 'nothing.matches', data: {} });
     const list = await get(`/console/events?q=${encodeURIComponent(id)}`, cookie);
     const href = /href="(\/console\/events\/[^"]+)"/.exec(list.text)?.[1]?.replaceAll('&amp;', '&');
-    expect(href).toBe(`/console/events/${encodeURIComponent(id)}?seq=${(await hl.store.events.findById(id))[0]!.seq}`);
+    expect(href).toBe(`/console/events/${encodeURIComponent(id)}?seq=${(await hl.store.read.receipts(id))[0]!.seq}`);
     const page = await get(href!, cookie);
     expect(page.status).toBe(200);
     expect(page.text).toContain('evt/odd id?#&amp;x=1');
@@ -251,7 +251,7 @@ describe('send a test event', () => {
     expect(params.get('status')).toBe('200');
     const id = params.get('id')!;
     expect(id).toMatch(/^evt_test_/);
-    const [event] = await hl.store.events.findById(id, 'muro');
+    const [event] = await hl.store.read.receipts(id, 'muro');
     expect(event).toMatchObject({ type: 'message.created', test: true });
     await expect.poll(async () => (await get(`/console/live/arrival?source=muro&id=${id}`, cookie)).text, { timeout: 10_000 }).toContain('data-outcome="done"');
     const page = await get(location, cookie);

@@ -17,7 +17,7 @@ async function fixture(): Promise<{ store: Store; sampler: Sampler; metrics: Ret
   const temp = tempDir();
   const store = await openStore({ url: `sqlite:${temp.dir}/h.db`, synchronous: 'normal' } as never);
   const clock = manualClock(start);
-  const metrics = createMetrics(() => store.runs.counts());
+  const metrics = createMetrics(() => store.read.runCounts());
   const sampler = new Sampler({ store, metrics, clock });
   cleanups.push(async () => {
     sampler.stop();
@@ -79,7 +79,7 @@ describe('the per-minute sampler', () => {
   it('counts accepted events of the hour before it started from the store', async () => {
     const { store, metrics } = await fixture();
     const receive = (id: string, source: string, at: number) =>
-      store.events.receive({ source, eventId: id, type: 't', receivedAt: at, headers: {}, body: '{}', test: false }, 1000);
+      store.inbox.receive({ source, eventId: id, type: 't', receivedAt: at, headers: {}, body: '{}', test: false }, 1000);
     await receive('old', 'muro', start - 2 * 60 * minute);
     await receive('a', 'muro', start - 30 * minute);
     await receive('b', 'muro', start - 30 * minute + 5);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.ts';
-import { isStoreTrouble } from '../../src/worker/dispatch-failure.ts';
+import { isStoreTrouble } from '../../src/router/dispatch-failure.ts';
 
 const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 

@@ -71,7 +71,7 @@ describeBackends('dispatch', (backend) => {
     await expect
       .poll(async () => {
         await hl!.worker.drain();
-        return (await hl!.store.dispatch.backlog()).oldestPending;
+        return (await hl!.store.read.backlog()).oldestPending;
       }, { timeout: 10_000, interval: 50 })
       .toBeUndefined();
   }
@@ -80,7 +80,7 @@ describeBackends('dispatch', (backend) => {
     const answer = await send(`${hl!.url}/admin${path}`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
     return answer.json as any;
   };
-  const statusOf = async (eventId: string) => (await hl!.store.events.findById(eventId))[0]!;
+  const statusOf = async (eventId: string) => (await hl!.store.read.receipts(eventId))[0]!;
   /** The event ids the `send` recipe delivered. */
   const delivered = () => dest!.requests.filter((r) => r.path === '/t').map((r) => (r.body as { event: string }).event);
   const sendTo = (origin: string) => `on: muro/message.created\nsteps:\n  - id: send\n    http: { url: "${origin}/t", body: { event: "{{ id }}" } }\n`;
@@ -133,12 +133,12 @@ describeBackends('dispatch', (backend) => {
         megabyte: 1,
         ok: 1,
       });
-      for (const e of await hl!.store.events.list({ limit: 100 })) expect(e.status).toBe('dispatched');
+      for (const e of await hl!.store.read.events({ limit: 100 })) expect(e.status).toBe('dispatched');
       // keyed: the second and third events of the long conversation find its key held.
-      const keyed = await hl!.store.runs.list({ recipe: 'keyed', limit: 100 });
+      const keyed = await hl!.store.read.runs({ recipe: 'keyed', limit: 100 });
       expect(keyed.map((r) => r.status).sort()).toEqual([...Array(7).fill('waiting'), 'skipped', 'skipped'].sort());
       // The transcript of a conversation is found by its exact id.
-      expect(await hl!.store.conversations.transcript(indexKey(long))).toHaveLength(2);
+      expect(await hl!.store.records.conversations.transcript(indexKey(long))).toHaveLength(2);
     });
   });
 
@@ -164,7 +164,7 @@ describeBackends('dispatch', (backend) => {
       const failed = await statusOf(poison.id);
       expect(failed).toMatchObject({ status: 'failed', generation: 0 });
       expect(failed.dispatchError).toMatch(/^committing its dispatch failed: .*refused by the test/);
-      expect(await hl!.store.runs.forEvent(failed.seq)).toEqual([]);
+      expect(await hl!.store.read.runsOfEvent(failed.seq)).toEqual([]);
 
       // Visible to the operator: admin API, metrics.
       expect((await adminApi(`/events/${poison.id}`)).event).toMatchObject({ status: 'failed', dispatch_error: failed.dispatchError });
@@ -192,7 +192,7 @@ describeBackends('dispatch', (backend) => {
       await settle();
       expect(await statusOf(poison.id)).toMatchObject({ status: 'dispatched', generation: 0, dispatchError: null });
       expect(delivered()).toContain(poison.id);
-      expect((await hl!.store.conversations.transcript('conv_b')).map((m) => m.messageId)).toEqual(['m_poison']);
+      expect((await hl!.store.records.conversations.transcript('conv_b')).map((m) => m.messageId)).toEqual(['m_poison']);
       expect((await send(`${hl!.url}/metrics`, { method: 'GET' })).text).toMatch(/hookline_events_set_aside 0\b/);
     });
 
@@ -248,7 +248,7 @@ describeBackends('dispatch', (backend) => {
       await store.allowWrites();
       await expect.poll(async () => (await hl!.worker.drain().then(() => true, () => false)) && delivered().length, { timeout: 15_000, interval: 200 }).toBe(3);
       for (const e of events) expect((await statusOf(e.id)).status).toBe('dispatched');
-      expect((await hl!.store.dispatch.backlog()).setAside).toBe(0);
+      expect((await hl!.store.read.backlog()).setAside).toBe(0);
     });
   });
 });

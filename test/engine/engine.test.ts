@@ -53,7 +53,7 @@ describeBackends('engine', (backend) => {
   }
 
   const post = (event: Record<string, unknown>) => postMuro(hl, event, clock.now());
-  const runsOf = async (recipe?: string) => hl.store.runs.list({ recipe, limit: 100 });
+  const runsOf = async (recipe?: string) => hl.store.read.runs({ recipe, limit: 100 });
 
   describe('matching and steps', () => {
     it('starts a run for each matching recipe whose if holds, and runs its steps in order with outputs visible', async () => {
@@ -92,7 +92,7 @@ describeBackends('engine', (backend) => {
       await post({ id: 'evt_s', type: 'x', data: { who: 'Dana' } });
       await hl.worker.drain();
       const [run] = await runsOf();
-      const detail = await hl.store.runs.get(run!.id);
+      const detail = await hl.store.read.run(run!.id);
       expect(detail!.status).toBe('done');
       expect(detail!.steps[0]).toMatchObject({ stepId: 'tell', status: 'skipped', output: { skipped: 'slack not configured', request: { body: { text: 'hi Dana' } } } });
       expect(detail!.steps[1]).toMatchObject({ stepId: 'after', output: { logged: 'after slack not configured' } });
@@ -151,7 +151,7 @@ describeBackends('engine', (backend) => {
       await hl.worker.drain();
       expect(dest.delivered).toHaveLength(1);
       expect(dest.requests).toHaveLength(3);
-      const detail = await hl.store.runs.get(run!.id);
+      const detail = await hl.store.read.run(run!.id);
       expect(detail!.status).toBe('done');
       expect(detail!.attempts.map((a) => [a.attempt, a.outcome, a.statusCode])).toEqual([[1, 'retry', 503], [2, 'retry', 503], [3, 'ok', undefined]]);
       expect(detail!.attempts.every((a) => a.durationMs >= 0)).toBe(true);
@@ -190,11 +190,11 @@ describeBackends('engine', (backend) => {
       const [run] = await runsOf();
       expect(run!.status).toBe('dead');
       expect(run!.error).toMatch(/answered 400/);
-      expect((await hl.store.runs.get(run!.id))!.attempts.at(-1)).toMatchObject({ outcome: 'failed', statusCode: 400, response: { status: 400, body: { error: 'bad field' } } });
+      expect((await hl.store.read.run(run!.id))!.attempts.at(-1)).toMatchObject({ outcome: 'failed', statusCode: 400, response: { status: 400, body: { error: 'bad field' } } });
 
-      expect(await hl.store.runs.retry(run!.id, clock.now())).toBe('retried');
+      expect(await hl.store.operations.retryRun(run!.id, clock.now())).toBe('retried');
       await hl.worker.drain();
-      expect((await hl.store.runs.get(run!.id))!.status).toBe('done');
+      expect((await hl.store.read.run(run!.id))!.status).toBe('done');
       expect(dest.requests.map((r) => r.path)).toEqual(['/first', '/second', '/second']);
     });
 
@@ -312,7 +312,7 @@ describeBackends('engine', (backend) => {
       clock.advance(3600_000);
       await hl.worker.drain();
       expect(dest.requests).toHaveLength(1);
-      const detail = await hl.store.runs.get((await runsOf())[0]!.id);
+      const detail = await hl.store.read.run((await runsOf())[0]!.id);
       expect(detail!.status).toBe('done');
       expect(detail!.steps.filter((s) => s.stepId === 'reply')).toHaveLength(1);
     });
@@ -324,8 +324,8 @@ describeBackends('engine', (backend) => {
       await post(reply);
       await hl.worker.drain();
       expect(dest.requests).toHaveLength(1);
-      const [trigger] = await hl.store.events.list({ search: 'conv_p', limit: 1 });
-      expect(await hl.store.events.replay(trigger!.seq - 1)).toBe(true);
+      const [trigger] = await hl.store.read.events({ search: 'conv_p', limit: 1 });
+      expect(await hl.store.operations.replay(trigger!.seq - 1)).toBe(true);
       await hl.worker.drain();
       const runs = await runsOf();
       expect(runs.filter((r) => r.generation === 1)).toHaveLength(1);
@@ -351,7 +351,7 @@ describeBackends('engine', (backend) => {
       await post(m);
       await post({ ...m, id: 'evt_other_delivery' });
       await hl.worker.drain();
-      expect((await hl.store.conversations.transcript('conv_d')).map((t) => (t.message as { text: string }).text)).toEqual(['once']);
+      expect((await hl.store.records.conversations.transcript('conv_d')).map((t) => (t.message as { text: string }).text)).toEqual(['once']);
     });
   });
 

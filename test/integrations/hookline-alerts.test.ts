@@ -34,7 +34,7 @@ describeBackends('integrations: hookline-alerts', (backend) => {
       expect((await email('whsec_rotated_on_merus_side', `evt_lost_${i}`)).status).toBe(401);
       clock.advance(minute);
     }
-    await expect.poll(async () => (await hl.store.events.list({ source: 'hookline' })).length).toBe(1);
+    await expect.poll(async () => (await hl.store.read.events({ source: 'hookline' })).length).toBe(1);
     await hl.worker.drain();
     expect(slack.messages.map((m) => m.text)).toEqual([
       expect.stringMatching(
@@ -44,7 +44,7 @@ describeBackends('integrations: hookline-alerts', (backend) => {
     expect(slack.messages[0]!.text).not.toContain(MERU_SECRET);
 
     expect((await email(MERU_SECRET, 'evt_after_fix')).status).toBe(200);
-    await expect.poll(async () => (await hl.store.events.list({ source: 'hookline' })).length).toBe(2);
+    await expect.poll(async () => (await hl.store.read.events({ source: 'hookline' })).length).toBe(2);
     await hl.worker.drain();
     expect(slack.messages.at(-1)!.text).toBe(':white_check_mark: *meru* accepts deliveries again (7 were rejected since 2026-11-20T09:14:00.000Z).');
   });
@@ -60,7 +60,7 @@ describeBackends('integrations: hookline-alerts', (backend) => {
       created_at: new Date(clock.now()).toISOString(),
       data: { run: 'run_1', recipe: 'slack-new-conversation', event: { source: 'muro', id: 'evt_1', type: 'conversation.opened' }, step: 'notify', error: 'slack: 403 invalid_token' },
     };
-    await hl.store.events.receive({ source: 'hookline', eventId: body.id, type: 'run.dead', receivedAt: clock.now(), headers: {}, body: JSON.stringify(body), test: false }, 86_400_000);
+    await hl.store.inbox.receive({ source: 'hookline', eventId: body.id, type: 'run.dead', receivedAt: clock.now(), headers: {}, body: JSON.stringify(body), test: false }, 86_400_000);
     await hl.worker.drain();
     expect(slack.messages.map((m) => m.text)).toEqual([
       ':rotating_light: A run of *slack-new-conversation* went to dead letters at step notify: slack: 403 invalid_token (event muro/conversation.opened evt_1). Retry it with `hookline dead --retry run_1` once the cause is fixed.',
@@ -75,10 +75,10 @@ describeBackends('integrations: hookline-alerts', (backend) => {
       await send(`${hl.url}/meru/webhook`, { body, headers: meruHeaders(body, 'whsec_wrong', { t: Math.floor(clock.now() / 1000) }) });
       clock.advance(minute);
     }
-    await expect.poll(async () => (await hl.store.events.list({ source: 'hookline' })).length).toBe(1);
+    await expect.poll(async () => (await hl.store.read.events({ source: 'hookline' })).length).toBe(1);
     await hl.worker.drain();
-    const [run] = await hl.store.runs.list({ recipe: 'hookline-alerts', limit: 10 });
-    const detail = await hl.store.runs.get(run!.id);
+    const [run] = await hl.store.read.runs({ recipe: 'hookline-alerts', limit: 10 });
+    const detail = await hl.store.read.run(run!.id);
     expect(detail).toMatchObject({ status: 'done' });
     expect(detail!.steps.find((s) => s.stepId === 'rejecting')).toMatchObject({ status: 'skipped', output: { skipped: 'slack not configured', request: { body: { text: expect.stringContaining('*meru* is rejecting') } } } });
   });

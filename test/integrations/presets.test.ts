@@ -234,7 +234,7 @@ describeBackends('all seven presets in one hookline', (backend) => {
     }
     // Each event is stored under its source, with its signature headers left out.
     for (const source of sources) {
-      const [event] = await r.hl.store.events.findById(sent.get(source)!, source);
+      const [event] = await r.hl.store.read.receipts(sent.get(source)!, source);
       expect(event, source).toMatchObject({ source, type: r.provider(source).type });
       for (const header of r.schemeOf(source).signatureHeaders) expect(event!.headers[header], `${source} ${header}`).toBeUndefined();
     }
@@ -311,7 +311,7 @@ describe('every rejection of PRODUCT §1, for every preset, through the server',
     expect((await post(source, body, signed(source, body, secrets[other]![1], nowSec(), id))).json).toMatchObject({ code: 'HL_SIGNATURE_MISMATCH' });
     const changed = body.replace(/.$/, ' }');
     expect((await post(source, changed, signed(source, body, secrets[source]![1], nowSec(), id))).json).toMatchObject({ code: 'HL_SIGNATURE_MISMATCH' });
-    expect(await r.hl.store.events.findById(id, source)).toEqual([]);
+    expect(await r.hl.store.read.receipts(id, source)).toEqual([]);
   });
 
   it.each(sources)('%s: signed but not JSON, or without an event id: 400 (never 5xx for its own content)', async (source) => {
@@ -357,7 +357,7 @@ describe('hookline send, for every configured source', () => {
       const { stdout } = await run(process.execPath, [bin, 'send', source, samples[source]!], { cwd: r.dir, env: { ...process.env, NODE_ENV: '' } });
       const id = /^200 \{"ok":true,"id":"([^"]+)"\}/.exec(stdout)?.[1];
       expect(id, `${source}: ${stdout}`).toBeDefined();
-      const [event] = await r.hl.store.events.findById(id!, source);
+      const [event] = await r.hl.store.read.receipts(id!, source);
       expect(event, source).toMatchObject({ source, type: r.provider(source).type });
     }
     await expect(run(process.execPath, [bin, 'send', 'gitlab', 'push'], { cwd: r.dir })).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown source "gitlab": expected one of muro, meru, app, gh, stripe, shop, custom/) });

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 const post = (event: Record<string, unknown>) => postMuro(it_!.hl, event, it_!.clock.now());
-const runsOf = async (recipe: string) => it_!.hl.store.runs.list({ recipe, limit: 100 });
+const runsOf = async (recipe: string) => it_!.hl.store.read.runs({ recipe, limit: 100 });
 
 async function slack(): Promise<SlackEmulator> {
   const emulator = await startSlackEmulator();
@@ -69,7 +69,7 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       await post(sample('muro/conversation.opened'));
       await it_.hl.worker.drain();
       const [run] = await runsOf('slack-new-conversation');
-      const detail = await it_.hl.store.runs.get(run!.id);
+      const detail = await it_.hl.store.read.run(run!.id);
       expect(detail).toMatchObject({ status: 'done', steps: [{ stepId: 'notify', status: 'skipped', output: { skipped: 'slack not configured', request: { body: { text: expect.stringContaining('Dana Whitfield') } } } }] });
     });
 
@@ -92,7 +92,7 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       s.failNext(403);
       await post(sample('muro/conversation.opened', (e) => (e.id = 'evt_second_open')));
       await it_.hl.worker.drain();
-      const dead = await it_.hl.store.runs.list({ recipe: 'slack-new-conversation', status: 'dead' });
+      const dead = await it_.hl.store.read.runs({ recipe: 'slack-new-conversation', status: 'dead' });
       expect(dead[0]!.error).toMatch(/Slack webhook answered 403.*check the credential of connections\.slack/);
     });
   });
@@ -162,7 +162,7 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       hubspot.failNext(401);
       await post(sample('muro/visitor.identified', (e) => (e.id = 'evt_identified_401')));
       await it_!.hl.worker.drain();
-      const [dead] = await it_!.hl.store.runs.list({ recipe: 'hubspot-sync-visitor', status: 'dead' });
+      const [dead] = await it_!.hl.store.read.runs({ recipe: 'hubspot-sync-visitor', status: 'dead' });
       expect(dead!.error).toMatch(/HubSpot contact upsert answered 401.*check the credential of connections\.hubspot/);
     });
   });
@@ -188,7 +188,7 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       expect(request.messages[1]!.content).toBe(
         'Dana Whitfield (visitor): Hi! Our checkout page has been returning 502 errors since this morning.\nSam Ortiz (agent): Thanks Dana, we are looking into it right now.',
       );
-      const [row] = await it_!.hl.store.tables.rows('conversation_summaries', 10);
+      const [row] = await it_!.hl.store.read.tableRows('conversation_summaries', 10);
       expect(row).toMatchObject({
         conversation_id: 'conv_8h2k4m',
         visitor_email: 'dana@bigcustomer.example',
@@ -223,7 +223,7 @@ describeBackends('integrations: Slack, HubSpot, OpenAI', (backend) => {
       await it_!.hl.worker.drain();
       await post(sample('muro/conversation.closed', (e) => (e.id = 'evt_closed_401')));
       await it_!.hl.worker.drain();
-      const dead = (await it_!.hl.store.runs.list({ recipe: 'llm-conversation-summary', status: 'dead' })).map((r) => r.error);
+      const dead = (await it_!.hl.store.read.runs({ recipe: 'llm-conversation-summary', status: 'dead' })).map((r) => r.error);
       expect(dead).toEqual(expect.arrayContaining([expect.stringMatching(/insufficient quota/), expect.stringMatching(/OpenAI answered 401.*connections\.openai/)]));
     });
   });

@@ -21,7 +21,7 @@ async function postMeru(event: Record<string, unknown>) {
   return { ...answer, ms: performance.now() - started };
 }
 
-const tickets = () => it_!.hl.store.tickets.list({});
+const tickets = () => it_!.hl.store.read.tickets({});
 
 describeBackends('integrations: tickets from email', (backend) => {
   const shipped = (overrides: Parameters<typeof startWithShippedRecipes>[0] = {}, at?: number) => startWithShippedRecipes(overrides, at, backend);
@@ -39,14 +39,14 @@ describeBackends('integrations: tickets from email', (backend) => {
       await postMeru(sample('meru/email.spam'));
       await it_.hl.worker.drain();
       expect(await tickets()).toHaveLength(1);
-      const detail = await it_.hl.store.tickets.get(ticket!.id);
+      const detail = await it_.hl.store.read.ticket(ticket!.id);
       expect(detail!.messages.map((m) => m.subject)).toEqual(['Invoice INV-2291 shows the wrong VAT rate', 'Re: Invoice INV-2291 shows the wrong VAT rate']);
       const png = Buffer.from(sample('meru/email.new-request').attachments[0].content, 'base64');
       const sha = createHash('sha256').update(png).digest('hex');
       expect(detail!.messages[0]!.attachments).toEqual([{ filename: 'invoice-screenshot.png', contentType: 'image/png', size: png.length, sha256: sha, saved: true, contentId: null }]);
       expect(readFileSync(attachmentPath(it_.hl.config.attachments, sha))).toEqual(png);
       // Spam: no ticket, no customer for the spammer, nothing saved.
-      expect((await it_.hl.store.tickets.list({ search: 'cheap-deals' }))).toEqual([]);
+      expect((await it_.hl.store.read.tickets({ search: 'cheap-deals' }))).toEqual([]);
     });
 
     it('a [#T-n] number in the subject appends to that ticket when its customer writes; a stranger\'s opens a new ticket, and the admin API says why', async () => {
@@ -76,7 +76,7 @@ describeBackends('integrations: tickets from email', (backend) => {
       await it_.hl.worker.drain();
       const all = await tickets();
       expect(all).toHaveLength(2);
-      const detail = (await it_.hl.store.tickets.get(ticket!.id))!;
+      const detail = (await it_.hl.store.read.ticket(ticket!.id))!;
       expect(detail.messages.map((m) => [m.from, m.threading])).toEqual([
         ['jordan.lee@client.example', 'new ticket'],
         ['jordan.lee@client.example', `appended to T-${ticket!.id} (subject [#T-${ticket!.id}])`],
@@ -104,7 +104,7 @@ describeBackends('integrations: tickets from email', (backend) => {
       expect(answer.ms).toBeLessThan(2_000);
       await it_.hl.worker.drain();
       const [ticket] = await tickets();
-      const [message] = (await it_.hl.store.tickets.get(ticket!.id))!.messages;
+      const [message] = (await it_.hl.store.read.ticket(ticket!.id))!.messages;
       const sha = createHash('sha256').update(big).digest('hex');
       expect(message!.attachments).toEqual([
         { filename: 'contract-signed.pdf', contentType: 'application/pdf', size: big.length, sha256: sha, saved: true, contentId: null },
@@ -134,7 +134,7 @@ describeBackends('integrations: tickets from email', (backend) => {
       await postMeru(sample('meru/email.with-pdf', (e) => (e.attachments = [part(900, 'a.bin'), part(2000, 'b.bin'), part(900, 'c.bin'), part(500, 'd.bin'), { ...part(10, 'e.bin'), content: '%%%not base64%%%' }])));
       await it_.hl.worker.drain();
       const [ticket] = await tickets();
-      const attachments = (await it_.hl.store.tickets.get(ticket!.id))!.messages[0]!.attachments;
+      const attachments = (await it_.hl.store.read.ticket(ticket!.id))!.messages[0]!.attachments;
       expect(attachments.map((a) => [a.filename, a.saved, a.reason ?? null])).toEqual([
         ['a.bin', true, null],
         ['b.bin', false, 'larger than attachment_limit (1000 bytes)'],

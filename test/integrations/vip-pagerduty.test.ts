@@ -30,7 +30,7 @@ afterAll(async () => {
 async function dispatched(hl: Hookline, eventId: string): Promise<void> {
   for (;;) {
     await hl.worker.drain();
-    const [stored] = await hl.store.events.findById(eventId);
+    const [stored] = await hl.store.read.receipts(eventId);
     if (stored?.status === 'dispatched') break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -194,7 +194,7 @@ describeBackends('integrations: VIP paging', (backend) => {
       await post(vip('conv_open_fast', 'thanks! and another thing'));
       await advance(10 * timeout);
       expect(actions('conv_open_fast')).toEqual([]);
-      const runs = await it_.hl.store.runs.list({ recipe: 'vip-slow-first-response' });
+      const runs = await it_.hl.store.read.runs({ recipe: 'vip-slow-first-response' });
       const forThis = runs.filter((r) => r.key === 'conv_open_fast');
       expect(forThis.map((r) => r.status)).toEqual(['done']);
     });
@@ -223,7 +223,7 @@ describeBackends('integrations: VIP paging', (backend) => {
         };
         pd.failNext(500);
         await page('conv_pd500');
-        expect((await it_.hl.store.runs.list({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/PagerDuty Events API answered 500/)]);
+        expect((await it_.hl.store.read.runs({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/PagerDuty Events API answered 500/)]);
         it_.clock.advance(30_000);
         await it_.hl.worker.drain();
         expect(pd.incident('muro-frt-conv_pd500')?.triggerCount).toBe(1);
@@ -232,14 +232,14 @@ describeBackends('integrations: VIP paging', (backend) => {
         pd.failNext(429, 429, 429, 429);
         await page('conv_pd429');
         expect(pd.requests.length - before).toBe(4); // pdjs's own three retries, then hookline's schedule
-        expect((await it_.hl.store.runs.list({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/answered 429/)]);
+        expect((await it_.hl.store.read.runs({ status: 'retrying' })).map((r) => r.error)).toEqual([expect.stringMatching(/answered 429/)]);
         it_.clock.advance(30_000);
         await it_.hl.worker.drain();
         expect(pd.incident('muro-frt-conv_pd429')?.triggerCount).toBe(1);
 
         pd.failNext(403);
         await page('conv_pd403');
-        const dead = await it_.hl.store.runs.list({ status: 'dead' });
+        const dead = await it_.hl.store.read.runs({ status: 'dead' });
         expect(dead.map((r) => r.error)).toEqual([expect.stringMatching(/answered 403.*check the credential of connections\.pagerduty/)]);
       } finally {
         await it_.stop();

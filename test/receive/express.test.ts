@@ -75,7 +75,7 @@ describe('hl.express() mounted in an express 5 app', () => {
     const answer = await send(`${url}/hooks/muro/webhook`, { body, headers });
     expect(answer).toMatchObject({ status: 200, json: { ok: true, id } });
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
-    const [stored] = await hl.store.events.findById(id, 'muro');
+    const [stored] = await hl.store.read.receipts(id, 'muro');
     expect(stored).toMatchObject({ source: 'muro', type: 'conversation.opened' });
     expect(stored!.headers['x-muro-signature']).toBeUndefined();
     await destination.arrived(1);
@@ -170,7 +170,7 @@ describe('a body parser mounted before hookline', () => {
       const answer = await send(`http://127.0.0.1:${(early.address() as AddressInfo).port}/muro/webhook`, { body, headers });
       expect(answer.status).toBe(500);
       expect(errors[0]).toMatch(/read by another middleware .*mount hl\.express\(\) before any body parser/);
-      expect(await hl.store.events.findById(id, 'muro')).toEqual([]);
+      expect(await hl.store.read.receipts(id, 'muro')).toEqual([]);
     } finally {
       early.closeAllConnections();
       await new Promise((resolve) => early.close(resolve));

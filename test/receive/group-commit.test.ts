@@ -40,7 +40,7 @@ describeBackends('group commit isolation', (backend) => {
   });
 
   /** Receives `events` in the same turn of the event loop, so that they share a batch. */
-  const together = (events: NewEvent[]) => Promise.allSettled(events.map((e) => store.events.receive(e, TTL)));
+  const together = (events: NewEvent[]) => Promise.allSettled(events.map((e) => store.inbox.receive(e, TTL)));
 
   it('an event the database refuses (no type) fails alone; the others in its batch are stored', async () => {
     const good = Array.from({ length: 6 }, () => event());
@@ -49,7 +49,7 @@ describeBackends('group commit isolation', (backend) => {
     expect(results[3]!.status).toBe('rejected');
     const others = results.filter((_, i) => i !== 3);
     expect(others.map((r) => r.status)).toEqual(good.map(() => 'fulfilled'));
-    for (const e of good) expect(await store.events.findById(e.eventId, 'muro')).toHaveLength(1);
+    for (const e of good) expect(await store.read.receipts(e.eventId, 'muro')).toHaveLength(1);
   });
 
   it('an id too large for an index does not fail the events received with it', async () => {
@@ -59,7 +59,7 @@ describeBackends('group commit isolation', (backend) => {
     const results = await together([...good.slice(0, 3), huge, ...good.slice(3)]);
     const others = results.filter((_, i) => i !== 3);
     expect(others.map((r) => r.status)).toEqual(good.map(() => 'fulfilled'));
-    for (const e of good) expect(await store.events.findById(e.eventId, 'muro')).toHaveLength(1);
+    for (const e of good) expect(await store.read.receipts(e.eventId, 'muro')).toHaveLength(1);
   });
 
   it('duplicates within and across batches still resolve as duplicates after a fallback', async () => {

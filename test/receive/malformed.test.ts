@@ -35,9 +35,9 @@ describeBackends('signed but malformed', (backend) => {
       headers: { ...captured, 'x-muro-event-id': uid('forged'), 'x-muro-event': 'conversation.closed' },
     });
     expect(replay).toMatchObject({ status: 200, json: { ok: true, duplicate: true } });
-    const stored = await hl.store.events.findById(id, 'muro');
+    const stored = await hl.store.read.receipts(id, 'muro');
     expect(stored.map((e) => e.type)).toEqual(['message.created']);
-    expect(await hl.store.events.list({ type: 'conversation.closed' })).toEqual([]);
+    expect(await hl.store.read.events({ type: 'conversation.closed' })).toEqual([]);
   });
 
   it('400 for an id that is not a short printable string', async () => {
@@ -89,6 +89,6 @@ describeBackends('signed but malformed', (backend) => {
     expect(answers[10]).toMatchObject({ status: 400, json: { code: 'HL_EVENT_ID_INVALID' } });
     const goodAnswers = answers.filter((_, i) => i !== 10);
     expect(goodAnswers.map((a) => a.status)).toEqual(good.map(() => 200));
-    for (const event of good) expect(await hl.store.events.findById(event.id, 'muro')).toHaveLength(1);
+    for (const event of good) expect(await hl.store.read.receipts(event.id, 'muro')).toHaveLength(1);
   });
 });

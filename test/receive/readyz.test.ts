@@ -24,7 +24,7 @@ describeBackends('readyz', (backend) => {
     expect((await readyz()).status).toBe(200);
     await store.refuseWrites();
     // Reads still work: this is what SELECT 1 alone would not notice.
-    expect(await hl.store.events.count()).toBe(0);
+    expect(await hl.store.read.eventCount()).toBe(0);
     const refused = await readyz();
     expect(refused).toMatchObject({ status: 503, json: { ok: false, store: backend.name, error: expect.stringMatching(/^store: /) } });
     expect(refused.json.error).toMatch(backend.name === 'sqlite' ? /database is locked/ : /read-only transaction/);
@@ -60,18 +60,18 @@ describeBackends('readyz', (backend) => {
     release();
     await holder;
     await expect.poll(async () => (await readyz()).status, { timeout: 10_000, interval: 50 }).toBe(200);
-    expect((await hl.store.events.findById('evt_stuck'))[0]?.status).toBe('dispatched');
+    expect((await hl.store.read.receipts('evt_stuck'))[0]?.status).toBe('dispatched');
   });
 
   it('reports events set aside without leaving rotation, and checks no dispatch where no worker runs', async () => {
     hl = await startTestHookline({ backend, overrides: { worker: { poll: 50 } } as never });
     await postMuro(hl, { id: 'evt_aside', type: 'message.created', data: {} });
-    await expect.poll(async () => (await hl!.store.events.findById('evt_aside'))[0]?.status, { timeout: 10_000 }).toBe('dispatched');
-    const [event] = await hl.store.events.findById('evt_aside');
+    await expect.poll(async () => (await hl!.store.read.receipts('evt_aside'))[0]?.status, { timeout: 10_000 }).toBe('dispatched');
+    const [event] = await hl.store.read.receipts('evt_aside');
     // Replayed and set aside by hand while the worker is stopped: as if its dispatch had failed.
     await hl.worker.stop();
-    await hl.store.events.replay(event!.seq);
-    expect(await hl.store.dispatch.setAside(event!.seq, 1, 'planning its dispatch failed: x')).toBe(true);
+    await hl.store.operations.replay(event!.seq);
+    expect(await hl.store.dispatch.setAside({ seq: event!.seq, generation: 1, error: 'planning its dispatch failed: x' })).toBe(true);
     expect(await readyz()).toMatchObject({ status: 200, json: { ok: true, dispatch: { worker: false } } });
     await hl.worker.start();
     expect(await readyz()).toMatchObject({ status: 200, json: { ok: true, dispatch: { set_aside: 1, lag_ms: 0 } } });

@@ -32,7 +32,7 @@ describe('accepting', () => {
     const answer = await postMuro(muroEvent(id, 'conversation.opened', { test: true }));
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({ ok: true, id });
-    const [stored] = await hl.store.events.findById(id, 'muro');
+    const [stored] = await hl.store.read.receipts(id, 'muro');
     expect(stored).toMatchObject({ source: 'muro', eventId: id, type: 'conversation.opened', test: true, generation: 0 });
     expect(JSON.parse(stored!.body).data).toEqual({ test: true });
     expect(stored!.headers['x-muro-signature']).toBeUndefined();
@@ -44,7 +44,7 @@ describe('accepting', () => {
     const body = JSON.stringify(muroEvent(bodyId, 'message.created'));
     const answer = await send(muroUrl, { body, headers: muroHeaders(body, MURO_SECRET, { id: uid('hdr'), type: 'conversation.closed' }) });
     expect(answer.json).toEqual({ ok: true, id: bodyId });
-    const [stored] = await hl.store.events.findById(bodyId);
+    const [stored] = await hl.store.read.receipts(bodyId);
     expect(stored?.type).toBe('message.created');
   });
 
@@ -58,7 +58,7 @@ describe('accepting', () => {
     const body = JSON.stringify({ event_id: id, headers: { subject: 'hi' }, attachments: [] });
     const answer = await send(meruUrl, { body, headers: meruHeaders(body, MERU_SECRET) });
     expect(answer).toMatchObject({ status: 200, json: { ok: true, id } });
-    expect((await hl.store.events.findById(id, 'meru'))[0]?.type).toBe('email.received');
+    expect((await hl.store.read.receipts(id, 'meru'))[0]?.type).toBe('email.received');
   });
 
   it('accepts the exact bytes whatever content type is declared (the signature is what counts)', async () => {
@@ -74,12 +74,12 @@ describe('accepting', () => {
 
 describe('rejecting, and storing nothing', () => {
   async function expectRejected(answer: Promise<{ status: number; json: any; text: string }>, status: number, code: string) {
-    const before = await hl.store.events.count();
+    const before = await hl.store.read.eventCount();
     const a = await answer;
     expect(a.status).toBe(status);
     expect(a.json).toMatchObject({ ok: false, code });
     expect(a.text.trim().split('\n')).toHaveLength(1);
-    expect(await hl.store.events.count()).toBe(before);
+    expect(await hl.store.read.eventCount()).toBe(before);
   }
 
   it('401 for a missing, malformed, wrong or stale signature', async () => {
@@ -138,7 +138,7 @@ describe('deduplication', () => {
     const id = uid();
     expect((await postMuro(muroEvent(id))).json).toEqual({ ok: true, id });
     expect((await postMuro(muroEvent(id))).json).toEqual({ ok: true, duplicate: true });
-    expect(await hl.store.events.findById(id)).toHaveLength(1);
+    expect(await hl.store.read.receipts(id)).toHaveLength(1);
   });
 
   it('50 concurrent copies of one event: exactly one ok, 49 duplicates, one stored', async () => {
@@ -149,7 +149,7 @@ describe('deduplication', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(answers.filter((a) => a.json.id === id)).toHaveLength(1);
     expect(answers.filter((a) => a.json.duplicate === true)).toHaveLength(49);
-    expect(await hl.store.events.findById(id)).toHaveLength(1);
+    expect(await hl.store.read.receipts(id)).toHaveLength(1);
   });
 
   it('dedups per source: the same id from muro and MERU are two events', async () => {
@@ -192,11 +192,11 @@ describe('with an injected clock', () => {
       expect((await post()).json).toEqual({ ok: true, duplicate: true });
       clock.advance(1);
       expect((await post()).json).toEqual({ ok: true, id });
-      expect(await local.store.events.findById(id)).toHaveLength(2);
+      expect(await local.store.read.receipts(id)).toHaveLength(2);
 
       clock.advance(24 * 3600_000);
-      expect(await local.store.events.purgeSeen(clock.now(), 100)).toBe(1);
-      expect(await local.store.events.purgeSeen(clock.now(), 100)).toBe(0);
+      expect(await local.store.inbox.purgeSeen(clock.now(), 100)).toBe(1);
+      expect(await local.store.inbox.purgeSeen(clock.now(), 100)).toBe(0);
     } finally {
       await local.stop();
     }
@@ -214,7 +214,7 @@ describe('when the store cannot write', () => {
       const answer = await send(url, { body, headers: muroHeaders(body, MURO_SECRET) });
       expect(answer).toMatchObject({ status: 503, json: { ok: false, code: 'HL_STORE_UNAVAILABLE' } });
       blocker.exec('ROLLBACK');
-      expect(await local.store.events.findById('evt_blocked')).toHaveLength(0);
+      expect(await local.store.read.receipts('evt_blocked')).toHaveLength(0);
       const retry = await send(url, { body, headers: muroHeaders(body, MURO_SECRET) });
       expect(retry.json).toEqual({ ok: true, id: 'evt_blocked' });
     } finally {

@@ -35,7 +35,7 @@ describeBackends('a source that keeps rejecting deliveries', (backend) => {
     const body = JSON.stringify(muroEvent(`evt_rej_${++n}`, 'message.created'));
     return send(`${hl!.url}/muro/webhook`, { body, headers: { ...muroHeaders(body, secret, { t: Math.floor(clock.now() / 1000) }), ...headers } });
   };
-  const own = async () => (await hl!.store.events.list({ source: 'hookline', limit: 50 })).map((e) => e.type).reverse();
+  const own = async () => (await hl!.store.read.events({ source: 'hookline', limit: 50 })).map((e) => e.type).reverse();
   const gauge = async (source: string) => {
     const text = (await send(`${hl!.url}/metrics`, { method: 'GET' })).text;
     return Number(new RegExp(`^hookline_source_rejecting\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
@@ -50,7 +50,7 @@ describeBackends('a source that keeps rejecting deliveries', (backend) => {
       clock.advance(minute);
     }
     await expect.poll(own).toEqual(['source.rejecting']);
-    const [alert] = await hl!.store.events.findById('source.rejecting:muro:0', 'hookline');
+    const [alert] = await hl!.store.read.receipts('source.rejecting:muro:0', 'hookline');
     const body = JSON.parse(alert!.body);
     expect(body).toMatchObject({ id: 'source.rejecting:muro:0', type: 'source.rejecting', data: { source: 'muro', preset: 'muro', path: '/muro/webhook', secrets: ['sources.muro.secrets[0]'] } });
     expect(body.data.rejections).toBeGreaterThanOrEqual(6);
@@ -132,9 +132,9 @@ describeBackends('a source that keeps rejecting deliveries', (backend) => {
     };
     await burst();
     await expect.poll(own).toEqual(['source.rejecting']);
-    const [first] = await hl!.store.events.list({ source: 'hookline', limit: 1 });
+    const [first] = await hl!.store.read.events({ source: 'hookline', limit: 1 });
     expect(first!.eventId).toMatch(/^source\.rejecting:meru:\d+$/);
-    expect(JSON.parse((await hl!.store.events.findById(first!.eventId))[0]!.body).data.cause).toMatch(/MERU does not retry a 4xx: that mail is lost/);
+    expect(JSON.parse((await hl!.store.read.receipts(first!.eventId))[0]!.body).data.cause).toMatch(/MERU does not retry a 4xx: that mail is lost/);
 
     // A restart forgets the episode, sees it again, and raises it again: under the same id.
     const first_ = hl!;
@@ -160,9 +160,9 @@ it('a source on a generated development secret: the alert says so, and where the
       await send(`${hl.url}/muro/webhook`, { body, headers: muroHeaders(body, MURO_SECRET, { t: Math.floor(clock.now() / 1000) }) });
       clock.advance(minute);
     }
-    await expect.poll(async () => (await hl.store.events.list({ source: 'hookline' })).length).toBe(1);
-    const [alert] = await hl.store.events.list({ source: 'hookline' });
-    const data = JSON.parse((await hl.store.events.findById(alert!.eventId))[0]!.body).data;
+    await expect.poll(async () => (await hl.store.read.events({ source: 'hookline' })).length).toBe(1);
+    const [alert] = await hl.store.read.events({ source: 'hookline' });
+    const data = JSON.parse((await hl.store.read.receipts(alert!.eventId))[0]!.body).data;
     expect(data.secrets).toEqual([`generated development secret (${hl.secrets.file})`]);
     expect(data.cause).toMatch(/did not match the development secret hookline generated/);
     expect(data.fix).toMatch(/Set sources\.muro\.secrets to the signing secret muro shows/);

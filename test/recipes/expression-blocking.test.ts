@@ -38,7 +38,7 @@ steps:
 
     // A few ms when the machine is idle; the bound leaves room for a machine shared with other tests.
     expect(ackMs).toBeLessThan(1000);
-    const runs = await hl.store.runs.list({ recipe: 'only-a', limit: 10 });
+    const runs = await hl.store.read.runs({ recipe: 'only-a', limit: 10 });
     expect(runs.map((r) => r.status)).toEqual(['done']);
   });
 });

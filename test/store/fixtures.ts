@@ -1,5 +1,5 @@
 // Small builders shared by the conformance suite and the backend-specific store tests.
-import type { AttemptRecord, DispatchOutcome, NewEvent, NewRun, Store, TranscriptMessage, WaitResolution } from '../../src/store/types.ts';
+import type { Announcement, AttemptRecord, DispatchOutcome, NewEvent, NewRun, Store, TranscriptMessage, WaitResolution } from '../../src/store/types.ts';
 
 export const T0 = 1_700_000_000_000;
 export const TTL = 1_000;
@@ -24,7 +24,7 @@ export function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {
 
 /** Receives a fresh event and returns its seq. */
 export async function receive(store: Store, overrides: Partial<NewEvent> = {}, ttlMs = TTL): Promise<number> {
-  const result = await store.events.receive(newEvent(overrides), ttlMs);
+  const result = await store.inbox.receive(newEvent(overrides), ttlMs);
   if (result.duplicate) throw new Error('unexpected duplicate');
   return result.seq;
 }
@@ -35,6 +35,7 @@ export interface PlanParts {
   messages?: TranscriptMessage[];
   runs?: NewRun[];
   resolutions?: WaitResolution[];
+  announce?: Announcement[];
 }
 
 export async function commit(store: Store, seq: number, parts: PlanParts = {}): Promise<DispatchOutcome> {
@@ -46,6 +47,7 @@ export async function commit(store: Store, seq: number, parts: PlanParts = {}): 
       messages: parts.messages ?? [],
       runs: parts.runs ?? [],
       resolutions: parts.resolutions ?? [],
+      announce: parts.announce ?? [],
     },
   ]);
   return outcome!;
@@ -72,4 +74,10 @@ export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value:
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+/** Resolves a wait as dispatch does: a fresh event whose plan carries the resolution. True if it was still waiting. */
+export async function resolveWait(store: Store, resolution: WaitResolution, now: number): Promise<boolean> {
+  const seq = await receive(store, { receivedAt: now });
+  return (await commit(store, seq, { now, resolutions: [resolution] })).resolved.length === 1;
 }

@@ -25,11 +25,11 @@ const go = new Promise<void>((resolve) => {
 async function claimAll(store: Store) {
   const claimed: string[] = [];
   for (;;) {
-    const runs = await store.runs.claim(owner, NOW, 60_000, 3);
+    const runs = await store.queue.claim({ owner, now: NOW, leaseMs: 60_000, limit: 3 });
     if (runs.length === 0) break;
     for (const run of runs) {
       claimed.push(run.id);
-      await store.runs.finish({ runId: run.id, owner }, 'done', undefined, undefined, NOW);
+      await store.queue.finish({ runId: run.id, owner }, { status: 'done', now: NOW });
     }
   }
   return { claimed };

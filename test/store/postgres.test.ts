@@ -9,11 +9,12 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/errors.ts';
 import { indexKey } from '../../src/store/index-key.ts';
+import { lockKey } from '../../src/store/postgres/db.ts';
 import { migrations } from '../../src/store/postgres/migrations.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store, Wake } from '../../src/store/types.ts';
 import { describeStoreConformance } from './conformance.ts';
-import { commit, createRuns, newEvent, receive, run, settle, T0 } from './fixtures.ts';
+import { commit, createRuns, newEvent, receive, resolveWait, run, settle, T0 } from './fixtures.ts';
 import { admin, createSchema, howToEnable, openInSchema, pgUrl, postgresHarness, urlWithSchema, type TestSchema } from './pg-harness.ts';
 
 if (!pgUrl) {
@@ -104,62 +105,76 @@ function describePostgresOnly() {
     });
   });
 
-  describe('postgres: receive order', () => {
-    it('holds pending events back while an older transaction could still add an earlier one', async () => {
+  describe('postgres: dispatch order', () => {
+    /** A connection of its own, closed after the test. */
+    async function connect(url: string) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      toClose.push(() => client.end());
+      return client;
+    }
+    /** Resolves once some session waits for an advisory lock of this database (a receive queued behind the order lock). */
+    const someoneWaitsForALock = (url: string) =>
+      expect
+        .poll(async () => (await admin<{ n: string }>(url, `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`))[0]!.n, {
+          timeout: 10_000,
+          interval: 10,
+        })
+        .toBe('1');
+
+    it('a transaction left open elsewhere on the server does not hold dispatch back', async () => {
       const s = await schema();
       const store = await open(s.url);
-      const slow = new pg.Client({ connectionString: s.url });
-      await slow.connect();
-      toClose.push(() => slow.end());
-      // A receive that took its seq but has not committed yet.
-      await slow.query('BEGIN');
-      const { rows } = await slow.query<{ seq: string }>(
-        `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'slow', 'message.created', $1, '{}', '{}') RETURNING seq`,
+      // Another application's write transaction on the same server (here, the same database), left open.
+      const foreign = await connect(pgUrl!);
+      await foreign.query('BEGIN');
+      await foreign.query('SELECT pg_current_xact_id()');
+      const seq = await receive(store);
+      const started = performance.now();
+      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([seq]);
+      expect(performance.now() - started).toBeLessThan(200);
+      await foreign.query('ROLLBACK');
+    });
+
+    it('events take their place in the order when they commit: a receive waits for one committing before it', async () => {
+      const s = await schema();
+      const store = await open(s.url);
+      // A receive of another instance, stopped between taking its place in the order and committing.
+      const other = await connect(s.url);
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('order', s.name));
+      const { rows } = await other.query<{ seq: string }>(
+        `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'other', 'message.created', $1, '{}', '{}') RETURNING seq`,
         [T0],
       );
       const early = Number(rows[0]!.seq);
-      const late = await receive(store);
-      expect(late).toBeGreaterThan(early);
+      const late = receive(store);
+      await someoneWaitsForALock(s.url);
       expect(await store.dispatch.pending(10)).toEqual([]);
-      await slow.query('COMMIT');
-      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([early, late]);
+      await other.query('COMMIT');
+      expect(await late).toBeGreaterThan(early);
+      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([early, await late]);
     });
 
-    it('waits a moment for a short older transaction instead of answering nothing', async () => {
+    it('a receive that began first but commits last comes last, and the look-back of an earlier event sees it', async () => {
       const s = await schema();
       const store = await open(s.url);
-      const slow = new pg.Client({ connectionString: s.url });
-      await slow.connect();
-      toClose.push(() => slow.end());
-      await slow.query('BEGIN');
-      await slow.query(`INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'slow', 't', $1, '{}', '{}')`, [T0]);
-      const late = await receive(store);
-      const pending = store.dispatch.pending(10);
-      await slow.query('COMMIT');
-      expect((await pending).map((e) => e.seq)).toEqual([late - 1, late]);
-    });
-
-    it('orders by transaction, so an event committed behind another never overtakes it', async () => {
-      const s = await schema();
-      const store = await open(s.url);
-      const first = new pg.Client({ connectionString: s.url });
-      await first.connect();
-      toClose.push(() => first.end());
-      // `first` starts writing before the store's receive, but takes its seq after it.
+      const trigger = await receive(store);
+      // `first` remembers its id before the store's receive, but commits after it.
+      const first = await connect(s.url);
       await first.query('BEGIN');
       await first.query(`INSERT INTO seen_events (source, event_id, seen_at, expires_at) VALUES ('muro', 'first', $1, $1)`, [T0 + 1_000]);
       const second = await receive(store);
+      await first.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('order', s.name));
       const { rows } = await first.query<{ seq: string }>(
         `INSERT INTO events (source, event_id, type, received_at, headers, body) VALUES ('muro', 'first', 'message.created', $1, '{}', '{}') RETURNING seq`,
         [T0],
       );
       const firstSeq = Number(rows[0]!.seq);
-      expect(firstSeq).toBeGreaterThan(second);
-      expect(await store.dispatch.pending(10)).toEqual([]);
       await first.query('COMMIT');
-      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([firstSeq, second]);
-      // The look-back of a wait_for on `first` still sees `second`, which was dispatched after it.
-      expect((await store.events.after(firstSeq, 'muro', 10)).map((e) => e.seq)).toEqual([second]);
+      expect(firstSeq).toBeGreaterThan(second);
+      expect((await store.dispatch.pending(10)).map((e) => e.seq)).toEqual([trigger, second, firstSeq]);
+      expect((await store.waits.lookBack({ after: trigger, source: 'muro', limit: 10 })).map((e) => e.seq)).toEqual([second, firstSeq]);
     });
   });
 
@@ -168,15 +183,15 @@ function describePostgresOnly() {
       const s = await schema();
       const store = await open(s.url);
       const withNul = newEvent({ eventId: `nul\u0000${Date.now()}` });
-      expect((await store.events.receive(withNul, 1_000)).duplicate).toBe(false);
-      expect(await store.events.receive(withNul, 1_000)).toEqual({ duplicate: true });
-      expect(await store.events.findById(withNul.eventId)).toHaveLength(1);
+      expect((await store.inbox.receive(withNul, 1_000)).duplicate).toBe(false);
+      expect(await store.inbox.receive(withNul, 1_000)).toEqual({ duplicate: true });
+      expect(await store.read.receipts(withNul.eventId)).toHaveLength(1);
       // Text cannot hold a raw NUL: that body is refused, and only that one.
       const events = Array.from({ length: 12 }, (_, i) => newEvent(i === 7 ? { body: 'raw \0 nul' } : {}));
-      const results = await Promise.all(events.map((e) => settle(store.events.receive(e, 1_000))));
+      const results = await Promise.all(events.map((e) => settle(store.inbox.receive(e, 1_000))));
       expect(results.map((r) => r.ok)).toEqual(events.map((_, i) => i !== 7));
       expect(results[7]!.ok ? undefined : (results[7]!.error as Error).name).toBe('StoreUnavailableError');
-      expect(await store.events.count()).toBe(12);
+      expect(await store.read.eventCount()).toBe(12);
     });
   });
 
@@ -185,7 +200,7 @@ function describePostgresOnly() {
       const s = await schema();
       const store = await open(s.url);
       const row = { amount: 1.5, vip: true, doc: { tags: ['a'], n: 1 }, name: 'Ann' } as never;
-      expect(await store.tables.insert('typed', row, 'k1', T0)).toBe(true);
+      expect(await store.records.tables.insert({ table: 'typed', row, idempotencyKey: 'k1', now: T0 })).toBe(true);
       const columns = await admin<{ column_name: string; data_type: string }>(
         s.url,
         `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'typed' ORDER BY ordinal_position`,
@@ -200,18 +215,18 @@ function describePostgresOnly() {
         ['doc', 'jsonb'],
         ['name', 'text'],
       ]);
-      expect((await store.tables.rows('typed', 1))[0]).toMatchObject({ amount: 1.5, vip: true, doc: { tags: ['a'], n: 1 }, name: 'Ann' });
-      const amount = await settle(store.tables.insert('typed', { amount: 'twelve' }, 'k2', T0));
+      expect((await store.read.tableRows('typed', 1))[0]).toMatchObject({ amount: 1.5, vip: true, doc: { tags: ['a'], n: 1 }, name: 'Ann' });
+      const amount = await settle(store.records.tables.insert({ table: 'typed', row: { amount: 'twelve' }, idempotencyKey: 'k2', now: T0 }));
       expect(amount.ok ? undefined : amount.error).toBeInstanceOf(NonRetryableError);
       expect(amount.ok ? '' : (amount.error as Error).message).toMatch(/column "amount" of table "typed" holds double precision/);
-      await expect(store.tables.insert('typed', { vip: 1 }, 'k3', T0)).rejects.toBeInstanceOf(NonRetryableError);
-      await expect(store.tables.insert('typed', { name: 'nul\0byte' }, 'k4', T0)).rejects.toBeInstanceOf(NonRetryableError);
+      await expect(store.records.tables.insert({ table: 'typed', row: { vip: 1 }, idempotencyKey: 'k3', now: T0 })).rejects.toBeInstanceOf(NonRetryableError);
+      await expect(store.records.tables.insert({ table: 'typed', row: { name: 'nul\0byte' }, idempotencyKey: 'k4', now: T0 })).rejects.toBeInstanceOf(NonRetryableError);
       // What converts without loss is stored.
-      expect(await store.tables.insert('typed', { name: 42, doc: 'text' }, 'k5', T0)).toBe(true);
-      expect((await store.tables.rows('typed', 1))[0]).toMatchObject({ name: '42', doc: 'text', amount: null });
+      expect(await store.records.tables.insert({ table: 'typed', row: { name: 42, doc: 'text' }, idempotencyKey: 'k5', now: T0 })).toBe(true);
+      expect((await store.read.tableRows('typed', 1))[0]).toMatchObject({ name: '42', doc: 'text', amount: null });
       // The names of its key index and row_id sequence are taken.
       for (const taken of ['typed_pkey', 'typed_idempotency_key_key', 'typed_row_id_seq']) {
-        await expect(store.tables.insert(taken, { a: 1 }, 'k', T0), taken).rejects.toBeInstanceOf(NonRetryableError);
+        await expect(store.records.tables.insert({ table: taken, row: { a: 1 }, idempotencyKey: 'k', now: T0 }), taken).rejects.toBeInstanceOf(NonRetryableError);
       }
     });
 
@@ -219,14 +234,14 @@ function describePostgresOnly() {
       const s = await schema();
       const [a, b] = [await open(s.url), await open(s.url)];
       const results = await Promise.all([
-        a.tables.insert('shared', { x: 1, y: 'a' }, 'ka', T0),
-        b.tables.insert('shared', { x: 2, z: true }, 'kb', T0),
-        a.tables.insert('shared', { w: 'w' }, 'kc', T0),
+        a.records.tables.insert({ table: 'shared', row: { x: 1, y: 'a' }, idempotencyKey: 'ka', now: T0 }),
+        b.records.tables.insert({ table: 'shared', row: { x: 2, z: true }, idempotencyKey: 'kb', now: T0 }),
+        a.records.tables.insert({ table: 'shared', row: { w: 'w' }, idempotencyKey: 'kc', now: T0 }),
       ]);
       expect(results).toEqual([true, true, true]);
-      expect((await a.tables.rows('shared', 10)).map((r) => r.idempotency_key).sort()).toEqual(['ka', 'kb', 'kc']);
+      expect((await a.read.tableRows('shared', 10)).map((r) => r.idempotency_key).sort()).toEqual(['ka', 'kb', 'kc']);
       // b learns of the column that a added.
-      expect(await b.tables.insert('shared', { w: 'again', y: 'b' }, 'kd', T0)).toBe(true);
+      expect(await b.records.tables.insert({ table: 'shared', row: { w: 'again', y: 'b' }, idempotencyKey: 'kd', now: T0 })).toBe(true);
     });
   });
 
@@ -287,23 +302,23 @@ function describePostgresOnly() {
       const got = recorder(a);
       await untilListening(got, b);
       const seq = await createRuns(b, [run('p1'), run('p2'), run('d1', { status: 'dead', error: 'x' })], T0);
-      await b.runs.claim('w', T0, 1_000, 2);
-      await b.runs.park({ runId: 'p1', owner: 'w' }, { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, T0);
-      await b.runs.park({ runId: 'p2', owner: 'w' }, { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, T0);
+      await b.queue.claim({ owner: 'w', now: T0, leaseMs: 1_000, limit: 2 });
+      await b.queue.park({ runId: 'p1', owner: 'w' }, { wait: { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, now: T0 });
+      await b.queue.park({ runId: 'p2', owner: 'w' }, { wait: { stepId: 's', source: 'muro', type: '*', deadline: T0 + 10 }, now: T0 });
       const wakes: Array<[string, () => Promise<unknown>, Wake]> = [
-        ['resolve', () => b.waits.resolve({ runId: 'p1', stepId: 's', output: {} }, T0 + 1), 'runs'],
+        ['resolve', () => resolveWait(b, { runId: 'p1', stepId: 's', output: {} }, T0 + 1), 'runs'],
         ['expire', () => b.waits.expire(T0 + 10, 10), 'runs'],
-        ['retry', () => b.runs.retry('d1', T0 + 11), 'runs'],
-        ['releaseOwner', async () => (await b.runs.claim('w2', T0 + 11, 1_000, 1), b.runs.releaseOwner('w2', T0 + 12)), 'runs'],
+        ['retry', () => b.operations.retryRun('d1', T0 + 11), 'runs'],
+        ['releaseOwner', async () => (await b.queue.claim({ owner: 'w2', now: T0 + 11, leaseMs: 1_000, limit: 1 }), b.queue.releaseOwner('w2', T0 + 12)), 'runs'],
         [
           'release',
           async () => {
-            const [r] = await b.runs.claim('w3', T0 + 12, 1_000, 1);
-            await b.runs.release({ runId: r!.id, owner: 'w3' }, T0 + 12, T0 + 12);
+            const [r] = await b.queue.claim({ owner: 'w3', now: T0 + 12, leaseMs: 1_000, limit: 1 });
+            await b.queue.release({ runId: r!.id, owner: 'w3' }, { availableAt: T0 + 12, now: T0 + 12 });
           },
           'runs',
         ],
-        ['replay', () => b.events.replay(seq), 'events'],
+        ['replay', () => b.operations.replay(seq), 'events'],
       ];
       for (const [name, act, what] of wakes) {
         got.length = 0;
@@ -337,7 +352,7 @@ function describePostgresOnly() {
       // A call may meet a connection whose end it has not heard of yet; the pool replaces it.
       await expect.poll(async () => (await settle(store.ping())).ok, { timeout: 10_000, interval: 50 }).toBe(true);
       for (let i = 0; i < 10; i++) await receive(store);
-      expect(await store.events.count()).toBe(18);
+      expect(await store.read.eventCount()).toBe(18);
     });
 
     it('answers receive with StoreUnavailableError when a statement times out, then works again', async () => {
@@ -351,10 +366,10 @@ function describePostgresOnly() {
       // Another transaction holds the seen-record of this id: the receive waits on it, past the timeout.
       await blocker.query('BEGIN');
       await blocker.query(`INSERT INTO seen_events (source, event_id, seen_at, expires_at) VALUES ($1, $2, $3, $3)`, [e.source, e.eventId, T0 + 1]);
-      const failed = await settle(store.events.receive(e, 1_000));
+      const failed = await settle(store.inbox.receive(e, 1_000));
       expect(failed.ok ? undefined : (failed.error as Error).name).toBe('StoreUnavailableError');
       await blocker.query('ROLLBACK');
-      expect((await store.events.receive(e, 1_000)).duplicate).toBe(false);
+      expect((await store.inbox.receive(e, 1_000)).duplicate).toBe(false);
     });
   });
 
@@ -473,7 +488,7 @@ function describePostgresOnly() {
       const two = p2!.claimed as string[];
       expect(one.filter((id) => two.includes(id))).toEqual([]);
       expect([...one, ...two].sort()).toEqual(ids);
-      expect(await store.runs.counts()).toEqual({ done: 150 });
+      expect(await store.read.runCounts()).toEqual({ done: 150 });
     });
 
     it('two processes expiring the same waits time each out once', async () => {
@@ -481,15 +496,15 @@ function describePostgresOnly() {
       const store = await open(s.url);
       const ids = Array.from({ length: 90 }, (_, i) => `w${String(i).padStart(3, '0')}`);
       await createRuns(store, ids.map((id) => run(id)), T0);
-      for (const r of await store.runs.claim('parent', T0, 60_000, ids.length)) {
-        await store.runs.park({ runId: r.id, owner: 'parent' }, { stepId: 'wait', source: 'muro', type: '*', deadline: T0 + 10 }, T0);
+      for (const r of await store.queue.claim({ owner: 'parent', now: T0, leaseMs: 60_000, limit: ids.length })) {
+        await store.queue.park({ runId: r.id, owner: 'parent' }, { wait: { stepId: 'wait', source: 'muro', type: '*', deadline: T0 + 10 }, now: T0 });
       }
       const [p1, p2] = await race([child([s.url, 'expire'], T0 + 10), child([s.url, 'expire'], T0 + 10)]);
       const one = p1!.expired as string[];
       const two = p2!.expired as string[];
       expect(one.filter((id) => two.includes(id))).toEqual([]);
       expect([...one, ...two].sort()).toEqual(ids);
-      expect(await store.runs.counts()).toEqual({ queued: 90 });
+      expect(await store.read.runCounts()).toEqual({ queued: 90 });
     });
 
     it('three processes opening (migrating) a fresh schema at the same moment all succeed', async () => {
@@ -508,7 +523,7 @@ function describePostgresOnly() {
         const [x, y] = await Promise.all([commit(a, seq, { runs: [run(`a${i}`, { key: `k${i}` })] }), commit(b, seq, { runs: [run(`b${i}`, { key: `k${i}` })] })]);
         expect([x.created.length, y.created.length].sort()).toEqual([0, 1]);
       }
-      expect(await a.runs.counts()).toEqual({ queued: 20 });
+      expect(await a.read.runCounts()).toEqual({ queued: 20 });
     });
   });
 }

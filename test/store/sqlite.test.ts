@@ -76,7 +76,7 @@ describe('sqlite store', () => {
   it('refuses table names in SQLite\'s own sqlite_ namespace with NonRetryableError', async () => {
     const { store, cleanup } = open();
     try {
-      await expect(store.tables.insert('sqlite_stat1', { a: 1 }, 'k', 0)).rejects.toBeInstanceOf(NonRetryableError);
+      await expect(store.records.tables.insert({ table: 'sqlite_stat1', row: { a: 1 }, idempotencyKey: 'k', now: 0 })).rejects.toBeInstanceOf(NonRetryableError);
     } finally {
       await cleanup();
     }

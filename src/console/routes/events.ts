@@ -35,7 +35,7 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
   }
 
   async function findEvent(id: string, seq: number | undefined): Promise<{ event: EventRecord; receipts: number[] } | undefined> {
-    const receipts = await store.events.findById(id);
+    const receipts = await store.read.receipts(id);
     const event = seq === undefined ? receipts[0] : receipts.find((r) => r.seq === seq);
     return event && { event, receipts: receipts.map((r) => r.seq) };
   }
@@ -53,7 +53,7 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
     if (!found) return kit.notFound(reply, request, `No event ${request.params.id}.`);
     const data: EventDetailData = {
       ...found,
-      runs: await store.runs.forEvent(found.event.seq),
+      runs: await store.read.runsOfEvent(found.event.seq),
       recipeSteps: recipeSteps(),
       now: clock.now(),
       csrf: kit.csrf(request),
@@ -65,7 +65,7 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
   app.get('/live/runs', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
     const found = await findEvent(str(request.query.id, 1000) ?? '', intOf(request.query.seq));
     if (!found) return reply.code(404).send('');
-    return kit.fragment(reply, html`<${Runs} data=${{ event: found.event, runs: await store.runs.forEvent(found.event.seq), recipeSteps: recipeSteps(), now: clock.now() }} />`);
+    return kit.fragment(reply, html`<${Runs} data=${{ event: found.event, runs: await store.read.runsOfEvent(found.event.seq), recipeSteps: recipeSteps(), now: clock.now() }} />`);
   });
 
   app.post('/events/:id/replay', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
@@ -78,23 +78,23 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
   // ------------------------------------------------------------ runs and dead letters
 
   app.get('/runs/:id/retry', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    const run = await store.runs.get(request.params.id);
+    const run = await store.read.run(request.params.id);
     if (!run) return kit.notFound(reply, request, `No run ${request.params.id}.`);
     return kit.page(reply, request, 'Retry a dead run', 'dead', html`<${ConfirmRetry} run=${run} event=${await kit.eventRef(run.eventSeq)} csrf=${kit.csrf(request)} />`);
   });
 
   app.post('/runs/:id/retry', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const id = request.params.id;
-    const result: RetryResult = await store.runs.retry(id, clock.now());
+    const result: RetryResult = await store.operations.retryRun(id, clock.now());
     if (result === 'retried') kit.deps.wake();
-    const run = result === 'not_found' ? undefined : await store.runs.get(id);
+    const run = result === 'not_found' ? undefined : await store.read.run(id);
     const event = run && (await kit.eventRef(run.eventSeq));
     if (!event) return reply.redirect(consoleUrl('/dead', { notice: result }), 303);
     return reply.redirect(`${eventUrl(event.id, event.seq)}&notice=${result}#run-${encodeURIComponent(id)}`, 303);
   });
 
   async function deadRows(): Promise<DeadRow[]> {
-    const runs = await store.runs.list({ status: 'dead', limit: 1000 });
+    const runs = await store.read.runs({ status: 'dead', limit: 1000 });
     return Promise.all(runs.map(async (run) => ({ run, event: await kit.eventRef(run.eventSeq) })));
   }
 
@@ -104,12 +104,12 @@ export async function eventRoutes(app: FastifyInstance, kit: Kit): Promise<void>
   });
 
   app.get('/dead/retry-all', async (request, reply) => {
-    const count = (await store.runs.list({ status: 'dead', limit: 1000 })).length;
+    const count = (await store.read.runs({ status: 'dead', limit: 1000 })).length;
     return kit.page(reply, request, 'Retry all dead runs', 'dead', html`<${ConfirmRetryAll} count=${count} csrf=${kit.csrf(request)} />`);
   });
 
   app.post('/dead/retry-all', async (_request, reply) => {
-    const retried = await store.runs.retryAllDead(clock.now());
+    const retried = await store.operations.retryAllDead(clock.now());
     if (retried > 0) kit.deps.wake();
     return reply.redirect(consoleUrl('/dead', { notice: 'retried_all', n: retried }), 303);
   });

@@ -49,7 +49,7 @@ export async function infoRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
     const counts = new Map<string, Record<string, number>>();
     for (const r of data.recipes) {
       const c: Record<string, number> = {};
-      for (const run of await store.runs.list({ recipe: r.name, limit: recentRuns })) c[run.status] = (c[run.status] ?? 0) + 1;
+      for (const run of await store.read.runs({ recipe: r.name, limit: recentRuns })) c[run.status] = (c[run.status] ?? 0) + 1;
       counts.set(r.name, c);
     }
     return kit.page(reply, request, 'Recipes', 'recipes', html`<${Recipes} data=${data} counts=${counts} />`);
@@ -59,7 +59,7 @@ export async function infoRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
     const name = request.params.name;
     const status = str(request.query.status, 20);
     const valid = status !== undefined && runStatuses.includes(status) ? status : undefined;
-    const runs = await store.runs.list({ recipe: name, status: runStatusFilter(valid), limit: 100 });
+    const runs = await store.read.runs({ recipe: name, status: runStatusFilter(valid), limit: 100 });
     const rows = await Promise.all(runs.map(async (run) => ({ run, event: await kit.eventRef(run.eventSeq) })));
     const recipe = recipesJson(kit.deps.recipes()).recipes.find((r) => r.name === name);
     return kit.page(reply, request, `Recipe ${name}`, 'recipes', html`<${RecipeRuns} name=${name} recipe=${recipe} status=${valid} rows=${rows} now=${clock.now()} />`);
@@ -70,13 +70,13 @@ export async function infoRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
   app.get('/tickets', async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
     const q = str(request.query.q);
     const status = str(request.query.status, 40);
-    const tickets = await store.tickets.list({ search: q, status, limit: 100 });
+    const tickets = await store.read.tickets({ search: q, status, limit: 100 });
     return kit.page(reply, request, 'Tickets', 'tickets', html`<${Tickets} tickets=${tickets} q=${q} status=${status} now=${clock.now()} />`);
   });
 
   app.get('/tickets/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const id = ticketId(request.params.id);
-    const ticket = id === undefined ? undefined : await store.tickets.get(id);
+    const ticket = id === undefined ? undefined : await store.read.ticket(id);
     if (!ticket) return kit.notFound(reply, request, `No ticket ${request.params.id}.`);
     const events = new Map<number, string>();
     for (const m of ticket.messages) {
@@ -87,7 +87,7 @@ export async function infoRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
   });
 
   app.get('/summaries', async (request, reply) => {
-    const rows = await store.tables.rows(summariesTable, 200);
+    const rows = await store.read.tableRows(summariesTable, 200);
     return kit.page(reply, request, 'Conversation summaries', 'summaries', html`<${Summaries} rows=${rows} />`);
   });
 

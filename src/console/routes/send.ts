@@ -30,8 +30,8 @@ export async function sendRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
   }
 
   async function arrival(source: string, id: string): Promise<VNode> {
-    const [event] = await store.events.findById(id, source);
-    const runs = event ? (await store.runs.forEvent(event.seq)).filter((r) => r.generation === event.generation) : [];
+    const [event] = await store.read.receipts(id, source);
+    const runs = event ? (await store.read.runsOfEvent(event.seq)).filter((r) => r.generation === event.generation) : [];
     return html`<${Arrival} source=${source} id=${id} event=${event} runs=${runs} />`;
   }
 

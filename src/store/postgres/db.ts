@@ -7,6 +7,41 @@ export interface Db {
   schema: string;
   /** pg_notify payloads for "new events" and "runs due now", see `notice`. */
   wake: { events: string; runs: string };
+  /** Wakes the other instances after a commit (see `notifier`). */
+  notify?(what: 'events' | 'runs'): void;
+}
+
+/**
+ * Wakes the other instances once something is committed, outside the transaction that did it: a
+ * NOTIFY inside a transaction takes a database-wide lock at its commit, held through its WAL flush,
+ * so every notifying commit waits for the one before. Here at most one NOTIFY of a kind is in
+ * flight, and at most one every `gapMs`: the wake-ups asked for meanwhile go together in the next.
+ * Its commit does not wait for its flush. A wake-up lost (the process dies first) is made up by the
+ * others' poll.
+ */
+export function notifier(pool: Pool, wake: Db['wake'], gapMs = 5): (what: 'events' | 'runs') => void {
+  const state = { events: { inFlight: false, again: false }, runs: { inFlight: false, again: false } };
+  const send = (what: 'events' | 'runs'): void => {
+    const s = state[what];
+    if (s.inFlight) {
+      s.again = true;
+      return;
+    }
+    s.inFlight = true;
+    pool
+      .query(`SELECT pg_notify('${channel}', $1) WHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`, [wake[what]])
+      .catch(() => {})
+      .finally(() => {
+        setTimeout(() => {
+          s.inFlight = false;
+          if (s.again) {
+            s.again = false;
+            send(what);
+          }
+        }, gapMs).unref();
+      });
+  };
+  return send;
 }
 
 /** LISTEN/NOTIFY channel for wake-ups. Channels are database-wide, so payloads carry the schema. */
@@ -47,10 +82,11 @@ const ignore = () => {};
  * Runs `fn` in a transaction on one pooled connection. A connection whose ROLLBACK fails is broken
  * and is destroyed rather than handed back to the pool.
  */
-export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, options: { flushWait?: boolean } = {}): Promise<T> {
   const client = await checkout(pool);
   try {
-    await client.query('BEGIN');
+    // flushWait false: the commit does not wait for its WAL flush (see noFlushWait in queue.ts).
+    await client.query(options.flushWait === false ? 'BEGIN; SET LOCAL synchronous_commit TO off' : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     checkin(client);
@@ -65,7 +101,7 @@ export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Pro
 }
 
 /** Advisory lock keys: (purpose, hash of the name), so that schemas sharing a database do not block each other. */
-const purposes = { migrate: 0x686c0001, dispatch: 0x686c0002, table: 0x686c0003, tickets: 0x686c0004 } as const;
+const purposes = { migrate: 0x686c0001, dispatch: 0x686c0002, table: 0x686c0003, tickets: 0x686c0004, order: 0x686c0005 } as const;
 
 export function lockKey(purpose: keyof typeof purposes, name: string): [number, number] {
   return [purposes[purpose], fnv1a(name)];

@@ -1,63 +1,36 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { Mutex } from '../../util/mutex.ts';
 import { liveStatuses, type DispatchOutcome, type DispatchPlan, type DispatchStore, type NewRun } from '../types.ts';
-import { channel, checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
+import { checkin, checkout, clean, lockKey, transaction, type Db } from './db.ts';
 import { toEvent, type EventRow } from '../rows.ts';
-import { eventColumns } from './events.ts';
+import { appendEvents, eventColumns } from './inbox.ts';
 import { resolveWait } from './waits.ts';
 
 /**
- * Events not yet dispatched, in receive order. On PostgreSQL "receive order" cannot simply be seq:
- * a sequence value is taken when a row is inserted, not when it commits, so the receive that took
- * seq 10 may commit after the one that took seq 11. Handing out 11 as soon as it is visible would
- * let 10 appear later, behind it, and two events of one conversation would be dispatched out of
- * order (a reply before its message; a wait registered between them misses one of them).
- *
- * Each event records the inserting transaction's id (xid8). pg_snapshot_xmin(pg_current_snapshot())
- * is the oldest transaction still running: every transaction with a smaller id has ended, so no
- * event with a smaller xid can ever appear again. Events below that horizon, ordered by (xid, seq),
- * form a prefix of the final order that can only grow at its end. The price: an event waits for
- * every older write transaction on the server to end (xids are server-wide, so other databases'
- * count too), usually a few milliseconds. A write transaction left open for long, by any client,
- * holds dispatch back until it ends; hookline bounds its own with idle_in_transaction_session_timeout.
+ * Events not yet dispatched, in dispatch order. Every event takes its seq under the order lock held
+ * until its transaction commits (see receiveSql in inbox.ts), so seq order is commit order and the
+ * events visible now are a prefix of the final order: one that commits later has a larger seq.
  */
 export const pendingSql = `
-  SELECT ${eventColumns} FROM events
-  WHERE status = 'received' AND xid < pg_snapshot_xmin(pg_current_snapshot())
-  ORDER BY xid, seq LIMIT $1`;
+  SELECT ${eventColumns} FROM events WHERE status = 'received' ORDER BY seq LIMIT $1`;
 
-/** Whether received events wait behind the horizon: an older transaction is still running. */
-const heldBackSql = `
-  SELECT EXISTS (SELECT 1 FROM events WHERE status = 'received' AND xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held`;
+/** Flips the batch's events from received to dispatched; returns those it flipped (another instance may have taken the others). */
+const markDispatchedSql = `
+  UPDATE events e SET status = 'dispatched', dispatch_error = NULL
+  FROM unnest($1::bigint[], $2::integer[]) AS p (seq, generation)
+  WHERE e.seq = p.seq AND e.generation = p.generation AND e.status = 'received'
+  RETURNING e.seq`;
 
-/**
- * Write transactions here last a millisecond or so. When everything received waits behind one,
- * look again a few times, backing off, for up to a quarter of a second (a slow fsync) rather than
- * leave the events to the next poll: the transaction holding them back may be another instance's
- * claim, which wakes nobody when it ends.
- */
-async function pending(db: Db, limit: number) {
-  const read = async () => (await db.pool.query<EventRow>(pendingSql, [limit])).rows.map(toEvent);
-  for (let attempt = 0; ; attempt++) {
-    const events = await read();
-    if (events.length > 0 || attempt === 8) return events;
-    const { rows } = await db.pool.query<{ held: boolean }>(heldBackSql);
-    // Nothing held back now: whatever was has just crossed the horizon, and this read sees it.
-    if (!rows[0]?.held) return read();
-    await new Promise((resolve) => setTimeout(resolve, 2 ** attempt));
-  }
-}
-
-const markDispatchedSql = `UPDATE events SET status = 'dispatched', dispatch_error = NULL WHERE seq = $1 AND generation = $2 AND status = 'received'`;
+/** Runs without a key, which nothing can refuse, in one statement. */
+const insertRunsSql = `
+  INSERT INTO runs (id, event_seq, recipe, generation, status, available_at, created_at, updated_at, error, lane, lease_owner, lease_until)
+  SELECT id, seq, recipe, generation, status, now, now, now, error, lane, owner, until
+  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+    WITH ORDINALITY AS r (id, seq, recipe, generation, status, now, error, lane, owner, until, n)
+  ORDER BY n`;
 
 const setAsideSql = `UPDATE events SET status = 'failed', dispatch_error = $3 WHERE seq = $1 AND generation = $2 AND status = 'received'`;
 
-const retrySql = `UPDATE events SET status = 'received' WHERE seq = $1 AND status = 'failed' RETURNING pg_notify('${channel}', $2)`;
-
-/** The first event waiting for its first dispatch (a replay keeps its old received_at), and how many are set aside. */
-const backlogSql = `
-  SELECT (SELECT received_at FROM events WHERE status = 'received' AND generation = 0 ORDER BY xid, seq LIMIT 1) AS oldest,
-         (SELECT count(*) FROM events WHERE status = 'failed') AS set_aside`;
 
 const appendMessagesSql = `
   INSERT INTO transcript_messages (conversation_id, message_id, event_seq, position, message)
@@ -68,8 +41,8 @@ const live = liveStatuses.map((s) => `'${s}'`).join(', ');
 
 /** The partial unique index on live (recipe, key) refuses a second live run: DO NOTHING, no row returned. */
 const insertRunSql = `
-  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error, lane)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9)
+  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error, lane, lease_owner, lease_until)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10, $11)
   ON CONFLICT (recipe, run_key) WHERE run_key IS NOT NULL AND status IN (${live}) DO NOTHING
   RETURNING id`;
 
@@ -80,55 +53,74 @@ const insertSkippedSql = `
       coalesce((SELECT id FROM runs WHERE recipe = $3 AND run_key = $4 AND status IN (${live}) LIMIT 1), '?'))`;
 
 function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
-  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.status, plan.now, clean(run.error), run.lane ?? null];
+  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.lease ? 'running' : run.status, plan.now, clean(run.error), run.lane ?? null, run.lease?.owner ?? null, run.lease?.until ?? null];
 }
 
-/** Every plan in one transaction: one commit serves a batch of events. */
+/**
+ * Every plan in one transaction, in a few statements whatever the number of events: one commit
+ * serves a batch of events. Only the plans whose event this transaction flips from received are
+ * applied; the others (dispatched by another instance meanwhile) change nothing. A batch that
+ * resolves no wait and announces nothing does not wait for its WAL flush: lost in a crash of
+ * PostgreSQL, its events would be dispatched again, as after a crash of hookline.
+ */
 async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]> {
+  const flushWait = plans.some((p) => p.resolutions.length > 0 || (p.announce?.length ?? 0) > 0);
   return transaction(db.pool, async (client) => {
-    const outcomes: DispatchOutcome[] = [];
-    let due = false;
-    for (const plan of plans) {
-      const { outcome, runsDue } = await commitOne(db, client, plan);
-      outcomes.push(outcome);
-      due ||= runsDue;
-    }
-    if (due) await client.query(`SELECT pg_notify('${channel}', $1)`, [db.wake.runs]);
-    return outcomes;
-  });
-}
-
-async function commitOne(db: Db, client: PoolClient, plan: DispatchPlan): Promise<{ outcome: DispatchOutcome; runsDue: boolean }> {
-  const outcome: DispatchOutcome = { created: [], keyBusy: [], resolved: [] };
-  {
-    // Only the instance that flips the event from received does the rest; the others change nothing.
-    if ((await client.query(markDispatchedSql, [plan.seq, plan.generation])).rowCount !== 1) return { outcome, runsDue: false };
-    if (plan.messages.length > 0) {
-      const m = plan.messages;
+    const outcomes = plans.map((): DispatchOutcome => ({ created: [], keyBusy: [], resolved: [] }));
+    const { rows } = await client.query<{ seq: number }>(markDispatchedSql, [plans.map((p) => p.seq), plans.map((p) => p.generation)]);
+    const flipped = new Set(rows.map((r) => Number(r.seq)));
+    const applied = plans.flatMap((plan, i) => (flipped.has(plan.seq) ? [{ plan, outcome: outcomes[i]! }] : []));
+    const messages = applied.flatMap(({ plan }) => plan.messages);
+    if (messages.length > 0) {
       await client.query(appendMessagesSql, [
-        m.map((x) => x.conversationId),
-        m.map((x) => x.messageId),
-        m.map((x) => x.eventSeq),
-        m.map((x) => x.position),
-        m.map((x) => JSON.stringify(x.message)),
+        messages.map((x) => x.conversationId),
+        messages.map((x) => x.messageId),
+        messages.map((x) => x.eventSeq),
+        messages.map((x) => x.position),
+        messages.map((x) => JSON.stringify(x.message)),
       ]);
     }
-    let due = false;
-    for (const run of plan.runs) {
-      const params = runParams(run, plan);
-      if ((await client.query(insertRunSql, params)).rowCount === 1) {
-        outcome.created.push(run.id);
-        due ||= run.status === 'queued';
-      } else {
-        await client.query(insertSkippedSql, [run.id, plan.seq, run.recipe, run.key, plan.generation, plan.now]);
-        outcome.keyBusy.push(run.id);
+    const keyless = applied.flatMap(({ plan, outcome }) => plan.runs.filter((r) => r.key === undefined).map((run) => ({ plan, run, outcome })));
+    if (keyless.length > 0) {
+      await client.query(insertRunsSql, [
+        keyless.map((k) => k.run.id),
+        keyless.map((k) => k.plan.seq),
+        keyless.map((k) => k.run.recipe),
+        keyless.map((k) => k.plan.generation),
+        keyless.map((k) => (k.run.lease ? 'running' : k.run.status)),
+        keyless.map((k) => k.plan.now),
+        keyless.map((k) => clean(k.run.error ?? null)),
+        keyless.map((k) => k.run.lane ?? null),
+        keyless.map((k) => k.run.lease?.owner ?? null),
+        keyless.map((k) => k.run.lease?.until ?? null),
+      ]);
+      for (const k of keyless) k.outcome.created.push(k.run.id);
+    }
+    let due = keyless.some((k) => k.run.status === 'queued' && !k.run.lease);
+    // Runs with a key, one at a time in plan order: a live run with the same key refuses the next.
+    for (const { plan, outcome } of applied) {
+      for (const run of plan.runs.filter((r) => r.key !== undefined)) {
+        if ((await client.query(insertRunSql, runParams(run, plan))).rowCount === 1) {
+          outcome.created.push(run.id);
+          due ||= run.status === 'queued' && !run.lease;
+        } else {
+          await client.query(insertSkippedSql, [run.id, plan.seq, run.recipe, run.key, plan.generation, plan.now]);
+          outcome.keyBusy.push(run.id);
+        }
+      }
+      for (const r of plan.resolutions) {
+        if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
       }
     }
-    for (const r of plan.resolutions) {
-      if (await resolveWait(db, client, r, 'matched', plan.now)) outcome.resolved.push(r.runId);
-    }
-    return { outcome, runsDue: due };
-  }
+    // Created runs come out in plan order, as one at a time would have.
+    for (const { plan, outcome } of applied) outcome.created.sort((a, b) => plan.runs.findIndex((r) => r.id === a) - plan.runs.findIndex((r) => r.id === b));
+    const announced = await appendEvents(db, client, applied.flatMap(({ plan }) => plan.announce ?? []));
+    return { outcomes, due, announced };
+  }, { flushWait }).then(({ outcomes, due, announced }) => {
+    if (due) db.notify?.('runs');
+    if (announced > 0) db.notify?.('events');
+    return outcomes;
+  });
 }
 
 /**
@@ -163,14 +155,9 @@ function advisoryLock(lockPool: Pool, key: [number, number]) {
 
 export function postgresDispatch(db: Db, lockPool: Pool): DispatchStore {
   return {
-    pending: (limit) => pending(db, limit),
+    pending: async (limit) => (await db.pool.query<EventRow>(pendingSql, [limit])).rows.map(toEvent),
     commit: (plans) => commit(db, plans),
     withLock: advisoryLock(lockPool, lockKey('dispatch', db.schema)),
-    setAside: async (seq, generation, error) => (await db.pool.query(setAsideSql, [seq, generation, clean(error)])).rowCount === 1,
-    retry: async (seq) => (await db.pool.query(retrySql, [seq, db.wake.events])).rowCount === 1,
-    backlog: async () => {
-      const row = (await db.pool.query<{ oldest: number | null; set_aside: number }>(backlogSql)).rows[0];
-      return { oldestPending: row?.oldest ?? undefined, setAside: Number(row?.set_aside ?? 0) };
-    },
+    setAside: async ({ seq, generation, error }) => (await db.pool.query(setAsideSql, [seq, generation, clean(error)])).rowCount === 1,
   };
 }

@@ -3,12 +3,14 @@ import { Pool, TypeOverrides, type PoolConfig } from 'pg';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Store, Wake } from '../types.ts';
 import { postgresConversations } from './conversations.ts';
-import { notice, type Db } from './db.ts';
+import { notice, notifier, type Db } from './db.ts';
 import { postgresDispatch } from './dispatch.ts';
-import { postgresEvents } from './events.ts';
+import { postgresInbox } from './inbox.ts';
 import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
-import { postgresRuns } from './runs.ts';
+import { postgresOperations } from './operations.ts';
+import { postgresQueue } from './queue.ts';
+import { postgresReadModel } from './read-model.ts';
 import { postgresTables } from './tables.ts';
 import { postgresTickets } from './tickets.ts';
 import { postgresWaits } from './waits.ts';
@@ -44,7 +46,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     statement_timeout: statementTimeoutMs,
     // A connection whose server went silent (network cut) is abandoned instead of waited on forever.
     query_timeout: statementTimeoutMs + 1_000,
-    // A transaction left open holds back every instance's dispatch (see dispatch.ts): bound it.
+    // A transaction of hookline's left open would hold its locks and connection: bound it.
     idle_in_transaction_session_timeout: Math.max(10_000, 2 * statementTimeoutMs),
   });
   // An idle connection died (server restart, terminated backend): the pool drops it and connects
@@ -67,14 +69,17 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   }
 
   const instance = randomBytes(6).toString('hex');
-  const db: Db = { pool, schema, wake: { events: notice(schema, 'events', instance), runs: notice(schema, 'runs', instance) } };
+  const wakes = { events: notice(schema, 'events', instance), runs: notice(schema, 'runs', instance) };
+  const db: Db = { pool, schema, wake: wakes, notify: notifier(pool, wakes) };
   // Group commit works best with few statements in flight: each batch is then larger, and commits
   // (WAL flush, the NOTIFY queue lock) do not queue behind one another. Measured with 50 concurrent
   // receives on one local server: 1 in flight 13.8k/s, 2 9.5k/s, 5 6.5k/s, 10 3.6k/s; one receive
   // per statement 1.5k/s. Two, so that a batch waiting on a lock (another instance storing the same
   // id) does not hold up every other receive; the rest of the pool stays free for the workers.
-  const events = postgresEvents(db, { maxInFlight: Math.min(2, poolSize), budgetMs: statementTimeoutMs + 1_000 });
+  const inbox = postgresInbox(db, { maxInFlight: Math.min(2, poolSize), budgetMs: statementTimeoutMs + 1_000 });
 
+  const { record, ...ticketReads } = postgresTickets(db);
+  const { insert, ...tableReads } = postgresTables(db);
   const listeners = new Set<(what: Wake) => void>();
   let listener: Listener | undefined;
   const wake = (what: Wake) => {
@@ -90,19 +95,19 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
 
   return {
     kind: 'postgres',
-    events: {
-      ...events,
+    inbox: {
+      ...inbox,
       receive: (event, ttl) =>
-        events.receive(event, ttl).catch((cause: unknown) => {
+        inbox.receive(event, ttl).catch((cause: unknown) => {
           throw new StoreUnavailableError(`PostgreSQL at ${where} cannot store the event: ${(cause as Error).message}`, { cause });
         }),
     },
     dispatch: postgresDispatch(db, lockPool),
-    runs: postgresRuns(db),
+    queue: postgresQueue(db, { maxInFlight: Math.min(2, poolSize) }),
     waits: postgresWaits(db),
-    conversations: postgresConversations(db),
-    tables: postgresTables(db),
-    tickets: postgresTickets(db),
+    read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },
+    operations: postgresOperations(db),
+    records: { conversations: postgresConversations(db), tickets: { record }, tables: { insert } },
     subscribe: (fn) => {
       listeners.add(fn);
       if (!listener && !closing) listener = listen({ ...base, application_name: 'hookline-listen' }, schema, instance, wake);

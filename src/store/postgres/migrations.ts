@@ -216,6 +216,12 @@ export const migrations: readonly string[] = [
   );
   INSERT INTO store_probe (id, writes) VALUES (1, 0);
   `,
+  `
+  -- Dispatch order is seq order: events take their seq under a lock held until they commit (see
+  -- src/store/postgres/inbox.ts). The inserting transaction's id no longer matters.
+  CREATE INDEX events_received ON events (seq) WHERE status = 'received';
+  DROP INDEX events_pending;
+  `,
 ];
 
 /**

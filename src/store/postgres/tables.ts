@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { NonRetryableError } from '../../errors.ts';
 import { checkTable } from '../table-names.ts';
-import type { Row, TableStore } from '../types.ts';
+import type { ReadModel, Row, TableRecords } from '../types.ts';
 import { lockKey, sqlState, transaction, type Db } from './db.ts';
 
 /** Column types of the `store` action's tables, chosen by the first value a column gets. */
@@ -81,7 +81,7 @@ export function columnValue(table: string, column: string, type: string, value: 
 }
 
 /** The `store` action's tables: created on first use, a column added for each new key. */
-export function postgresTables(db: Db): TableStore {
+export function postgresTables(db: Db): TableRecords & Pick<ReadModel, 'tableRows'> {
   const { pool } = db;
   // What this instance last saw of each table; refreshed from the catalog when a row brings a new key.
   const known = new Map<string, Columns>();
@@ -138,8 +138,8 @@ export function postgresTables(db: Db): TableStore {
   };
 
   return {
-    insert: (table, row, key, now) => insert(table, row, key, now),
-    rows: async (table, limit) => {
+    insert: ({ table, row, idempotencyKey, now }) => insert(table, row, idempotencyKey, now),
+    tableRows: async (table, limit) => {
       const { rows: registered } = await pool.query('SELECT 1 FROM store_tables WHERE name = $1', [table]);
       // Only names the store created (and checked) are ever put into SQL.
       if (registered.length === 0 || !/^[a-z][a-z0-9_]{0,62}$/.test(table)) return [];

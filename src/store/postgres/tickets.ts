@@ -1,13 +1,13 @@
 import type { PoolClient } from 'pg';
 import { ticketSummarySql, toTicketAttachment, toTicketMessage, toTicketSummary, type TicketSummaryRow } from '../rows.ts';
 import { candidateIds, participantsOf, toCandidates, type CandidateRows } from '../ticket-candidates.ts';
-import type { ThreadingRule, TicketDetail, TicketMessageInput, TicketResult, TicketStore } from '../types.ts';
+import type { ReadModel, ThreadingRule, TicketDetail, TicketMessageInput, TicketRecords, TicketResult } from '../types.ts';
 import { clean, lockKey, transaction, type Db } from './db.ts';
 
 const one = async <T>(client: PoolClient, sql: string, params: unknown[]): Promise<T | undefined> => (await client.query(sql, params)).rows[0] as T | undefined;
 const all = async <T>(client: PoolClient, sql: string, params: unknown[]): Promise<T[]> => (await client.query(sql, params)).rows as T[];
 
-/** The tickets an email points at (see TicketStore.record), each with its participants. */
+/** The tickets an email points at (see TicketRecords.record), each with its participants. */
 async function candidates(client: PoolClient, input: TicketMessageInput) {
   const rows: CandidateRows = {
     numbered: input.ticketNumber === undefined ? undefined : (await one<{ id: string }>(client, `SELECT id FROM tickets WHERE id = $1`, [input.ticketNumber]))?.id as number | undefined,
@@ -85,10 +85,10 @@ async function record(client: PoolClient, input: TicketMessageInput, now: number
   return { ticketId, customerId, messageId, created, duplicate: false, threading: decision.threading };
 }
 
-export function postgresTickets(db: Db): TicketStore {
+export function postgresTickets(db: Db): TicketRecords & Pick<ReadModel, 'tickets' | 'ticket'> {
   return {
     record: (input, now, thread) => transaction(db.pool, (client) => record(client, input, now, thread)),
-    list: async (f) =>
+    tickets: async (f) =>
       (
         await db.pool.query<TicketSummaryRow>(
           `${ticketSummarySql} WHERE ($1::text IS NULL OR t.status = $1)
@@ -97,7 +97,7 @@ export function postgresTickets(db: Db): TicketStore {
           [f.status ?? null, f.search ?? null, f.limit ?? 50],
         )
       ).rows.map(toTicketSummary),
-    get: async (id): Promise<TicketDetail | undefined> => {
+    ticket: async (id): Promise<TicketDetail | undefined> => {
       const row = (await db.pool.query<TicketSummaryRow>(`${ticketSummarySql} WHERE t.id = $1`, [id])).rows[0];
       if (!row) return undefined;
       const messages = (await db.pool.query(`SELECT * FROM ticket_messages WHERE ticket_id = $1 ORDER BY event_seq, id`, [id])).rows as Array<Record<string, unknown>>;

@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import type { WaitRecord, WaitResolution, WaitStore } from '../types.ts';
+import type { WaitResolution, WaitStore } from '../types.ts';
 import { toJson } from '../rows.ts';
 import { channel, type Db } from './db.ts';
 import { toWaiting, type WaitingRow } from '../rows.ts';
-import { eventColumnsOf } from './events.ts';
+import { eventColumns, eventColumnsOf } from './inbox.ts';
+import { toEvent, type EventRow } from '../rows.ts';
 
 /**
  * Resolving a wait, in one statement: only if it is still waiting (the conditional UPDATE is the
@@ -62,6 +63,10 @@ const waitingSql = `
   FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
   WHERE w.status = 'waiting' AND w.source = $1 ORDER BY w.ord`;
 
+/** Events after the event `$1` (of source $2, or of any when null), in dispatch order (seq: see pendingSql). */
+export const afterSql = `
+  SELECT ${eventColumns} FROM events WHERE seq > $1 AND ($2::text IS NULL OR source = $2) ORDER BY seq LIMIT $3`;
+
 export function postgresWaits(db: Db): WaitStore {
   const { pool } = db;
   return {
@@ -75,6 +80,6 @@ export function postgresWaits(db: Db): WaitStore {
       const { rows } = await pool.query<{ deadline: number | null }>(`SELECT min(deadline) AS deadline FROM waits WHERE status = 'waiting'`);
       return rows[0]?.deadline ?? undefined;
     },
-    resolve: (resolution, now) => resolveWait(db, pool, resolution, 'matched', now),
+    lookBack: async ({ after: seq, source, limit }) => (await pool.query<EventRow>(afterSql, [seq, source ?? null, limit])).rows.map(toEvent),
   };
 }

@@ -6,12 +6,15 @@ import { StoreUnavailableError } from '../../errors.ts';
 import type { Store } from '../types.ts';
 import { sqliteConversations } from './conversations.ts';
 import { sqliteDispatch } from './dispatch.ts';
-import { sqliteEvents } from './events.ts';
+import { sqliteInbox } from './inbox.ts';
 import { migrate } from './migrations.ts';
-import { sqliteRuns } from './runs.ts';
+import { sqliteOperations } from './operations.ts';
+import { sqliteQueue } from './queue.ts';
+import { sqliteReadModel } from './read-model.ts';
 import { sqliteTables } from './tables.ts';
 import { sqliteTickets } from './tickets.ts';
 import { sqliteWaits } from './waits.ts';
+import { groupCommit } from './writer.ts';
 
 export interface SqliteOptions {
   /** normal: committed transactions survive a process crash; full: also a power loss (fsync per commit). */
@@ -31,23 +34,26 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   migrate(db);
   const checkpointer = file === ':memory:' || options.backgroundCheckpoints === false ? undefined : startCheckpointer(db, file);
 
-  const events = sqliteEvents(db);
+  const writer = groupCommit(db);
+  const inbox = sqliteInbox(db, writer);
+  const { record, ...ticketReads } = sqliteTickets(db);
+  const { insert, ...tableReads } = sqliteTables(db);
   // A write, not only a query: a full disk or a read-only file answers SELECT 1 but refuses writes.
   const probe = db.prepare('UPDATE store_probe SET writes = writes + 1 WHERE id = 1');
   return {
     kind: 'sqlite',
-    events: {
-      ...events,
-      receive: (event, ttl) => events.receive(event, ttl).catch((cause: unknown) => {
+    inbox: {
+      ...inbox,
+      receive: (event, ttl) => inbox.receive(event, ttl).catch((cause: unknown) => {
         throw new StoreUnavailableError(`SQLite cannot write ${file}: ${(cause as Error).message}`, { cause });
       }),
     },
-    dispatch: sqliteDispatch(db),
-    runs: sqliteRuns(db),
-    waits: sqliteWaits(db),
-    conversations: sqliteConversations(db),
-    tables: sqliteTables(db),
-    tickets: sqliteTickets(db),
+    dispatch: sqliteDispatch(db, writer),
+    queue: sqliteQueue(db, writer),
+    waits: sqliteWaits(db, writer),
+    read: { ...sqliteReadModel(db), ...ticketReads, ...tableReads },
+    operations: sqliteOperations(db),
+    records: { conversations: sqliteConversations(db), tickets: { record }, tables: { insert } },
     subscribe: () => () => {},
     ping: async () => {
       probe.run();

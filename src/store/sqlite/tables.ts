@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { NonRetryableError } from '../../errors.ts';
 import { checkTable } from '../table-names.ts';
-import type { TableStore } from '../types.ts';
+import type { ReadModel, TableRecords } from '../types.ts';
 
 /** The `store` action's tables: created on first use, a column added for each new key. */
-export function sqliteTables(db: Database.Database): TableStore {
+export function sqliteTables(db: Database.Database): TableRecords & Pick<ReadModel, 'tableRows'> {
   const register = db.prepare(`
     INSERT INTO store_tables (name, columns, created_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET columns = excluded.columns`);
@@ -37,8 +37,8 @@ export function sqliteTables(db: Database.Database): TableStore {
   });
 
   return {
-    insert: async (table, row, key, now) => insert.immediate(table, row, key, now),
-    rows: async (table, limit) => {
+    insert: async ({ table, row, idempotencyKey, now }) => insert.immediate(table, row, idempotencyKey, now),
+    tableRows: async (table, limit) => {
       if (!known.get(table)) return [];
       return db.prepare(`SELECT * FROM "${table}" ORDER BY row_id DESC LIMIT ?`).all(limit) as Array<Record<string, unknown>>;
     },

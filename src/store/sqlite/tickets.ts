@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { ticketSummarySql, toTicketAttachment, toTicketMessage, toTicketSummary, type TicketSummaryRow } from '../rows.ts';
 import { candidateIds, participantsOf, toCandidates, type CandidateRows } from '../ticket-candidates.ts';
-import type { ThreadingRule, TicketDetail, TicketMessageInput, TicketResult, TicketStore } from '../types.ts';
+import type { ReadModel, ThreadingRule, TicketDetail, TicketMessageInput, TicketRecords, TicketResult } from '../types.ts';
 
-export function sqliteTickets(db: Database.Database): TicketStore {
+export function sqliteTickets(db: Database.Database): TicketRecords & Pick<ReadModel, 'tickets' | 'ticket'> {
   const byKey = db.prepare(`SELECT id, ticket_id, threading FROM ticket_messages WHERE idempotency_key = ?`);
   const customerOf = db.prepare(`SELECT customer_id FROM tickets WHERE id = ?`).pluck();
   const upsertCustomer = db.prepare(`
@@ -82,8 +82,8 @@ export function sqliteTickets(db: Database.Database): TicketStore {
 
   return {
     record: async (input, now, thread) => record.immediate(input, now, thread),
-    list: async (f) => (list.all({ status: f.status ?? null, search: f.search ?? null, limit: f.limit ?? 50 }) as TicketSummaryRow[]).map(toTicketSummary),
-    get: async (id): Promise<TicketDetail | undefined> => {
+    tickets: async (f) => (list.all({ status: f.status ?? null, search: f.search ?? null, limit: f.limit ?? 50 }) as TicketSummaryRow[]).map(toTicketSummary),
+    ticket: async (id): Promise<TicketDetail | undefined> => {
       const row = get.get(id) as TicketSummaryRow | undefined;
       if (!row) return undefined;
       return {

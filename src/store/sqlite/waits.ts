@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { WaitResolution, WaitStore } from '../types.ts';
-import { toJson, toWaiting, type WaitingRow } from '../rows.ts';
+import { toEvent, toJson, toWaiting, type EventRow, type WaitingRow } from '../rows.ts';
+import type { Writer } from './writer.ts';
 
 /** Resolving a wait: only if still waiting; its step gets the output and its run is due now. */
 export function waitResolver(db: Database.Database) {
@@ -15,7 +16,7 @@ export function waitResolver(db: Database.Database) {
   };
 }
 
-export function sqliteWaits(db: Database.Database): WaitStore {
+export function sqliteWaits(db: Database.Database, writer: Writer): WaitStore {
   const resolve = waitResolver(db);
   const waiting = db.prepare(`
     SELECT e.*, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe
@@ -23,18 +24,18 @@ export function sqliteWaits(db: Database.Database): WaitStore {
     WHERE w.status = 'waiting' AND w.source = ? ORDER BY w.rowid`);
   const due = db.prepare(`SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= ? ORDER BY deadline LIMIT ?`);
   const next = db.prepare(`SELECT min(deadline) FROM waits WHERE status = 'waiting'`).pluck();
+  const after = db.prepare(`SELECT * FROM events WHERE seq > :after AND (:source IS NULL OR source = :source) ORDER BY seq LIMIT :limit`);
 
   const expireTx = db.transaction((now: number, limit: number) =>
     (due.all(now, limit) as Array<{ run_id: string; step_id: string }>)
       .map((w) => ({ runId: w.run_id, stepId: w.step_id }))
       .filter((w) => resolve({ ...w, output: { timed_out: true } }, 'timed_out', now)),
   );
-  const resolveTx = db.transaction((resolution: WaitResolution, now: number) => resolve(resolution, 'matched', now));
 
   return {
     waiting: async (source) => (waiting.all(source) as WaitingRow[]).map(toWaiting),
-    expire: async (now, limit) => expireTx.immediate(now, limit),
+    expire: (now, limit) => writer.write(() => expireTx(now, limit)),
     nextDeadline: async () => (next.get() as number | null) ?? undefined,
-    resolve: async (resolution, now) => resolveTx.immediate(resolution, now),
+    lookBack: async ({ after: seq, source, limit }) => (after.all({ after: seq, source: source ?? null, limit }) as EventRow[]).map(toEvent),
   };
 }

@@ -1,13 +1,16 @@
 import type { Config } from '../config/schema.ts';
 import type { Conversations } from '../domain/conversations.ts';
-import { eventView, truthy } from '../engine/view.ts';
+import { runDeadNotice } from '../domain/run-dead.ts';
+import { eventView } from '../recipes/view.ts';
+import { evaluateTrigger } from '../recipes/trigger.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
-import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
+import type { CompiledRecipe, WaitStep } from '../recipes/compile.ts';
+import type { Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import { indexKey } from '../store/index-key.ts';
-import type { DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, TranscriptMessage, WaitRecord, WaitResolution } from '../store/types.ts';
+import { waitMatches } from '../recipes/wait-match.ts';
+import type { ClaimedRun, DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, TranscriptMessage, WaitRecord, WaitResolution } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { newRunId } from '../util/ids.ts';
 import { isStoreTrouble } from './dispatch-failure.ts';
@@ -24,8 +27,26 @@ export interface DispatcherDeps {
   metrics?: Pick<Metrics, 'dispatchFailed'>;
 }
 
-/** What became of an event in a dispatch pass: committed with its outcome, or set aside with its error. */
-export type Dispatched = { event: EventRecord; outcome: DispatchOutcome; setAside?: undefined } | { event: EventRecord; setAside: string; outcome?: undefined };
+/**
+ * What became of an event in a dispatch pass: committed with its outcome (and the runs it created
+ * leased to the offering worker, to start at once), or set aside with its error.
+ */
+export type Dispatched =
+  | { event: EventRecord; outcome: DispatchOutcome; started: ClaimedRun[]; setAside?: undefined }
+  | { event: EventRecord; setAside: string; outcome?: undefined; started?: undefined };
+
+/**
+ * Free slots of the worker that runs the pass: the runs the pass creates fill them, created already
+ * leased to it (no claim, and the event parsed once for dispatch and execution). Offered only when
+ * no older run waits in the queue, so that new runs never overtake queued ones.
+ */
+export interface SlotOffer {
+  owner: string;
+  leaseMs: number;
+  slots: number;
+  /** Destinations at their cap: their runs go to the queue. */
+  skipLanes: readonly string[];
+}
 
 /** The longest dispatch error kept with a set-aside event. */
 const maxErrorLength = 2_000;
@@ -60,9 +81,9 @@ export class Dispatcher {
    * became of each. Should that commit fail, the events are committed one at a time to find the one
    * that fails it; the events after it are planned again by the next pass (their plans assumed it).
    */
-  async dispatchPending(limit = 100): Promise<Dispatched[]> {
+  async dispatchPending(limit = 100, offer?: SlotOffer): Promise<Dispatched[]> {
     try {
-      const result = await this.deps.store.dispatch.withLock(() => this.pass(limit));
+      const result = await this.deps.store.dispatch.withLock(() => this.pass(limit, offer));
       this.failing = undefined;
       return result;
     } catch (error) {
@@ -71,12 +92,13 @@ export class Dispatcher {
     }
   }
 
-  private async pass(limit: number): Promise<Dispatched[]> {
+  private async pass(limit: number, offer: SlotOffer | undefined): Promise<Dispatched[]> {
     const { store } = this.deps;
     const events = await store.dispatch.pending(limit);
     if (events.length === 0) return [];
     const done: Dispatched[] = [];
-    const planned: Array<{ event: EventRecord; plan: DispatchPlan }> = [];
+    const planned: Array<{ event: EventRecord; plan: DispatchPlan; view: Record<string, unknown> }> = [];
+    let slots = offer?.slots ?? 0;
     // The waits of a source are read once per batch: a wait two events of the batch both answer
     // is resolved by the first; the commit's conditional update makes the second a no-op.
     const waiting = new Map<string, Promise<WaitRecord[]>>();
@@ -84,8 +106,13 @@ export class Dispatcher {
     const unstored: TranscriptMessage[] = [];
     for (const event of events) {
       try {
-        const plan = await this.plan(event, unstored, waitsOf);
-        planned.push({ event, plan });
+        const { plan, view } = await this.plan(event, unstored, waitsOf);
+        for (const run of plan.runs) {
+          if (slots === 0 || !offer || run.status !== 'queued' || (run.lane !== undefined && offer.skipLanes.includes(run.lane))) continue;
+          run.lease = { owner: offer.owner, until: plan.now + offer.leaseMs };
+          slots--;
+        }
+        planned.push({ event, plan, view });
         unstored.push(...plan.messages);
       } catch (error) {
         waiting.clear(); // a failed read must not be reused by the next plans
@@ -97,28 +124,57 @@ export class Dispatcher {
     if (planned.length === 0) return done;
     try {
       const outcomes = await store.dispatch.commit(planned.map((p) => p.plan));
-      return [...done, ...planned.map(({ event }, i) => ({ event, outcome: outcomes[i]! }))];
+      return [...done, ...planned.map((p, i) => this.committed(p, outcomes[i]!))];
     } catch (error) {
       if (planned.length === 1) return [...done, await this.setAside(planned[0]!.event, error, 'committing')];
       if (await this.storeInTrouble(error)) throw error;
     }
-    for (const { event, plan } of planned) {
+    for (const p of planned) {
       try {
-        const [outcome] = await store.dispatch.commit([plan]);
-        done.push({ event, outcome: outcome! });
+        const [outcome] = await store.dispatch.commit([p.plan]);
+        done.push(this.committed(p, outcome!));
       } catch (error) {
-        done.push(await this.setAside(event, error, 'committing'));
+        done.push(await this.setAside(p.event, error, 'committing'));
         break;
       }
     }
     return done;
   }
 
+  /** A committed event with its outcome and the runs it created leased to the offering worker. */
+  private committed({ event, plan, view }: { event: EventRecord; plan: DispatchPlan; view: Record<string, unknown> }, outcome: DispatchOutcome): Dispatched {
+    const created = new Set(outcome.created);
+    const started = plan.runs
+      .filter((run) => run.lease && created.has(run.id))
+      .map(
+        (run): ClaimedRun => ({
+          id: run.id,
+          eventSeq: event.seq,
+          recipe: run.recipe,
+          key: run.key ?? null,
+          generation: plan.generation,
+          status: 'running',
+          lane: run.lane ?? null,
+          attempt: 0,
+          availableAt: plan.now,
+          leaseOwner: run.lease!.owner,
+          leaseUntil: run.lease!.until,
+          createdAt: plan.now,
+          updatedAt: plan.now,
+          error: null,
+          event: { ...event, status: 'dispatched' },
+          steps: [],
+          view,
+        }),
+      );
+    return { event, outcome, started };
+  }
+
   /** Sets an event aside with its error, unless the error is the store's (then the pass fails). */
   private async setAside(event: EventRecord, error: unknown, stage: 'planning' | 'committing'): Promise<Dispatched> {
     if (await this.storeInTrouble(error)) throw error;
     const message = `${stage} its dispatch failed: ${describe(error)}`.slice(0, maxErrorLength);
-    await this.deps.store.dispatch.setAside(event.seq, event.generation, message);
+    await this.deps.store.dispatch.setAside({ seq: event.seq, generation: event.generation, error: message });
     this.deps.metrics?.dispatchFailed.inc({ source: event.source });
     // The message may quote event data (a value the database refused, a piece of a body): it is kept
     // with the event for `hookline show`, and the log names only the kind of error.
@@ -141,11 +197,11 @@ export class Dispatcher {
   }
 
   /** What an event causes; `unstored` are the transcript messages of the events planned before it in this batch. */
-  async plan(
+  private async plan(
     event: EventRecord,
-    unstored: TranscriptMessage[] = [],
-    waitsOf: (source: string) => Promise<WaitRecord[]> = (source) => this.deps.store.waits.waiting(source),
-  ): Promise<DispatchPlan> {
+    unstored: TranscriptMessage[],
+    waitsOf: (source: string) => Promise<WaitRecord[]>,
+  ): Promise<{ plan: DispatchPlan; view: Record<string, unknown> }> {
     const { config, clock, conversations } = this.deps;
     const view = eventView(event);
     const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
@@ -154,37 +210,22 @@ export class Dispatcher {
     const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);
     const { transcript, append } = await conversations.withEvent(view, event.seq, needsTranscript, unstored);
     const base: Bindings = { vars: config.vars, env: this.deps.env, clock, conversation: transcript };
-    const runs = await Promise.all(recipes.map((recipe) => this.startRun(recipe, view, { ...base, trigger: view, steps: {} })));
+    const runs = (await Promise.all(recipes.map((recipe) => this.startRun(recipe, view, { ...base, trigger: view, steps: {} })))).filter((r): r is NewRun => r !== undefined);
     const resolutions = await this.resolveWaits(event, view, base, waits);
-    return {
-      seq: event.seq,
-      generation: event.generation,
-      now: clock.now(),
-      messages: append,
-      runs: runs.filter((r): r is NewRun => r !== undefined),
-      resolutions,
-    };
+    const now = clock.now();
+    // A run dead at birth (its if or key failed) is announced like any dead run.
+    const announce = runs.flatMap((r) => (r.status === 'dead' ? [runDeadNotice({ id: r.id, recipe: r.recipe, since: now }, event, null, r.error ?? '', now)] : [])).filter((a) => a !== undefined);
+    return { plan: { seq: event.seq, generation: event.generation, now, messages: append, runs, resolutions, announce }, view };
   }
 
   private async startRun(recipe: CompiledRecipe, view: Record<string, unknown>, bindings: Bindings): Promise<NewRun | undefined> {
+    const trigger = await evaluateTrigger(recipe, view, bindings);
+    if (!trigger.start) return undefined;
     const id = newRunId(this.deps.clock.now());
-    let stage = 'if';
-    try {
-      if (recipe.if && !truthy(await recipe.if.evaluate(view, bindings))) return undefined;
-      stage = 'key';
-      const lane = laneAt(recipe, 0) ?? undefined;
-      if (!recipe.key) return { id, recipe: recipe.name, status: 'queued', lane };
-      const key = await recipe.key.evaluate(view, bindings);
-      if (key === undefined || key === null || typeof key === 'object') {
-        throw new Error(`evaluated to ${key === undefined ? 'nothing' : JSON.stringify(key)}; a key must be a string or number`);
-      }
-      // Any length and any character: stored as an index key, so that no value breaks the store.
-      return { id, recipe: recipe.name, key: indexKey(String(key)), status: 'queued', lane };
-    } catch (error) {
-      // Recorded as a dead run, so the operator sees it in dead letters rather than only in a log.
-      const source = stage === 'if' ? recipe.if?.source : recipe.key?.source;
-      return { id, recipe: recipe.name, status: 'dead', error: `recipe ${recipe.name}: ${stage} expression "${source}" failed: ${describeJsonataError(error)}` };
-    }
+    // Recorded as a dead run, so the operator sees it in dead letters rather than only in a log.
+    if ('error' in trigger) return { id, recipe: recipe.name, status: 'dead', error: trigger.error };
+    // Any length and any character: stored as an index key, so that no value breaks the store.
+    return { id, recipe: recipe.name, status: 'queued', lane: trigger.lane, ...(trigger.key !== undefined && { key: indexKey(trigger.key) }) };
   }
 
   private async resolveWaits(event: EventRecord, view: Record<string, unknown>, base: Bindings, waits: WaitRecord[]): Promise<WaitResolution[]> {
@@ -194,7 +235,7 @@ export class Dispatcher {
       const recipe = this.deps.recipes().recipes.get(wait.recipe);
       const step = recipe?.steps.find((s): s is WaitStep => s.id === wait.stepId && s.kind === 'wait');
       if (!step || !step.event.matches(event.source, event.type)) continue;
-      if (await waitMatches(step, view, { ...base, trigger: eventView(wait.trigger) }, (error) => logger.warn({ recipe: wait.recipe, step: wait.stepId, error }, 'wait_for match failed'))) {
+      if (await waitMatches(step, view, { ...base, trigger: triggerView(wait.trigger) }, (error) => logger.warn({ recipe: wait.recipe, step: wait.stepId, error }, 'wait_for match failed'))) {
         resolutions.push({ runId: wait.runId, stepId: wait.stepId, output: { timed_out: false, event: view } });
       }
     }
@@ -202,16 +243,15 @@ export class Dispatcher {
   }
 }
 
-/** Whether an event ends a wait_for step: its pattern and its `match` expression (errors: no match). */
-export async function waitMatches(step: WaitStep, view: Record<string, unknown>, bindings: Bindings, onError: (message: string) => void): Promise<boolean> {
-  if (!step.event.matches(String(view.source), String(view.type))) return false;
-  if (!step.match) return true;
-  try {
-    return truthy(await step.match.evaluate(view, bindings));
-  } catch (error) {
-    onError(`match expression "${step.match.source}" failed: ${describeJsonataError(error)}`);
-    return false;
-  }
+/**
+ * A waiting run's trigger as expressions see it, parsed once per pass however many events of the
+ * pass are matched against that wait (the waits of a source are read once per pass).
+ */
+const triggerViews = new WeakMap<EventRecord, Record<string, unknown>>();
+function triggerView(trigger: EventRecord): Record<string, unknown> {
+  let view = triggerViews.get(trigger);
+  if (!view) triggerViews.set(trigger, (view = eventView(trigger)));
+  return view;
 }
 
 /** An error in one line for operators: its kind unless a plain driver error, and its SQLSTATE or SQLite code. */

@@ -1,7 +1,7 @@
-import { eventSummaryColumns, toEvent, toEventSummary, type EventRow } from '../rows.ts';
-import type { EventFilter, EventStore, EventSummary, NewEvent, ReceiveResult } from '../types.ts';
-import type { Pool, QueryConfig } from 'pg';
-import { channel, checkin, checkout, clean, sqlState, type Db } from './db.ts';
+import { eventSummaryColumns } from '../rows.ts';
+import type { Announcement, Inbox, NewEvent, ReceiveResult } from '../types.ts';
+import type { PoolClient, QueryConfig } from 'pg';
+import { checkin, checkout, clean, lockKey, sqlState, type Db } from './db.ts';
 
 export const eventColumns = `${eventSummaryColumns}, headers, body`;
 /** The event columns of a join, qualified by the events table's alias. */
@@ -12,8 +12,15 @@ export const eventColumnsOf = (alias: string) => eventColumns.split(', ').map((c
 /**
  * One statement, so one short transaction, for a batch of events with distinct (source, id): remember
  * each id (new, or seen so long ago that its TTL ran out, then renewed) and store the events whose id
- * was remembered, in batch order; wake the other instances. A concurrent receive of the same id
+ * was remembered, in batch order (the other instances are woken after the commit, see `notifier`). A concurrent receive of the same id
  * waits on the first one's row, then finds it unexpired and returns nothing for it: a duplicate.
+ *
+ * Dispatch order is commit order. The events take their seq only after the order lock ($9, $10: a
+ * transaction-level advisory lock, see `orderLock`), held until this transaction commits: so a
+ * transaction that gets later seqs starts to take them only once every earlier one has committed
+ * (or rolled back), and a visible seq means every smaller one is visible too, or never will be. The
+ * lock is taken after the dedup (which may wait on another instance's receive of the same id) and
+ * held for the insert and the commit only. Whatever else runs on the server holds nothing back.
  */
 export const receiveSql = `
   WITH input AS (
@@ -25,13 +32,44 @@ export const receiveSql = `
     ON CONFLICT (source, event_id) DO UPDATE SET seen_at = EXCLUDED.seen_at, expires_at = EXCLUDED.expires_at
       WHERE s.expires_at <= EXCLUDED.seen_at
     RETURNING source, event_id
+  ), ordered AS (
+    SELECT pg_advisory_xact_lock($9, $10) FROM (SELECT count(*) AS n FROM seen) s WHERE s.n > 0
   ), stored AS (
     INSERT INTO events (source, event_id, type, received_at, headers, body, test)
     SELECT i.source, i.event_id, i.type, i.received_at, i.headers, i.body, i.test
-    FROM input i JOIN seen USING (source, event_id) ORDER BY i.n
+    FROM input i JOIN seen USING (source, event_id) CROSS JOIN ordered ORDER BY i.n
     RETURNING seq, source, event_id
   )
-  SELECT i.n, stored.seq, pg_notify('${channel}', $9) FROM stored JOIN input i USING (source, event_id)`;
+  SELECT i.n, stored.seq FROM stored JOIN input i USING (source, event_id)`;
+
+/** receiveSql's parameters for a batch of events with their dedup TTLs. */
+export function receiveParams(db: Db, batch: ReadonlyArray<{ event: NewEvent; ttlMs: number }>): unknown[] {
+  const column = <T>(get: (r: { event: NewEvent; ttlMs: number }) => T) => batch.map(get);
+  return [
+    // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
+    column((r) => clean(r.event.source)),
+    column((r) => clean(r.event.eventId)),
+    column((r) => clean(r.event.type)),
+    column((r) => r.event.receivedAt),
+    column((r) => r.event.receivedAt + r.ttlMs),
+    column((r) => JSON.stringify(r.event.headers)),
+    column((r) => r.event.body),
+    column((r) => r.event.test),
+    ...orderLock(db),
+  ];
+}
+
+/**
+ * Appends hookline's own events inside the caller's transaction, deduplicated as receives are;
+ * returns how many were stored (the caller wakes the other instances after its commit).
+ */
+export async function appendEvents(db: Db, client: PoolClient, announcements: readonly Announcement[]): Promise<number> {
+  if (announcements.length === 0) return 0;
+  return (await client.query(receiveSql, receiveParams(db, announcements.map((a) => ({ event: a.event, ttlMs: a.dedupTtlMs }))))).rowCount ?? 0;
+}
+
+/** The key of the lock under which events take their seq (dispatch order), per schema. */
+export const orderLock = (db: Db) => lockKey('order', db.schema);
 
 interface Receipt {
   event: NewEvent;
@@ -47,9 +85,8 @@ interface Receipt {
  * what is left of the batch's earliest deadline, no more: past it the client gives up (the server may
  * still commit, and the sender's retry is then a duplicate, which is fine; a 2xx without a commit is not).
  */
-async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string): Promise<ReceiveResult[]> {
-  const column = <T>(get: (r: Receipt) => T) => batch.map(get);
-  const client = await checkout(pool);
+async function receiveBatch(db: Db, batch: readonly Receipt[]): Promise<ReceiveResult[]> {
+  const client = await checkout(db.pool);
   let failure: Error | undefined;
   try {
     const remaining = Math.round(Math.min(...batch.map((r) => r.deadline)) - performance.now());
@@ -57,23 +94,13 @@ async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string)
     // query_timeout per query is honoured by pg's Client, though its typings only know it per client.
     const query: QueryConfig & { query_timeout: number } = {
       text: receiveSql,
-      values: [
-        // Ids and types come from the sender's JSON, where \u0000 is legal; a text column cannot hold it.
-        column((r) => clean(r.event.source)),
-        column((r) => clean(r.event.eventId)),
-        column((r) => clean(r.event.type)),
-        column((r) => r.event.receivedAt),
-        column((r) => r.event.receivedAt + r.ttlMs),
-        column((r) => JSON.stringify(r.event.headers)),
-        column((r) => r.event.body),
-        column((r) => r.event.test),
-        wake,
-      ],
+      values: receiveParams(db, batch),
       query_timeout: remaining,
     };
     const { rows } = await client.query<{ n: number; seq: number }>(query);
     const results: ReceiveResult[] = batch.map(() => ({ duplicate: true }));
     for (const row of rows) results[row.n - 1] = { duplicate: false, seq: row.seq };
+    if (rows.length > 0) db.notify?.('events');
     return results;
   } catch (error) {
     failure = error as Error;
@@ -96,7 +123,7 @@ async function receiveBatch(pool: Pool, batch: readonly Receipt[], wake: string)
  * silent (a network cut drops packets, it does not reset connections) would each wait for those to
  * time out first, then for their own: longer than the senders' timeouts (muro: 10 s).
  */
-export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budgetMs: number, limits = { events: 500, bytes: 4 << 20 }) {
+export function groupCommit(db: Db, maxInFlight: number, budgetMs: number, limits = { events: 500, bytes: 4 << 20 }) {
   let queue: Receipt[] = [];
   let inFlight = 0;
   const flush = async () => {
@@ -125,13 +152,13 @@ export function groupCommit(pool: Pool, wake: string, maxInFlight: number, budge
     queue = rest;
     try {
       if (batch.length === 0) return;
-      const results = await receiveBatch(pool, batch, wake);
+      const results = await receiveBatch(db, batch);
       batch.forEach((r, i) => r.resolve(results[i]!));
     } catch (error) {
       // One event the database refuses (a data or constraint error, or a value past a limit such as an
       // index row's size) must not fail the others with it: each is tried again on its own.
       if (batch.length > 1 && rowSpecific(sqlState(error))) {
-        for (const r of batch) await receiveBatch(pool, [r], wake).then(([result]) => r.resolve(result!), r.reject);
+        for (const r of batch) await receiveBatch(db, [r]).then(([result]) => r.resolve(result!), r.reject);
       } else {
         for (const r of batch) r.reject(error);
       }
@@ -159,84 +186,10 @@ export const purgeSql = `
   USING (SELECT source, event_id FROM seen_events WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) d
   WHERE s.source = d.source AND s.event_id = d.event_id AND s.expires_at <= $1`;
 
-/** SQLite's GLOB (* ? and [...] classes, case-sensitive) as an anchored POSIX regular expression. */
-export function globToRegex(glob: string): string {
-  let out = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else if (c === '[') {
-      // A ']' right after '[' or '[^' belongs to the class, as in GLOB.
-      let j = i + 1;
-      if (glob[j] === '^') j++;
-      if (glob[j] === ']') j++;
-      const end = glob.indexOf(']', j);
-      if (end === -1) {
-        out += '\\[';
-      } else {
-        out += `[${glob.slice(i + 1, end).replaceAll('\\', '\\\\')}]`;
-        i = end;
-      }
-    } else out += /[.+(){}|^$\\\]]/.test(c) ? `\\${c}` : c;
-  }
-  return `${out}$`;
-}
-
-export function listSql(f: EventFilter): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const where: string[] = [];
-  const param = (value: unknown) => `$${values.push(value)}`;
-  if (f.source !== undefined) where.push(`source = ${param(f.source)}`);
-  if (f.type !== undefined) where.push(/[*?[]/.test(f.type) ? `type ~ ${param(globToRegex(f.type))}` : `type = ${param(f.type)}`);
-  if (f.before !== undefined) where.push(`seq < ${param(f.before)}`);
-  if (f.search !== undefined) {
-    const p = param(f.search);
-    where.push(`(event_id = ${p} OR strpos(body, ${p}) > 0)`);
-  }
-  const text = `SELECT ${eventSummaryColumns} FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY seq DESC LIMIT ${param(f.limit ?? 50)}`;
-  return { text, values };
-}
-
-/**
- * Events of a source after the event `$1`, in seq order. Sequence numbers are taken before commit,
- * so an event E racing the trigger T can have a smaller seq than T and yet commit, and be dispatched,
- * after it (dispatch goes by (xid, seq), see dispatch.ts); a look-back by seq alone would miss E and
- * so would the dispatcher, which ran before the wait existed. Such an event was in flight at the
- * same moment as T, so it lies within a few hundred seqs of it: the window keeps the scan short.
- */
-export const afterSql = `
-  SELECT ${eventColumns} FROM events
-  WHERE source = $2 AND seq > $1 - 1000
-    AND (seq > $1 OR xid > (SELECT xid FROM events WHERE seq = $1))
-  ORDER BY seq LIMIT $3`;
-
-export function postgresEvents(db: Db, options: { maxInFlight: number; budgetMs: number }): EventStore {
+export function postgresInbox(db: Db, options: { maxInFlight: number; budgetMs: number }): Inbox {
   const { pool } = db;
   return {
-    receive: groupCommit(pool, db.wake.events, options.maxInFlight, options.budgetMs),
+    receive: groupCommit(db, options.maxInFlight, options.budgetMs),
     purgeSeen: async (now, limit) => (await pool.query(purgeSql, [now, limit])).rowCount ?? 0,
-    list: async (filter) => (await pool.query<EventRow>(listSql(filter))).rows.map(toEventSummary),
-    findById: async (eventId, source) => {
-      const { rows } = await pool.query<EventRow>(
-        `SELECT ${eventColumns} FROM events WHERE event_id = $1 AND ($2::text IS NULL OR source = $2) ORDER BY seq DESC`,
-        [clean(eventId), clean(source)],
-      );
-      return rows.map(toEvent);
-    },
-    getBySeq: async (seq) => {
-      const { rows } = await pool.query<EventRow>(`SELECT ${eventColumns} FROM events WHERE seq = $1`, [seq]);
-      return rows[0] && toEvent(rows[0]);
-    },
-    after: async (afterSeq, source, limit) => (await pool.query<EventRow>(afterSql, [afterSeq, source, limit])).rows.map(toEvent),
-    replay: async (seq) => {
-      const { rowCount } = await pool.query(
-        `UPDATE events SET status = 'received', generation = generation + 1 WHERE seq = $1 RETURNING pg_notify('${channel}', $2)`,
-        [seq, db.wake.events],
-      );
-      return rowCount === 1;
-    },
-    count: async () => Number((await pool.query<{ n: number }>('SELECT count(*) AS n FROM events')).rows[0]?.n ?? 0),
   };
 }

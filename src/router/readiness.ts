@@ -33,7 +33,7 @@ export function dispatchLagMs(backlog: DispatchBacklog, now: number): number {
 export function dispatchReadiness(deps: DispatchReadinessDeps): () => Promise<Readiness> {
   return async () => {
     if (!deps.working()) return { details: { dispatch: { worker: false } } };
-    const backlog = await deps.store.dispatch.backlog();
+    const backlog = await deps.store.read.backlog();
     const lag = dispatchLagMs(backlog, deps.clock.now());
     const failure = deps.dispatcher.failure;
     const dispatch = {
