@@ -9,5 +9,21 @@ process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') console.error(w);
 });
+// Traces (OTEL_EXPORTER_OTLP_ENDPOINT) are set up before the modules whose calls they follow load:
+// the http instrumentation patches Node's http module as those modules require it. `serve` only.
+if (commandOf(process.argv) === 'serve') {
+  const { startTracing } = await import('../src/observability/tracing.ts');
+  await startTracing();
+}
 const { main } = await import('../src/cli/main.ts');
 await main(process.argv);
+
+/** The command named on the command line: its first word that is not an option (nor --config's value). */
+function commandOf(argv) {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-c' || arg === '--config') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}

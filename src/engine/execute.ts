@@ -6,6 +6,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { traceStep } from '../observability/tracing.ts';
 import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
@@ -78,13 +79,13 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
         continue;
       }
       if (step.kind === 'wait') {
-        const resolved = await waitFor(run, lease, recipe, step, view, bindings, deps, nextLane);
+        const resolved = await traceStep(recipe.name, step, 1, () => waitFor(run, lease, recipe, step, view, bindings, deps, nextLane));
         if (resolved === undefined) return 'waiting';
         outputs[step.id] = resolved;
         continue;
       }
       const last = index === recipe.steps.length - 1;
-      const result = await runAction(run, lease, recipe, step, view, bindings, failures + 1, deps, nextLane, last);
+      const result = await traceStep(recipe.name, step, failures + 1, () => runAction(run, lease, recipe, step, view, bindings, failures + 1, deps, nextLane, last));
       if (result === 'done') deps.metrics.runs.inc({ recipe: recipe.name, outcome: 'done' });
       if (typeof result === 'string') return result;
       outputs[step.id] = result.output;

@@ -1,6 +1,7 @@
 import type { SourceName } from '../config/schema.ts';
 import { ReceiveError, receiveErrors, StoreUnavailableError, VerificationError, type ReceiveErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { traceReceive } from '../observability/tracing.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { BodySignature } from '../verify/hmac.ts';
@@ -48,8 +49,15 @@ export interface Delivery {
  * Rule 0: a missing, malformed or stale signature header is `refused` without reading the body (the
  * adapter then closes the connection, so that the body is never read). Otherwise the adapter writes
  * the body's chunks to the `delivery` as they arrive and calls `receive()` at its end.
+ *
+ * With tracing on, a receive span covers it from the head to the answer, and the headers stored with
+ * the event carry that span's context (for dispatch and runs to join the trace).
  */
 export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
+  return traceReceive(source.name, headers, (traced) => beginReceive(deps, source, traced));
+}
+
+function beginReceive(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
   const scheme = sourceSchemes[source.name];
   let signature: BodySignature;
   try {

@@ -3,6 +3,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import { eventView, truthy } from '../engine/view.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { traceDispatch } from '../observability/tracing.ts';
 import { laneAt, type CompiledRecipe, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
@@ -84,7 +85,7 @@ export class Dispatcher {
     const unstored: TranscriptMessage[] = [];
     for (const event of events) {
       try {
-        const plan = await this.plan(event, unstored, waitsOf);
+        const plan = await traceDispatch(event, () => this.plan(event, unstored, waitsOf));
         planned.push({ event, plan });
         unstored.push(...plan.messages);
       } catch (error) {

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.ts';
+import { traceRun } from '../observability/tracing.ts';
 import { executeRun, type EngineDeps, type ExecutionResult } from '../engine/execute.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { Store } from '../store/types.ts';
@@ -106,7 +107,7 @@ export class Worker {
     if (free > 0 && this.claimWanted) {
       // Runs of destinations at their cap are left in the queue, so a slow one cannot fill every slot.
       const claimed = await this.store.runs.claim(this.owner, this.clock.now(), this.options.leaseMs, free, this.engine.limiter.saturated());
-      for (const run of claimed) this.track(run.id, executeRun(run, this.owner, this.engine));
+      for (const run of claimed) this.track(run.id, traceRun(run, () => executeRun(run, this.owner, this.engine)));
       // Fewer than asked: nothing more is claimable until something changes (see wake()).
       if (claimed.length < free) this.claimWanted = false;
       busy ||= claimed.length > 0;
