@@ -7,7 +7,8 @@
  * of things (source, event id and type, recipe, step, action, status), never secrets or bodies.
  */
 import { readFileSync } from 'node:fs';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, defaultTextMapGetter, defaultTextMapSetter, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -40,6 +41,9 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
   });
   sdk.start();
   const tracer = trace.getTracer('hookline', pkg.version);
+  // The context stored with an event is always a W3C traceparent, whatever OTEL_PROPAGATORS says of
+  // the headers exchanged with others (the sender's, the destinations').
+  const stored = new W3CTraceContextPropagator();
 
   /**
    * The context a stored event's spans continue: its receive span (or, when it was received with
@@ -47,7 +51,7 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
    */
   const eventContext = (event: TracedEvent): Context => {
     const traceparent = event.headers[traceHeader] ?? event.headers.traceparent;
-    return traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : ROOT_CONTEXT;
+    return traceparent ? stored.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter) : ROOT_CONTEXT;
   };
   const eventAttributes = (event: TracedEvent): Attributes => ({
     'hookline.source': event.source,
@@ -90,7 +94,7 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
       const parent = propagation.extract(ROOT_CONTEXT, headers);
       const span = tracer.startSpan(`receive ${source}`, { kind: SpanKind.SERVER, attributes: { 'hookline.source': source, 'http.request.method': 'POST' } }, parent);
       const carrier: Record<string, string> = {};
-      propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+      stored.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
       // Stored with the event (its headers), for dispatch and runs to continue this trace.
       const begun = begin(carrier.traceparent ? { ...headers, [traceHeader]: carrier.traceparent } : headers);
       if ('refused' in begun) {

@@ -213,6 +213,40 @@ describeBackends('tracing: OTLP/HTTP export, end to end through a hookline proce
   });
 });
 
+describe('tracing with OTEL_PROPAGATORS=b3multi (a sender and destinations that speak B3)', () => {
+  let collector: Collector;
+  let child: Child;
+  let temp: ReturnType<typeof tempDir>;
+  beforeAll(async () => {
+    collector = await startCollector();
+    temp = tempDir('hookline-b3-');
+    child = await serve(temp.dir, `sqlite:${join(temp.dir, 'hookline.db')}`, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.origin,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      OTEL_PROPAGATORS: 'b3multi',
+    });
+  });
+  afterAll(async () => {
+    await child.stop();
+    await collector.close();
+    temp.cleanup();
+  });
+
+  it('continues the sender\'s B3 trace, and the runs still join it (the stored context is W3C whatever the propagators)', async () => {
+    slack.reset();
+    const traceId = randomBytes(16).toString('hex');
+    const body = JSON.stringify({ id: 'evt_b3', type: 'conversation.opened', created_at: new Date().toISOString(), data: { message: { text: 'b3' } } });
+    const b3 = { 'x-b3-traceid': traceId, 'x-b3-spanid': randomBytes(8).toString('hex'), 'x-b3-sampled': '1' };
+    expect((await send(`${child.url}/muro/webhook`, { body, headers: { ...muroHeaders(body, MURO_SECRET), ...b3 } })).status).toBe(200);
+    const [toSlack] = await slack.waitFor(1);
+    expect(toSlack!.headers['x-b3-traceid']).toBe(traceId);
+    expect(toSlack!.headers.traceparent).toBeUndefined();
+    const spans = await collector.waitFor((all) => !!named(all, 'run traced', traceId));
+    expect(named(spans, 'run traced', traceId)!.parentSpanId).toBe(named(spans, 'receive muro', traceId)!.spanId);
+  });
+});
+
 describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   let child: Child;
   let temp: ReturnType<typeof tempDir>;
