@@ -4,12 +4,14 @@ import { attackBench } from './attack.ts';
 import { e2eBench } from './e2e.ts';
 import { ingestBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
+import { tracingBench } from './tracing.ts';
 
 const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
   ingest: ingestBench,
   e2e: e2eBench,
   scale: scaleBench,
   attack: attackBench,
+  tracing: tracingBench,
 };
 
 const options = {

@@ -14,12 +14,12 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
  * `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. The store
  * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL). `recipes` (file name →
  * YAML) are in the recipes folder before it starts; `serverKeys` adds keys to the server section
- * (`read_timeout: 5s`).
+ * (`read_timeout: 5s`); `env` is added to its environment (OTEL_EXPORTER_OTLP_ENDPOINT).
  */
 export async function hookline(
   yaml = '',
   args: string[] = [],
-  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+  { storeUrl, recipes = {}, serverKeys = '', env }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   mkdirSync(join(dir, 'recipes'));
@@ -36,7 +36,7 @@ attachments: ${join(dir, 'attachments')}
 log: { level: warn }
 ${yaml}`,
   );
-  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }).catch((err: unknown) => {
+  const server = await startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir, ...(env && { env }) }).catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
