@@ -80,9 +80,10 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
     }
   }
 
-  const endReceive = (span: Span, answer: ReceiveAnswer) => {
+  // Attributes are set once, at the end: the receive span is on the hot path.
+  const endReceive = (span: Span, source: string, answer: ReceiveAnswer) => {
     const id = answer.body.id;
-    span.setAttributes({ 'http.response.status_code': answer.status, 'hookline.outcome': answer.outcome, ...(typeof id === 'string' ? { 'hookline.event.id': id } : {}) });
+    span.setAttributes({ 'hookline.source': source, 'http.response.status_code': answer.status, 'hookline.outcome': answer.outcome, ...(typeof id === 'string' ? { 'hookline.event.id': id } : {}) });
     // A refusal (4xx) is the sender's; only the receiver's own failure (5xx) is an error (as for HTTP servers).
     if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: answer.outcome });
     span.end();
@@ -92,20 +93,20 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
   return {
     receive<B extends BegunReceive>(source: string, headers: Headers, begin: (headers: Headers) => B): B {
       const parent = propagation.extract(ROOT_CONTEXT, headers);
-      const span = tracer.startSpan(`receive ${source}`, { kind: SpanKind.SERVER, attributes: { 'hookline.source': source, 'http.request.method': 'POST' } }, parent);
+      const span = tracer.startSpan(`receive ${source}`, { kind: SpanKind.SERVER }, parent);
       const carrier: Record<string, string> = {};
       stored.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
       // Stored with the event (its headers), for dispatch and runs to continue this trace.
       const begun = begin(carrier.traceparent ? { ...headers, [traceHeader]: carrier.traceparent } : headers);
       if ('refused' in begun) {
-        endReceive(span, begun.refused);
+        endReceive(span, source, begun.refused);
         return begun;
       }
       const { delivery } = begun;
       const receive = delivery.receive.bind(delivery);
       delivery.receive = () =>
         receive().then(
-          (answer) => endReceive(span, answer),
+          (answer) => endReceive(span, source, answer),
           (error: unknown) => {
             span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
             span.end();
