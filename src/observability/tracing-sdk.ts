@@ -102,10 +102,11 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
         endReceive(span, source, begun.refused);
         return begun;
       }
-      const { delivery } = begun;
-      const receive = delivery.receive.bind(delivery);
-      delivery.receive = () =>
-        receive().then(
+      // A new delivery around the core's: replacing a method of the core's own object instead made
+      // V8 reshape every delivery, and the heap of a busy receiver grew by half (seen in the bench).
+      const inner = begun.delivery;
+      const receive = () =>
+        inner.receive().then(
           (answer) => endReceive(span, source, answer),
           (error: unknown) => {
             span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
@@ -113,7 +114,7 @@ export function createTraceHooks(env: NodeJS.ProcessEnv = process.env): TraceHoo
             throw error;
           },
         );
-      return begun;
+      return { ...begun, delivery: { ...inner, receive } };
     },
 
     dispatch(event, plan) {
