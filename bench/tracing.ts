@@ -73,7 +73,7 @@ export async function tracingBench(o: BenchOptions): Promise<void> {
     const answered = await received(tj.server!.url);
     await tj.server!.stop();
     const exported = await stats();
-    console.log(`collector: ${exported.requests} export requests, ${(exported.bytes / 2 ** 20).toFixed(0)} MB; the JSON target's receives ${answered}, its spans received ${exported.spans} (${((exported.spans / answered) * 100).toFixed(1)} %)`);
+    console.log(`collector: ${exported.requests} export requests, ${(exported.bytes / 2 ** 20).toFixed(0)} MB; the JSON target's receives ${answered}, its spans received ${exported.spans} (${((exported.spans / answered) * 100).toFixed(2)} %)`);
   } finally {
     for (const t of targets) await t.server?.stop();
     await collector.stop();
