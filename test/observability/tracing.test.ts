@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCertificates, type TestCertificates } from '../emulators/certs.ts';
+import { startHubSpotEmulator, type HubSpotEmulator } from '../emulators/hubspot.ts';
+import { startOpenAIEmulator, type OpenAIEmulator } from '../emulators/openai.ts';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../emulators/pagerduty.ts';
 import { startSlackEmulator, type SlackEmulator } from '../emulators/slack.ts';
 import { describeBackends } from '../helpers/backends.ts';
@@ -20,8 +22,8 @@ import { tracingSettings } from '../../src/observability/tracing.ts';
 const SERVER = 2;
 const CLIENT = 3;
 
-// A recipe with a call through fetch (Slack, as the http action and the OpenAI and HubSpot SDKs make
-// them) and one through Node's https module (pdjs, by node-fetch).
+// A recipe calling each SDK's transport: fetch (Slack's webhook as hookline calls it, the OpenAI and
+// HubSpot SDKs) and Node's https module (pdjs, by node-fetch).
 const recipe = `name: traced
 on: muro/conversation.opened
 steps:
@@ -34,6 +36,12 @@ steps:
       severity: info
       source: hookline-test
       dedup_key: "traced-{{ id }}"
+  - id: ask
+    llm.complete:
+      prompt: "Say hello to {{ id }}"
+  - id: crm
+    hubspot.upsert_contact:
+      email: "{{ id }}@example.com"
 `;
 
 /** A preload that reports every OpenTelemetry module the process loads, on stderr. */
@@ -60,13 +68,17 @@ const traceparentOf = (header: unknown) => {
 let certs: TestCertificates;
 let pd: PagerDutyEmulator;
 let slack: SlackEmulator;
+let openai: OpenAIEmulator;
+let hubspot: HubSpotEmulator;
 beforeAll(async () => {
   certs = await createTestCertificates();
   pd = await startPagerDutyEmulator({ tls: { key: certs.key, cert: certs.cert } });
   slack = await startSlackEmulator();
+  openai = await startOpenAIEmulator();
+  hubspot = await startHubSpotEmulator();
 });
 afterAll(async () => {
-  await Promise.all([pd.close(), slack.close()]);
+  await Promise.all([pd.close(), slack.close(), openai.close(), hubspot.close()]);
   await certs.cleanup();
 });
 
@@ -75,7 +87,13 @@ async function serve(dir: string, storeUrl: string, env: NodeJS.ProcessEnv): Pro
   writeRecipe(dir, 'traced', recipe);
   const config = writeChildConfig(
     dir,
-    `connections:\n  slack: { webhook_url: "${slack.webhookUrl}" }\n  pagerduty: { routing_key: "${pd.routingKey}", base_url: "https://${pd.server}" }\nworker: { poll: 100 }\n`,
+    `connections:
+  slack: { webhook_url: "${slack.webhookUrl}" }
+  pagerduty: { routing_key: "${pd.routingKey}", base_url: "https://${pd.server}" }
+  openai: { api_key: "${openai.apiKey}", base_url: "${openai.baseURL}", model: gpt-4o-mini }
+  hubspot: { access_token: "${hubspot.accessToken}", base_url: "${hubspot.basePath}" }
+worker: { poll: 100 }
+`,
     storeUrl,
   );
   return spawnHookline(['serve', '--config', config], {
@@ -122,9 +140,8 @@ describeBackends('tracing: OTLP/HTTP export, end to end through a hookline proce
     await cleanup();
   });
 
-  it('a webhook carrying a traceparent: the Slack and PagerDuty requests carry its trace id, the collector gets one trace', async () => {
-    slack.reset();
-    pd.reset();
+  it('a webhook carrying a traceparent: the Slack, PagerDuty, OpenAI and HubSpot requests carry its trace id, the collector gets one trace', async () => {
+    for (const emulator of [slack, pd, openai, hubspot]) emulator.reset();
     const traceId = randomBytes(16).toString('hex');
     const senderSpan = randomBytes(8).toString('hex');
     const id = `evt_traced_${backend.name}`;
@@ -135,10 +152,14 @@ describeBackends('tracing: OTLP/HTTP export, end to end through a hookline proce
     const [toPagerDuty] = await pd.waitFor(1);
     const slackParent = traceparentOf(toSlack!.headers.traceparent);
     const pdParent = traceparentOf(toPagerDuty!.headers.traceparent);
+    const [toOpenAI] = await openai.waitFor(1);
+    const toHubSpot = (await hubspot.waitFor(1)).at(-1);
     expect(slackParent.traceId).toBe(traceId);
     expect(pdParent.traceId).toBe(traceId);
+    expect(traceparentOf(toOpenAI!.headers.traceparent).traceId).toBe(traceId);
+    expect(traceparentOf(toHubSpot!.headers.traceparent).traceId).toBe(traceId);
 
-    const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === traceId && s.kind === CLIENT).length >= 2 && !!named(all, 'run traced', traceId));
+    const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === traceId && s.kind === CLIENT).length >= 4 && !!named(all, 'run traced', traceId));
     const inTrace = spans.filter((s) => s.traceId === traceId);
     const receive = named(inTrace, 'receive muro', traceId)!;
     const dispatch = named(inTrace, 'dispatch muro', traceId)!;
@@ -155,6 +176,10 @@ describeBackends('tracing: OTLP/HTTP export, end to end through a hookline proce
     const pdCall = inTrace.find((s) => s.spanId === pdParent.parentId)!;
     expect(slackCall).toMatchObject({ kind: CLIENT, parentSpanId: notify.spanId });
     expect(pdCall).toMatchObject({ kind: CLIENT, parentSpanId: page.spanId });
+    for (const step of ['ask', 'crm']) {
+      const span = named(inTrace, `step traced.${step}`, traceId)!;
+      expect(inTrace.filter((s) => s.kind === CLIENT && s.parentSpanId === span.spanId)).toHaveLength(1);
+    }
 
     // Attributes name things and say how they ended.
     expect(receive.attributes).toMatchObject({ 'hookline.source': 'muro', 'hookline.event.id': id, 'hookline.outcome': 'accepted', 'http.response.status_code': 200 });
@@ -168,7 +193,7 @@ describeBackends('tracing: OTLP/HTTP export, end to end through a hookline proce
     // Never a secret or a body: not the webhook's secret path, the routing key, the signing secret,
     // nor the text of the event.
     const exported = JSON.stringify(spans);
-    for (const secret of [slack.webhookUrl.split('/').at(-1)!, pd.routingKey, MURO_SECRET, secretText]) expect(exported).not.toContain(secret);
+    for (const secret of [slack.webhookUrl.split('/').at(-1)!, pd.routingKey, openai.apiKey, hubspot.accessToken, MURO_SECRET, secretText]) expect(exported).not.toContain(secret);
   });
 
   it('a webhook without a traceparent starts a trace that its runs and calls join', async () => {
