@@ -11,6 +11,7 @@
  * and the Slack request carries the sender's trace id. Retries, resumes after a wait_for and replays
  * join it too, however late: trace backends assemble spans by trace id, and one event stays one trace.
  */
+
 /** The stored event header that carries the receive span's context (a W3C `traceparent` value). */
 export const traceHeader = 'x-hookline-traceparent';
 
@@ -99,10 +100,6 @@ export async function stopTracing(): Promise<void> {
   const stopping = hooks;
   hooks = undefined;
   await stopping?.shutdown();
-}
-
-export function tracingOn(): boolean {
-  return hooks !== undefined;
 }
 
 /**
