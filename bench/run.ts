@@ -4,6 +4,7 @@ import { attackBench } from './attack.ts';
 import { e2eBench } from './e2e.ts';
 import { adaptersBench, ingestBench, sourcesBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
+import { tracingBench } from './tracing.ts';
 
 const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
   ingest: ingestBench,
@@ -13,6 +14,7 @@ const sections: Record<string, (o: { durationSec: number; rounds: number; connec
   e2e: e2eBench,
   scale: scaleBench,
   attack: attackBench,
+  tracing: tracingBench,
 };
 
 const options = {

@@ -11,6 +11,24 @@ process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') console.error(w);
 });
-const sources = new URL('../src/cli/main.ts', import.meta.url);
-const { main } = await import(existsSync(sources) ? sources.href : new URL('../dist/cli/main.js', import.meta.url).href);
+// Runs the TypeScript sources where they are (a checkout), else what `npm pack` built.
+const built = !existsSync(new URL('../src/cli/main.ts', import.meta.url));
+const entry = (path) => new URL(built ? `../dist/${path}.js` : `../src/${path}.ts`, import.meta.url).href;
+// Traces (OTEL_EXPORTER_OTLP_ENDPOINT) are set up before the modules whose calls they follow load:
+// the http instrumentation patches Node's http module as those modules require it. `serve` only.
+if (commandOf(process.argv) === 'serve') {
+  const { startTracing } = await import(entry('observability/tracing'));
+  await startTracing();
+}
+const { main } = await import(entry('cli/main'));
 await main(process.argv);
+
+/** The command named on the command line: its first word that is not an option (nor --config's value). */
+function commandOf(argv) {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-c' || arg === '--config') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}

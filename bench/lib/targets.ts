@@ -16,15 +16,15 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
  * `hookline serve` in a fresh folder; `yaml` is appended to a config with the bench secret. The store
  * is a SQLite file in that folder unless `storeUrl` names another (PostgreSQL). `recipes` (file name →
  * YAML) are in the recipes folder before it starts; `serverKeys` adds keys to the server section
- * (`read_timeout: 5s`).
+ * (`read_timeout: 5s`); `env` is added to its environment (OTEL_EXPORTER_OTLP_ENDPOINT).
  */
 export async function hookline(
   yaml = '',
   args: string[] = [],
-  options: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+  options: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Server & { dir: string }> {
   const { dir, config } = benchConfig(yaml, options);
-  return inFolder(dir, startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir }));
+  return inFolder(dir, startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir, ...(options.env && { env: options.env }) }));
 }
 
 /** hookline's express adapter in an express 5 app (bench/servers/express-hookline.ts), on the same config as `hookline`: receiver only. */

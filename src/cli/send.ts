@@ -17,13 +17,22 @@ function notAccepted(source: string, config: string, devSecretsFile: string | un
   return `The server does not accept sources.${source}.secrets of ${config}: it runs with other secrets. To fix it, ${fix}.`;
 }
 
+/** `--url`: a URL with a path is the receiver's; a base URL (no path) gets the source's path. */
+export function receiverUrl(given: string, sourcePath: string): string {
+  if (!URL.canParse(given)) throw new Error(`--url "${given}" is not a URL: give the receiver's base URL, e.g. https://<name>.ngrok.app`);
+  const url = new URL(given);
+  if (url.pathname !== '/') return given;
+  url.pathname = sourcePath;
+  return url.toString();
+}
+
 export function sendCommand(program: Command): void {
   program
     .command('send')
     .description('sign and POST a test event to a running hookline, as the source\'s provider signs (the local twin of "Send test event")')
     .argument('<source>', 'a configured source (muro, meru, or any under sources:)')
     .argument('<event>', 'an event type (e.g. conversation.opened), a sample name, or a JSON file')
-    .option('--url <url>', 'receiver URL (default: this config\'s host, port and source path)')
+    .option('--url <url>', 'receiver URL, or a base URL such as a tunnel\'s https://<name>.ngrok.app (the source path is added) (default: this config\'s host, port and source path)')
     .option('--type <type>', 'the event type of a JSON file, for providers that send it in a header (github, shopify)')
     .action(async (name: string, what: string, options: { url?: string; type?: string }, command: Command) => {
       const loaded = loadConfig({ file: command.optsWithGlobals().config });
@@ -45,7 +54,7 @@ export function sendCommand(program: Command): void {
       if (!secret) throw new Error(`sources.${name}.secrets is empty`);
       const signed = signDelivery(scheme, delivery, secret, nowSec);
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-      const url = options.url ?? `http://${host}:${config.server.port}${source.config.path}`;
+      const url = options.url ? receiverUrl(options.url, source.config.path) : `http://${host}:${config.server.port}${source.config.path}`;
 
       const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body }).catch((error: Error) => {
         throw new Error(`cannot reach ${url} (${error.cause ? String((error.cause as Error).message) : error.message}); is \`hookline serve\` running?`);

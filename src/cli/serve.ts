@@ -17,13 +17,20 @@ export function serveCommand(program: Command): void {
     .option('--no-worker', 'only receive: store events, run no recipes (another instance works)')
     .option('--no-receiver', 'only work: no webhook routes (health, metrics and admin stay)')
     .option('--no-watch-config', 'reload the config on SIGHUP only, not when its file changes')
-    .action(async (options: { port?: number; worker: boolean; receiver: boolean; watchConfig: boolean }, command: Command) => {
+    .option('--tunnel [domain]', 'open an ngrok tunnel (NGROK_AUTHTOKEN) and print the public webhook URLs; a reserved ngrok domain keeps them the same')
+    .action(async (options: { port?: number; worker: boolean; receiver: boolean; watchConfig: boolean; tunnel?: boolean | string }, command: Command) => {
       const { config, file, isExample } = loadConfig({ file: command.optsWithGlobals().config });
       if (!options.worker && !options.receiver) throw new Error('--no-worker and --no-receiver together leave nothing to run');
       const risk = devSecretRisk(config, options.receiver ? sourcesWithoutSecrets(config) : []);
       if (risk?.production) throw new Error(`refusing to start with ${devSecretRefusal(risk)}`);
       // Loaded here, not at the top: other commands start faster without the server's modules.
-      const [{ startHookline }, { redactUrl }] = await Promise.all([import('../hookline.ts'), import('../observability/redact.ts')]);
+      const [{ startHookline }, { redactUrl }, { startTracing, stopTracing }] = await Promise.all([
+        import('../hookline.ts'),
+        import('../observability/redact.ts'),
+        import('../observability/tracing.ts'),
+      ]);
+      // Started by bin/hookline.js already (before the modules it traces load); this says how it went.
+      const tracing = await startTracing();
       const hookline = await startHookline({
         config,
         worker: options.worker,
@@ -60,6 +67,7 @@ export function serveCommand(program: Command): void {
       for (const { name, config: source } of receiving) lines.push(`  ${`${name} webhooks:`.padEnd(15)} POST ${publicUrl}${source.path}`);
       lines.push(`  health:          GET  ${hookline.url}/healthz   ${hookline.url}/readyz`);
       lines.push(`  metrics:         GET  ${hookline.url}/metrics`);
+      lines.push(`  traces:          ${tracing.summary}`);
       if (config.admin.token) lines.push(`  console:         ${publicUrl}/console  (sign in with admin.token)`);
       if (!options.worker) lines.push('  worker: off (--no-worker): events are stored, recipes run elsewhere');
       if (!options.receiver) lines.push('  receiver: off (--no-receiver): this instance only runs recipes');
@@ -78,6 +86,22 @@ export function serveCommand(program: Command): void {
         logger.warn({ sources: risk.sources, reasons: risk.reasons }, 'sources run on a generated development secret where a deployment is configured: real deliveries get 401');
       }
 
+      // The tunnel opens after the summary: hookline serves locally whatever becomes of it.
+      let tunnel: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);
+      if (options.tunnel) {
+        const { openTunnel, tunnelSummary } = await import('./tunnel.ts');
+        tunnel = openTunnel({ localUrl: hookline.url, domain: typeof options.tunnel === 'string' ? options.tunnel : undefined }).then((opened) => {
+          if ('problem' in opened) {
+            console.error(opened.problem);
+            logger.warn({ problem: opened.problem }, 'no tunnel');
+            return undefined;
+          }
+          console.error(tunnelSummary({ url: opened.url, localUrl: hookline.url, config, receiving: receiving.map((s) => s.name), generatedSecrets: hookline.secrets.generated }).join('\n'));
+          logger.info({ url: opened.url }, 'tunnel open');
+          return opened;
+        });
+      }
+
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -87,18 +111,32 @@ export function serveCommand(program: Command): void {
         stopping = true;
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
         configWatch.close();
-        hookline.close().then(
-          () => {
-            logger.info('stopped');
-            process.exit(0);
-          },
-          (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
+        hookline
+          .close()
+          // After the in-flight requests are answered (some came through the tunnel): close the tunnel
+          // and export the spans still queued, each for at most a moment (a collector may be down).
+          .then(() => Promise.all([atMost(2_000, tunnel.then((t) => t?.close())), atMost(2_000, stopTracing())]))
+          .then(
+            () => {
+              logger.info('stopped');
+              process.exit(0);
+            },
+            (err: unknown) => {
+              logger.error({ err }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** Waits for `work` for at most `ms`, and never fails: for what shutdown may leave behind. */
+function atMost(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
 }

@@ -3,6 +3,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import { runDeadNotice } from '../domain/run-dead.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { traceStep } from '../observability/tracing.ts';
 import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
@@ -118,7 +119,7 @@ export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDep
     };
     let result: StepResult;
     try {
-      result = await runStep(exec, current);
+      result = await traceStep(recipe.name, step, current.attempt, () => runStep(exec, current));
     } catch (error) {
       if (error instanceof LeaseLostError) throw error;
       // Expression failures and the like: the run cannot continue by retrying.

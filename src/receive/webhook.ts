@@ -2,6 +2,7 @@ import { ReceiveError, receiveErrors, StoreUnavailableError, VerificationError, 
 import type { Logger } from '../observability/logger.ts';
 import { readIdentity } from '../sources/identity.ts';
 import type { BodySignature, SourceScheme } from '../sources/types.ts';
+import { traceReceive } from '../observability/tracing.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { safeHeaders } from './safe-headers.ts';
@@ -52,8 +53,15 @@ export interface Delivery {
  * Rule 0: a missing, malformed or stale signature header is `refused` without reading the body (the
  * adapter then closes the connection, so that the body is never read). Otherwise the adapter writes
  * the body's chunks to the `delivery` as they arrive and calls `receive()` at its end.
+ *
+ * With tracing on, a receive span covers it from the head to the answer, and the headers stored with
+ * the event carry that span's context (for dispatch and runs to join the trace).
  */
 export function beginWebhook(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
+  return traceReceive(source.name, headers, (traced) => beginReceive(deps, source, traced));
+}
+
+function beginReceive(deps: WebhookDeps, source: SourceSettings, headers: Headers): { refused: WebhookAnswer } | { delivery: Delivery } {
   // One scheme for the whole delivery, whatever a reload does meanwhile.
   const { scheme } = source;
   let signature: BodySignature;

@@ -5,6 +5,7 @@ import { eventView } from '../recipes/view.ts';
 import { evaluateTrigger } from '../recipes/trigger.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { traceDispatch } from '../observability/tracing.ts';
 import type { CompiledRecipe, WaitStep } from '../recipes/compile.ts';
 import type { Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
@@ -106,7 +107,12 @@ export class Dispatcher {
     const unstored: TranscriptMessage[] = [];
     for (const event of events) {
       try {
-        const { plan, view } = await this.plan(event, unstored, waitsOf);
+        // The span reports what the event matched: its runs and the waits it resolved.
+        const traced = await traceDispatch(event, async () => {
+          const planned = await this.plan(event, unstored, waitsOf);
+          return { runs: planned.plan.runs, resolutions: planned.plan.resolutions, planned };
+        });
+        const { plan, view } = traced.planned;
         for (const run of plan.runs) {
           if (slots === 0 || !offer || run.status !== 'queued' || (run.lane !== undefined && offer.skipLanes.includes(run.lane))) continue;
           run.lease = { owner: offer.owner, until: plan.now + offer.leaseMs };

@@ -124,6 +124,8 @@ export interface SourcePreset<Options extends z.ZodObject = z.ZodObject> {
   readonly description: string;
   /** What a 401 costs with this provider, for the warnings about a wrong or missing secret (MERU: the mail is lost). */
   readonly onRejected?: string;
+  /** Where an operator pastes the webhook URL at the provider (`serve --tunnel`), when it is worth saying more than "its webhook settings". */
+  readonly webhookSettings?: string;
   /** The preset's own config keys (beside path, secrets, tolerance, dedup_ttl). */
   readonly options: Options;
   /** Compiled once per configured source, from its parsed options. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.ts';
+import { traceRun } from '../observability/tracing.ts';
 import { executeRun, type EngineDeps, type ExecutionResult } from '../engine/execute.ts';
 import type { DestinationLimiter } from '../engine/limiter.ts';
 import { LeaseLostError } from '../errors.ts';
@@ -321,7 +322,7 @@ export class Worker {
 
   private track(run: ClaimedRun): void {
     const { logger } = this.deps;
-    const done = executeRun(run, this.owner, this.deps.engine)
+    const done = traceRun(run, () => executeRun(run, this.owner, this.deps.engine))
       .then((result: ExecutionResult) => {
         logger.debug({ run: run.id, result }, `run ${result}`);
         // A dead run is announced by an event (hookline/run.dead) for dispatch.

@@ -62,6 +62,7 @@ const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)
 export const meru: SourcePreset<typeof options> = {
   name: 'meru',
   provider: 'MERU',
+  webhookSettings: "MERU's webhook URL of the address",
   onRejected: 'MERU does not retry a 4xx: that mail is lost',
   description: 'MERU inbound email: Meru-Signature v1,t=<unix>,s=<hex> over "<t>.<body>"',
   options,

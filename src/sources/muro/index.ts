@@ -41,6 +41,7 @@ const samples = loadSamples(
 export const muro: SourcePreset<typeof options> = {
   name: 'muro',
   provider: 'muro',
+  webhookSettings: "muro's webhook settings (/app/settings/webhooks)",
   description: 'muro live chat events: x-muro-signature t=<unix>,v1=<hex> over "<t>.<body>"',
   options,
   create: (opts) => ({
