@@ -58,6 +58,37 @@ export function serveCommand(program: Command): void {
         logger,
       });
 
+      // Stop cleanly on a signal from the moment anyone may know we are up: a supervisor that reads the
+      // summary below may signal at once, before a handler installed after it would exist.
+      let tunnel: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        configWatch.close();
+        hookline
+          .close()
+          // After the in-flight requests are answered (some came through the tunnel): close the tunnel
+          // and export the spans still queued, each for at most a moment (a collector may be down).
+          .then(() => Promise.all([atMost(2_000, tunnel.then((t) => t?.close())), atMost(2_000, stopTracing())]))
+          .then(
+            () => {
+              logger.info('stopped');
+              process.exit(0);
+            },
+            (err: unknown) => {
+              logger.error({ err }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+
       // A human summary on stderr; stdout stays pure JSON logs for collectors.
       const lines = [`hookline listening on ${hookline.url}  (config: ${isExample ? `${file} (bundled defaults)` : file})`];
       // Behind a reverse proxy, the addresses to give the providers and the browser are the public ones.
@@ -87,7 +118,6 @@ export function serveCommand(program: Command): void {
       }
 
       // The tunnel opens after the summary: hookline serves locally whatever becomes of it.
-      let tunnel: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);
       if (options.tunnel) {
         const { openTunnel, tunnelSummary } = await import('./tunnel.ts');
         tunnel = openTunnel({ localUrl: hookline.url, domain: typeof options.tunnel === 'string' ? options.tunnel : undefined }).then((opened) => {
@@ -102,33 +132,6 @@ export function serveCommand(program: Command): void {
         });
       }
 
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) {
-          logger.warn({ signal }, 'second signal: exiting now');
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info({ signal }, 'shutting down: finishing in-flight requests');
-        configWatch.close();
-        hookline
-          .close()
-          // After the in-flight requests are answered (some came through the tunnel): close the tunnel
-          // and export the spans still queued, each for at most a moment (a collector may be down).
-          .then(() => Promise.all([atMost(2_000, tunnel.then((t) => t?.close())), atMost(2_000, stopTracing())]))
-          .then(
-            () => {
-              logger.info('stopped');
-              process.exit(0);
-            },
-            (err: unknown) => {
-              logger.error({ err }, 'shutdown failed');
-              process.exit(1);
-            },
-          );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
     });
 }
 

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +89,29 @@ describe('hookline serve behind a reverse proxy', () => {
       expect(child.stderr()).toContain(`GET  ${child.url}/healthz`);
     } finally {
       await child.stop();
+      temp.cleanup();
+    }
+  });
+});
+
+describe('hookline serve stopped by its supervisor', () => {
+  it('a SIGTERM sent the moment the listening line appears stops it cleanly (exit 0), every time', async () => {
+    const temp = tempDir();
+    writeFileSync(join(temp.dir, 'hookline.yaml'), 'server: { host: 127.0.0.1, port: 0 }\nstore: { url: "sqlite:./hookline.db" }\nsources: { muro: { secrets: [s1s1s1s1s1] }, meru: { secrets: [s2s2s2s2s2] } }\nlog: { level: warn }\n');
+    try {
+      for (let round = 0; round < 3; round++) {
+        // Signalled from inside the data callback, with no turn of the event loop in between: the
+        // handler must exist before the line is written (it did not, and the default action killed it).
+        const proc = spawn(process.execPath, [bin, 'serve'], { cwd: temp.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        proc.stderr.on('data', (d) => {
+          err += d;
+          if (err.includes('hookline listening on') && proc.signalCode === null && !proc.killed) proc.kill('SIGTERM');
+        });
+        const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => proc.on('exit', (c, s) => resolve([c, s])));
+        expect({ code, signal }, err).toEqual({ code: 0, signal: null });
+      }
+    } finally {
       temp.cleanup();
     }
   });
