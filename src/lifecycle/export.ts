@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { access, link, unlink } from 'node:fs/promises';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
@@ -112,15 +112,21 @@ export async function writeExport(store: Store, options: ExportOptions, out: Wri
   return rows;
 }
 
-/** Into a file: written beside it and renamed at the end, so that a failed export leaves no half file. */
+/**
+ * Into a file that must not exist: written beside it and linked into place at the end (link fails
+ * if the name was taken meanwhile), so that a failed export leaves no half file and none is replaced.
+ */
 export async function exportToFile(store: Store, options: ExportOptions, file: string): Promise<number> {
+  const taken = () => new InputError(`${file} exists; choose another file (an export never replaces one)`);
+  if (await access(file).then(() => true, () => false)) throw taken();
   const temporary = `${file}.${process.pid}.partial`;
   try {
     const rows = await writeExport(store, options, createWriteStream(temporary, { flags: 'wx', mode: 0o640 }));
-    await rename(temporary, file);
+    await link(temporary, file).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EEXIST' ? taken() : error;
+    });
     return rows;
-  } catch (error) {
+  } finally {
     await unlink(temporary).catch(() => {});
-    throw error;
   }
 }
