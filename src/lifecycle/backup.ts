@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,10 +26,13 @@ export async function backupSqlite(store: Store, file: string, force = false): P
   const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.partial`);
   rmSync(temporary, { force: true });
   try {
-    const { bytes } = await store.backup.copyTo(temporary);
-    const copy = new Database(temporary, { readonly: true, fileMustExist: true });
+    await store.backup.copyTo(temporary);
+    const copy = new Database(temporary, { fileMustExist: true });
     let report: Omit<BackupReport, 'file' | 'bytes'>;
     try {
+      // One self-contained file (the copy carries the live store's WAL mode): no -wal or -shm beside
+      // it to carry along or to forget. hookline turns WAL on again when it opens the restored file.
+      copy.pragma('journal_mode = DELETE');
       const check = (copy.pragma('quick_check', { simple: true }) as string) ?? 'unknown';
       const count = (table: string) => copy.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
       report = { check, events: count('events'), runs: count('runs'), tickets: count('tickets') };
@@ -38,9 +41,9 @@ export async function backupSqlite(store: Store, file: string, force = false): P
     }
     if (report.check !== 'ok') throw new Error(`the copy failed its check (quick_check: ${report.check}); nothing was written to ${file}`);
     await rename(temporary, file);
-    return { file, bytes, ...report };
+    return { file, bytes: statSync(file).size, ...report };
   } catch (error) {
-    await rm(temporary, { force: true });
+    for (const leftover of [temporary, `${temporary}-wal`, `${temporary}-shm`, `${temporary}-journal`]) await rm(leftover, { force: true });
     throw error;
   }
 }
