@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { InputError } from '../lifecycle/errors.ts';
-import { forget } from '../lifecycle/forget.ts';
+import { forget, orderedCounts } from '../lifecycle/forget.ts';
 import type { ErasureRecord, Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { queryInt } from './query.ts';
 
-export const erasureJson = (e: ErasureRecord) => ({ id: e.id, requested_by: e.requestedBy, requested_at: new Date(e.requestedAt).toISOString(), counts: e.counts });
+export const erasureJson = (e: ErasureRecord) => ({ id: e.id, requested_by: e.requestedBy, requested_at: new Date(e.requestedAt).toISOString(), counts: orderedCounts(e.counts) });
 
 /** POST /admin/forget and GET /admin/erasures (PRODUCT §10); registered inside the admin API's auth. */
 export function lifecycleRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; config: () => Pick<Config, 'sources' | 'attachments'> }): void {

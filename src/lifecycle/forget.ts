@@ -61,15 +61,22 @@ export async function forget(deps: ForgetDeps, request: { email: unknown; reques
       });
     }
   }
-  return { ...(dryRun ? {} : { id: requestId }), dryRun, counts: result.counts, filesLeft };
+  return { ...(dryRun ? {} : { id: requestId }), dryRun, counts: orderedCounts(result.counts), filesLeft };
+}
+
+const countOrder = ['events', 'runs', 'steps', 'attempts', 'waits', 'transcript_messages', 'tickets', 'ticket_messages', 'ticket_participants', 'attachments', 'customers', 'tables', 'files'] as const satisfies ReadonlyArray<keyof ErasureCounts>;
+
+/** The counts in the order operators read them (the order of countOrder), for the JSON answers. */
+export function orderedCounts(counts: ErasureCounts): ErasureCounts {
+  return Object.fromEntries(countOrder.map((k) => [k, counts[k]])) as unknown as ErasureCounts;
 }
 
 /** One line per kind that had rows, for the CLI and logs: "events 3, runs 2, …". */
 export function describeCounts(counts: ErasureCounts): string {
   const parts: string[] = [];
-  for (const [kind, n] of Object.entries(counts)) {
-    if (kind === 'tables') for (const [table, m] of Object.entries(n as Record<string, number>)) parts.push(`table ${table} ${m}`);
-    else if ((n as number) > 0) parts.push(`${kind.replaceAll('_', ' ')} ${n}`);
+  for (const kind of countOrder) {
+    if (kind === 'tables') for (const [table, m] of Object.entries(counts.tables)) parts.push(`table ${table} ${m}`);
+    else if (counts[kind] > 0) parts.push(`${kind === 'files' ? 'attachment files' : kind.replaceAll('_', ' ')} ${counts[kind]}`);
   }
   return parts.length === 0 ? 'nothing' : parts.join(', ');
 }
