@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { InputError } from '../lifecycle/errors.ts';
-import { forget, orderedCounts } from '../lifecycle/forget.ts';
+import { forget, orderedCounts, type ForgetResult } from '../lifecycle/forget.ts';
 import type { ErasureRecord, Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { queryInt } from './query.ts';
 
 export const erasureJson = (e: ErasureRecord) => ({ id: e.id, requested_by: e.requestedBy, requested_at: new Date(e.requestedAt).toISOString(), counts: orderedCounts(e.counts) });
+
+/** The answer of POST /admin/forget, and `hookline forget --json`. */
+export const forgetJson = (r: ForgetResult) => ({ ok: true, ...(r.id ? { id: r.id } : {}), dry_run: r.dryRun, counts: r.counts, files_left: r.filesLeft });
 
 /** POST /admin/forget and GET /admin/erasures (PRODUCT §10); registered inside the admin API's auth. */
 export function lifecycleRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; config: () => Pick<Config, 'sources' | 'attachments'> }): void {
@@ -18,7 +21,7 @@ export function lifecycleRoutes(app: FastifyInstance, deps: { store: Store; cloc
     if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean') return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: 'dry_run must be true or false' });
     try {
       const result = await forget({ store: deps.store, config: deps.config(), clock: deps.clock }, { email: body.email, requestedBy: 'admin', dryRun: body.dry_run === true });
-      return { ok: true, ...(result.id ? { id: result.id } : {}), dry_run: result.dryRun, counts: result.counts, files_left: result.filesLeft };
+      return forgetJson(result);
     } catch (error) {
       if (error instanceof InputError) return reply.code(400).send({ ok: false, code: 'HL_BAD_REQUEST', error: error.message });
       throw error;

@@ -31,6 +31,8 @@ export function exportCommand(program: Command): void {
           const rows = o.output ? await exportToFile(store, options, o.output) : await writeExport(store, options, process.stdout, false);
           console.error(`exported ${rows} rows${o.output ? ` to ${o.output}` : ''}`);
         } catch (error) {
+          // The reader went away (| head): stop reading, as a pipe's writer does, without an error.
+          if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
           if (!(error instanceof InputError)) throw error;
           console.error(`hookline: ${error.message}`);
           process.exitCode = 2;

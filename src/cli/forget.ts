@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { erasureJson } from '../admin/lifecycle.ts';
+import { erasureJson, forgetJson } from '../admin/lifecycle.ts';
 import { InputError } from '../lifecycle/errors.ts';
 import { describeCounts, forget } from '../lifecycle/forget.ts';
 import { systemClock } from '../util/clock.ts';
@@ -37,7 +37,7 @@ export function forgetCommand(program: Command): void {
         }
         try {
           const result = await forget({ store, config, clock: systemClock }, { email: o.email, requestedBy: cliUser(), dryRun: o.dryRun === true });
-          if (o.json) return console.log(JSON.stringify({ ok: true, ...result }, null, 2));
+          if (o.json) return console.log(JSON.stringify(forgetJson(result), null, 2));
           if (result.dryRun) console.log(`dry run, nothing erased; would erase: ${describeCounts(result.counts)}`);
           else console.log(`erased: ${describeCounts(result.counts)}\naudit entry ${result.id} (hookline forget --list)`);
           if (result.filesLeft > 0) {
