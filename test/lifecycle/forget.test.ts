@@ -89,10 +89,14 @@ describeBackends('hookline forget', (backend) => {
     const closedBody = JSON.stringify({ id: uid(), type: 'conversation.closed', data: { conversation: { id: 'conv_dana' } } });
     const closed = await receive(store, { type: 'conversation.closed', body: closedBody });
     await commit(store, closed);
-    // Lee: a conversation of his own, in which he pastes Dana's address (his conversation is about her too).
+    // Lee: a conversation of his own.
     await muroEvent(store, 'conv_lee', LEE, 'conversation.opened');
     // Kim: nothing to do with Dana.
     const kim = await muroEvent(store, 'conv_kim', 'kim@third.example', 'message.created', { id: 'msg_k1', text: 'hello from kim' });
+    // Pat's event, whose run's attempt wrote Dana's address down (a CRM answer naming her): about her too.
+    const pat = await muroEvent(store, 'conv_pat', 'pat@fourth.example', 'conversation.opened');
+    await store.queue.claim({ owner: 'w2', now: T0, leaseMs: 30_000, limit: 10 });
+    await store.queue.finish({ runId: pat.runId, owner: 'w2' }, { status: 'done', now: T0 + 1, attempt: attempt(pat.runId, 'crm', { response: { body: { owner: 'Dana@bigcustomer.example' } } }) });
     // Tickets: Dana's own (with an attachment); one of Lee's on which Dana is in Cc; one of Kim's.
     const danaTicket = await meruTicket(store, dir, DANA, shaOf('a'));
     const ccTicket = await meruTicket(store, dir, LEE, shaOf('b'), { recipients: [DANA] });
@@ -115,8 +119,9 @@ describeBackends('hookline forget', (backend) => {
 
     const result = await forget(deps(), { email: ' Dana@BigCustomer.example ', requestedBy: 'cli:test' });
     expect(result.counts).toEqual(dry.counts);
-    // Dana's 3 conversation events, 2 MERU emails (hers, and Lee's with her in Cc), Lee's conversation.opened? no: it does not name her.
-    expect(result.counts).toMatchObject({ events: 5, runs: 2, tickets: 2, ticket_messages: 2, attachments: 2, transcript_messages: 1, customers: 1, files: 2 });
+    // Dana's 3 conversation events, 2 MERU emails (hers, and Lee's with her in Cc), Pat's; not Lee's conversation (it does not name her).
+    expect(result.counts).toMatchObject({ events: 6, runs: 3, attempts: 2, tickets: 2, ticket_messages: 2, attachments: 2, transcript_messages: 1, customers: 1, files: 2 });
+    expect(await store.read.event(pat.seq)).toBeUndefined();
     expect(result.counts.tables).toEqual({ conversation_summaries: 1, signups: 1 });
 
     // Nothing containing the address remains anywhere, audit included (edana@… is another address).

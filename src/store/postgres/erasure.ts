@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { attachmentHashes } from '../../lifecycle/address.ts';
 import type { ErasureCounts, ErasureRecord, ErasureRequest, ErasureResult, ErasureStore } from '../types.ts';
-import { transaction, type Db } from './db.ts';
+import { sqlState, transaction, type Db } from './db.ts';
 
 class DryRun extends Error {
   readonly result: ErasureResult;
@@ -14,6 +14,7 @@ class DryRun extends Error {
 /** `~*` with the pattern of lifecycle/address.ts; position() first, which is cheaper than the regex. */
 const mentionsSql = (text: string) => `(position($1 in lower(${text})) > 0 AND ${text} ~* $2)`;
 const messageText = `(from_address || ' ' || subject || ' ' || text || ' ' || coalesce(html, ''))`;
+const eventText = `(body || ' ' || headers || ' ' || coalesce(dispatch_error, ''))`;
 
 async function column<T>(client: PoolClient, sql: string, params: unknown[]): Promise<T[]> {
   const { rows } = await client.query(sql, params);
@@ -32,7 +33,13 @@ async function eraseIn(client: PoolClient, r: ErasureRequest): Promise<ErasureRe
   const messages = messageRows.map((m) => m.id);
   const hashes = new Set(await column<string>(client, `SELECT DISTINCT sha256 FROM attachments WHERE sha256 IS NOT NULL AND ticket_message_id = ANY($1)`, [messages]));
 
-  const events = new Set(await column<number>(client, `SELECT seq FROM events WHERE ${mentionsSql('body')}`, match));
+  const events = new Set(await column<number>(client, `SELECT seq FROM events WHERE ${mentionsSql(eventText)}`, match));
+  // Events whose processing wrote the address down: a step's output, an attempt's request, response or error, a run's error.
+  const attemptText = `(coalesce(request, '') || ' ' || coalesce(response, '') || ' ' || coalesce(error, ''))`;
+  for (const seq of await column<number>(client, `
+    SELECT DISTINCT event_seq FROM runs WHERE (error IS NOT NULL AND ${mentionsSql('error')})
+      OR id IN (SELECT run_id FROM steps WHERE output IS NOT NULL AND ${mentionsSql('output')}
+                UNION SELECT run_id FROM attempts WHERE ${mentionsSql(attemptText)})`, match)) events.add(seq);
   const conversations = [...r.conversations];
   const { rows: found } = await client.query<{ key: string; source: string }>(`
     SELECT DISTINCT t.conversation_id AS key, e.source FROM transcript_messages t JOIN events e ON e.seq = t.event_seq
@@ -94,14 +101,18 @@ export function postgresErasure(db: Db): ErasureStore {
     eventsMentioning: async (pattern, address) =>
       transaction(pool, async (client) => {
         await client.query('SET LOCAL statement_timeout = 0');
-        return (await client.query(`SELECT seq, source, body FROM events WHERE ${mentionsSql('body')} ORDER BY seq`, [address, pattern])).rows;
+        return (await client.query(`SELECT seq, source, body FROM events WHERE ${mentionsSql(eventText)} ORDER BY seq`, [address, pattern])).rows;
       }),
     erase: async (request) => {
-      try {
-        return await transaction(pool, (client) => eraseIn(client, request));
-      } catch (error) {
-        if (error instanceof DryRun) return error.result;
-        throw error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await transaction(pool, (client) => eraseIn(client, request));
+        } catch (error) {
+          if (error instanceof DryRun) return error.result;
+          // Deleting runs that a worker is updating may deadlock with it: PostgreSQL aborts one side; do it again.
+          if (attempt < 3 && ['40P01', '40001'].includes(sqlState(error) ?? '')) continue;
+          throw error;
+        }
       }
     },
     erasures: async (limit) =>

@@ -22,7 +22,14 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
   const mentionsSql = (text: string) => `(instr(lower(${text}), @address) > 0 AND hookline_mentions(${text}, @pattern))`;
   const messageText = `(from_address || ' ' || subject || ' ' || text || ' ' || coalesce(html, ''))`;
 
-  const eventsMentioning = db.prepare(`SELECT seq, source, body FROM events WHERE ${mentionsSql('body')} ORDER BY seq`);
+  const eventText = `(body || ' ' || headers || ' ' || coalesce(dispatch_error, ''))`;
+  const eventsMentioning = db.prepare(`SELECT seq, source, body FROM events WHERE ${mentionsSql(eventText)} ORDER BY seq`);
+  // Events whose processing wrote the address down: a step's output, an attempt's request, response or error, a run's error.
+  const attemptText = `(coalesce(request, '') || ' ' || coalesce(response, '') || ' ' || coalesce(error, ''))`;
+  const eventsOfRunsMentioning = db.prepare(`
+    SELECT DISTINCT event_seq FROM runs WHERE (error IS NOT NULL AND ${mentionsSql('error')})
+      OR id IN (SELECT run_id FROM steps WHERE output IS NOT NULL AND ${mentionsSql('output')}
+                UNION SELECT run_id FROM attempts WHERE ${mentionsSql(attemptText)})`).pluck();
   const ticketsOf = db.prepare(`
     SELECT t.id FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE lower(c.email) = @address
     UNION SELECT ticket_id FROM ticket_participants WHERE lower(address) = @address
@@ -64,6 +71,7 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
     const hashes = new Set(hashesOf.all({ messages }) as string[]);
 
     const events = new Set<number>((eventsMentioning.all(match) as Array<{ seq: number }>).map((e) => e.seq));
+    for (const seq of eventsOfRunsMentioning.all(match) as number[]) events.add(seq);
     const conversations = [...r.conversations];
     for (const c of conversationsOf.all({ ...match, events: list(events) }) as Array<{ key: string; source: string }>) {
       // A key is the id itself unless the id was long or odd (index-key.ts); only the id is in bodies.
