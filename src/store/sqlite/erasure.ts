@@ -11,6 +11,13 @@ class DryRun {
   }
 }
 
+/** The parameters of mentionsSql. */
+const matchParams = (address: string, pattern: string) => ({
+  address,
+  pattern,
+  like: /^[\x20-\x7e]*$/.test(address) ? `%${address.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
+});
+
 const list = (values: Iterable<unknown>) => JSON.stringify([...new Set(values)]);
 const inList = (column: string, param: string) => `${column} IN (SELECT value FROM json_each(@${param}))`;
 
@@ -19,17 +26,20 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
   db.function('hookline_mentions', { deterministic: true }, (text: unknown, pattern: unknown) =>
     typeof text === 'string' && typeof pattern === 'string' && mentions(text, pattern) ? 1 : 0,
   );
-  const mentionsSql = (text: string) => `(instr(lower(${text}), @address) > 0 AND hookline_mentions(${text}, @pattern))`;
+  // LIKE first: in C, case-insensitive for ASCII, no copy of the text (instr(lower(x)) copies every
+  // row); @like is '%address%' for an ASCII address. A non-ASCII one compares lower-cased copies.
+  const mentionsSql = (text: string) =>
+    `((CASE WHEN @like IS NULL THEN instr(lower(${text}), @address) > 0 ELSE ${text} LIKE @like ESCAPE '\\' END) AND hookline_mentions(${text}, @pattern))`;
   const messageText = `(from_address || ' ' || subject || ' ' || text || ' ' || coalesce(html, ''))`;
 
-  const eventText = `(body || ' ' || headers || ' ' || coalesce(dispatch_error, ''))`;
-  const eventsMentioning = db.prepare(`SELECT seq, source, body FROM events WHERE ${mentionsSql(eventText)} ORDER BY seq`);
+  const eventsMentioning = db.prepare(`
+    SELECT seq, source, body FROM events WHERE ${mentionsSql('body')} OR ${mentionsSql('headers')} OR (dispatch_error IS NOT NULL AND ${mentionsSql('dispatch_error')})
+    ORDER BY seq`);
   // Events whose processing wrote the address down: a step's output, an attempt's request, response or error, a run's error.
-  const attemptText = `(coalesce(request, '') || ' ' || coalesce(response, '') || ' ' || coalesce(error, ''))`;
   const eventsOfRunsMentioning = db.prepare(`
     SELECT DISTINCT event_seq FROM runs WHERE (error IS NOT NULL AND ${mentionsSql('error')})
       OR id IN (SELECT run_id FROM steps WHERE output IS NOT NULL AND ${mentionsSql('output')}
-                UNION SELECT run_id FROM attempts WHERE ${mentionsSql(attemptText)})`).pluck();
+                UNION SELECT run_id FROM attempts WHERE ${mentionsSql('request')} OR ${mentionsSql('response')} OR ${mentionsSql('error')})`).pluck();
   const ticketsOf = db.prepare(`
     SELECT t.id FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE lower(c.email) = @address
     UNION SELECT ticket_id FROM ticket_participants WHERE lower(address) = @address
@@ -64,7 +74,7 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
   };
 
   const erase = db.transaction((r: ErasureRequest): ErasureResult => {
-    const match = { address: r.address, pattern: r.pattern };
+    const match = matchParams(r.address, r.pattern);
     const tickets = ticketsOf.all(match) as number[];
     const messageRows = messagesOf.all({ tickets: list(tickets) }) as Array<{ id: number; event_seq: number }>;
     const messages = list(messageRows.map((m) => m.id));
@@ -120,7 +130,7 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
 
   const recent = db.prepare(`SELECT id, requested_by, requested_at, counts FROM erasures ORDER BY requested_at DESC, id DESC LIMIT ?`);
   return {
-    eventsMentioning: async (pattern, address) => eventsMentioning.all({ pattern, address }) as Array<{ seq: number; source: string; body: string }>,
+    eventsMentioning: async (pattern, address) => eventsMentioning.all(matchParams(address, pattern)) as Array<{ seq: number; source: string; body: string }>,
     erase: async (request) => {
       try {
         return await writer.write(() => erase(request));
