@@ -2,6 +2,7 @@
 import { cpus, totalmem } from 'node:os';
 import { attackBench } from './attack.ts';
 import { e2eBench } from './e2e.ts';
+import { exportBench } from './export.ts';
 import { adaptersBench, ingestBench, sourcesBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
 import { tracingBench } from './tracing.ts';
@@ -15,6 +16,7 @@ const sections: Record<string, (o: { durationSec: number; rounds: number; connec
   scale: scaleBench,
   attack: attackBench,
   tracing: tracingBench,
+  export: exportBench,
 };
 
 const options = {

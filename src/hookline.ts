@@ -408,6 +408,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         recipes,
         wake: () => worker.wake(),
         sources: () => sourcesJson(hl.config, receiving, rejections.rejecting()),
+        config: () => hl.config,
       }),
     { prefix: '/admin' },
   );

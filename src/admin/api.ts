@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
+import type { Config } from '../config/schema.ts';
 import { bearer, tokenMatches } from './auth.ts';
+import { lifecycleRoutes } from './lifecycle.ts';
 import { eventDetail, eventJson, eventSummaryJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson, ticketStatuses } from './operations.ts';
 import { noStoredId, queryInt, queryText } from './query.ts';
 import type { SourceJson } from './sources.ts';
@@ -16,6 +18,8 @@ export interface AdminDeps {
   wake: () => void;
   /** Every configured source and hookline's own, with what this instance sees of them. */
   sources: () => SourceJson[];
+  /** The config in force: POST /admin/forget needs the sources' transcript rules and the attachments folder. */
+  config?: () => Pick<Config, 'sources' | 'attachments'>;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -110,4 +114,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.get<{ Querystring: Query }>('/summaries', async (request) => ({
     summaries: await store.read.tableRows(summariesTable, limitOf(request.query.limit)),
   }));
+
+  // Data lifecycle: POST /admin/forget, GET /admin/erasures.
+  if (deps.config) lifecycleRoutes(app, { store, clock, config: deps.config });
 }

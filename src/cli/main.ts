@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../errors.ts';
+import { backupCommand } from './backup.ts';
 import { checkCommand } from './check.ts';
 import { deadCommand } from './dead.ts';
 import { eventsCommands } from './events.ts';
+import { exportCommand } from './export.ts';
+import { forgetCommand } from './forget.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   deadCommand(program);
   testCommand(program);
   ticketsCommand(program);
+  backupCommand(program);
+  forgetCommand(program);
+  exportCommand(program);
   return program;
 }
 

@@ -4,7 +4,7 @@ import type { Row } from './types.ts';
 /** Tables hookline keeps for itself; the `store` action may not write to them. */
 const reserved = new Set([
   'seen_events', 'events', 'transcript_messages', 'runs', 'steps', 'attempts', 'waits', 'store_tables',
-  'customers', 'tickets', 'ticket_messages', 'ticket_message_refs', 'ticket_participants', 'attachments', 'schema_migrations',
+  'customers', 'tickets', 'ticket_messages', 'ticket_message_refs', 'ticket_participants', 'attachments', 'schema_migrations', 'erasures',
 ]);
 /** Columns every `store` table has. */
 export const systemColumns = ['row_id', 'stored_at', 'idempotency_key'] as const;

@@ -11,6 +11,9 @@ import type { RunQueue } from './ports/queue.ts';
 import type { Operations, ReadModel } from './ports/read-model.ts';
 import type { Records } from './ports/records.ts';
 import type { WaitStore } from './ports/waits.ts';
+import type { BackupStore } from './ports/backup.ts';
+import type { ErasureStore } from './ports/erasure.ts';
+import type { ExportStore } from './ports/exports.ts';
 
 export * from './ports/dispatch.ts';
 export * from './ports/inbox.ts';
@@ -18,6 +21,9 @@ export * from './ports/queue.ts';
 export * from './ports/read-model.ts';
 export * from './ports/records.ts';
 export * from './ports/waits.ts';
+export * from './ports/backup.ts';
+export * from './ports/erasure.ts';
+export * from './ports/exports.ts';
 
 /** What another instance may have changed: new events to dispatch, or runs that became due. */
 export type Wake = 'events' | 'runs';
@@ -38,6 +44,12 @@ export interface Store {
   readonly operations: Operations;
   /** hookline's own records: transcripts, tickets, tables. */
   readonly records: Records;
+  /** `hookline forget` / POST /admin/forget: erase one person's data, with an audit entry. */
+  readonly erasure: ErasureStore;
+  /** `hookline export`: rows in keyset pages. */
+  readonly exports: ExportStore;
+  /** `hookline backup`: an online copy; only SQLite has one (PostgreSQL: pg_dump). */
+  readonly backup?: BackupStore;
   /**
    * Calls `listener` when another instance stored events or made runs due (Postgres LISTEN/NOTIFY),
    * so idle workers wake at once instead of at their next poll. SQLite, owned by one process, never

@@ -5,6 +5,8 @@ import type { Store, Wake } from '../types.ts';
 import { postgresConversations } from './conversations.ts';
 import { notice, notifier, type Db } from './db.ts';
 import { postgresDispatch } from './dispatch.ts';
+import { postgresErasure } from './erasure.ts';
+import { postgresExports } from './exports.ts';
 import { postgresInbox } from './inbox.ts';
 import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
@@ -108,6 +110,8 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },
     operations: postgresOperations(db),
     records: { conversations: postgresConversations(db), tickets: { record }, tables: { insert } },
+    erasure: postgresErasure(db),
+    exports: postgresExports(db),
     subscribe: (fn) => {
       listeners.add(fn);
       if (!listener && !closing) listener = listen({ ...base, application_name: 'hookline-listen' }, schema, instance, wake);

@@ -222,6 +222,16 @@ export const migrations: readonly string[] = [
   CREATE INDEX events_received ON events (seq) WHERE status = 'received';
   DROP INDEX events_pending;
   `,
+  // Data lifecycle — forget: the audit of erasures (who, when, how many rows; never the address).
+  `
+  CREATE TABLE erasures (
+    id           text   PRIMARY KEY,
+    requested_by text   NOT NULL,
+    requested_at bigint NOT NULL,
+    counts       text   NOT NULL
+  );
+  CREATE INDEX erasures_recent ON erasures (requested_at);
+  `,
 ];
 
 /**

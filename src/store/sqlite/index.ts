@@ -4,7 +4,10 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Store } from '../types.ts';
+import { sqliteBackup } from './backup.ts';
 import { sqliteConversations } from './conversations.ts';
+import { sqliteErasure } from './erasure.ts';
+import { sqliteExports } from './exports.ts';
 import { sqliteDispatch } from './dispatch.ts';
 import { sqliteInbox } from './inbox.ts';
 import { migrate } from './migrations.ts';
@@ -54,6 +57,9 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     read: { ...sqliteReadModel(db), ...ticketReads, ...tableReads },
     operations: sqliteOperations(db),
     records: { conversations: sqliteConversations(db), tickets: { record }, tables: { insert } },
+    erasure: sqliteErasure(db, writer),
+    exports: sqliteExports(db),
+    backup: sqliteBackup(db),
     subscribe: () => () => {},
     ping: async () => {
       probe.run();

@@ -193,6 +193,16 @@ export const migrations: readonly string[] = [
   );
   INSERT INTO store_probe (id, writes) VALUES (1, 0);
   `,
+  // Data lifecycle — forget: the audit of erasures (who, when, how many rows; never the address).
+  `
+  CREATE TABLE erasures (
+    id           TEXT    PRIMARY KEY,
+    requested_by TEXT    NOT NULL,
+    requested_at INTEGER NOT NULL,
+    counts       TEXT    NOT NULL
+  );
+  CREATE INDEX erasures_recent ON erasures (requested_at);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
