@@ -7,6 +7,7 @@ import { eventsCommands } from './events.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
+import { statsCommand } from './stats.ts';
 import { testCommand } from './test.ts';
 import { ticketsCommand } from './tickets.ts';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   deadCommand(program);
   testCommand(program);
   ticketsCommand(program);
+  statsCommand(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { postgresConversations } from './conversations.ts';
 import { notice, notifier, type Db } from './db.ts';
 import { postgresDispatch } from './dispatch.ts';
 import { postgresInbox } from './inbox.ts';
+import { postgresLifecycle } from './lifecycle.ts';
 import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
 import { postgresOperations } from './operations.ts';
@@ -108,6 +109,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },
     operations: postgresOperations(db),
     records: { conversations: postgresConversations(db), tickets: { record }, tables: { insert } },
+    lifecycle: postgresLifecycle(db),
     subscribe: (fn) => {
       listeners.add(fn);
       if (!listener && !closing) listener = listen({ ...base, application_name: 'hookline-listen' }, schema, instance, wake);

@@ -7,6 +7,7 @@ import type { Store } from '../types.ts';
 import { sqliteConversations } from './conversations.ts';
 import { sqliteDispatch } from './dispatch.ts';
 import { sqliteInbox } from './inbox.ts';
+import { prepareNewFile, sqliteLifecycle } from './lifecycle.ts';
 import { migrate } from './migrations.ts';
 import { sqliteOperations } from './operations.ts';
 import { sqliteQueue } from './queue.ts';
@@ -31,6 +32,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
   // Short: better-sqlite3 waits synchronously, and a blocked event loop stalls every request.
   db.pragma('busy_timeout = 2000');
   db.pragma('foreign_keys = ON');
+  prepareNewFile(db);
   migrate(db);
   const checkpointer = file === ':memory:' || options.backgroundCheckpoints === false ? undefined : startCheckpointer(db, file);
 
@@ -54,6 +56,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     read: { ...sqliteReadModel(db), ...ticketReads, ...tableReads },
     operations: sqliteOperations(db),
     records: { conversations: sqliteConversations(db), tickets: { record }, tables: { insert } },
+    lifecycle: sqliteLifecycle(db, writer, file),
     subscribe: () => () => {},
     ping: async () => {
       probe.run();
