@@ -53,8 +53,8 @@ export function postgresLifecycle(db: Db): Lifecycle {
         if (cutoffs.transcripts !== undefined) {
           const every = Math.min(3_600_000, Math.max(1_000, Math.floor((now - cutoffs.transcripts) / 100)));
           await client.query(
-            `INSERT INTO seq_marks (at, seq) SELECT $1, coalesce((SELECT max(seq) FROM events), 0)
-             WHERE coalesce((SELECT max(at) FROM seq_marks), 0) <= $1 - $2 ON CONFLICT DO NOTHING`,
+            `INSERT INTO seq_marks (at, seq) SELECT $1::bigint, coalesce((SELECT max(seq) FROM events), 0)
+             WHERE coalesce((SELECT max(at) FROM seq_marks), 0) <= $1::bigint - $2::bigint ON CONFLICT DO NOTHING`,
             [now, every],
           );
           const { rows: marks } = await client.query<{ at: number; seq: number }>('SELECT at, seq FROM seq_marks WHERE at <= $1 ORDER BY at DESC LIMIT 1', [cutoffs.transcripts]);
