@@ -27,12 +27,12 @@ export interface SqliteOptions {
 export function openSqliteStore(file: string, options: SqliteOptions = {}): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  prepareNewFile(db); // before WAL mode writes the file's first page
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   // Short: better-sqlite3 waits synchronously, and a blocked event loop stalls every request.
   db.pragma('busy_timeout = 2000');
   db.pragma('foreign_keys = ON');
-  prepareNewFile(db);
   migrate(db);
   const checkpointer = file === ':memory:' || options.backgroundCheckpoints === false ? undefined : startCheckpointer(db, file);
 

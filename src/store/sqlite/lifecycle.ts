@@ -16,7 +16,7 @@ const liveStatuses = `('queued', 'running', 'retrying', 'waiting')`;
  * created before keeps auto_vacuum=none, and its freed pages are still reused before it grows.
  */
 export function prepareNewFile(db: Database.Database): void {
-  if ((db.pragma('user_version', { simple: true }) as number) === 0 && (db.pragma('page_count', { simple: true }) as number) <= 1) {
+  if ((db.pragma('user_version', { simple: true }) as number) === 0 && (db.pragma('page_count', { simple: true }) as number) === 0) {
     db.pragma('auto_vacuum = INCREMENTAL');
   }
 }
