@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config/units.ts';
+import { parseDuration } from '../config/units.ts';
 
 /** The shortest retention accepted: shorter would prune what a normal run is still reading. */
 export const minRetentionMs = 60_000;
@@ -7,16 +7,21 @@ const DAY = 86_400_000;
 
 /** How long a kind is kept: a duration (30d, 12h, 2m), or `forever` (null). */
 const keepFor = z
-  .union([z.literal('forever'), duration])
+  .union([z.number().nonnegative(), z.string()])
   .transform((value, ctx) => {
     if (value === 'forever') return null;
-    if (value < minRetentionMs) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration of at least 1m, or forever (got ${value} ms)` });
+    const ms = typeof value === 'number' ? value : parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 2m, 12h or 30d, or forever, got "${value}"` });
       return z.NEVER;
     }
-    return value;
+    if (ms < minRetentionMs) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at least 1m, or forever (got ${value}${typeof value === 'number' ? ' ms' : ''})` });
+      return z.NEVER;
+    }
+    return ms;
   })
-  .meta({ description: 'a duration (2m, 12h, 30d) or forever' });
+  .meta({ description: 'a duration (2m, 12h, 30d; a bare number is milliseconds) or forever' });
 
 /** `retention:` (PRODUCT §10): how long each kind of record is kept before the background pruner removes it. */
 export const retentionSchema = z
