@@ -118,6 +118,8 @@ async function soak(backend: 'sqlite' | 'postgres', o: { amount: number; rate: n
   }
   const server = await hookline(`retention: { events: ${o.retention}, transcripts: ${o.retention}, attachments: ${o.retention} }\n`, [], {
     storeUrl,
+    // Steady state: dedup records expire too (24 h by default, longer than the run).
+    muroKeys: `dedup_ttl: ${o.retention}`,
     recipes: { 'soak.yaml': recipe },
   }).catch(async (err: unknown) => {
     await drop();
@@ -219,7 +221,7 @@ export async function soakBench(): Promise<void> {
   const rate = Number(process.env.BENCH_SOAK_RATE ?? Math.ceil(amount / ((3.5 * retentionMs) / 1000)));
   const pgUrl = process.env.BENCH_PG_URL ?? process.env.HOOKLINE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const backends = (process.env.BENCH_SOAK_BACKENDS ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
-  console.log(`\n## Soak: ${amount} events at ${rate}/s (${((amount / rate) / 60).toFixed(1)} min), retention ${retention} (events, transcripts, attachments), real time\n`);
+  console.log(`\n## Soak: ${amount} events at ${rate}/s (${((amount / rate) / 60).toFixed(1)} min), retention ${retention} (events, transcripts, attachments) and muro dedup_ttl ${retention}, real time\n`);
   console.log('Each event: a signed muro message.created, one run with one `log` step (its run, step, attempt and transcript message stored).');
   console.log('`hookline serve` with its defaults otherwise; the pruner runs every retention/6 (here 20 s), in adaptive batches.');
   console.log('"before" = acks sent after a 5 s warm-up and before the first pass that deleted anything; "pruning" = every ack after;');

@@ -23,12 +23,14 @@ export interface PruneCounts {
   ticket_messages: number;
   attachments: number;
   summaries: number;
+  /** Expired dedup records (seen event ids past their TTL): purged by the pruner through the inbox. */
+  dedup: number;
 }
 
-export const pruneKinds = ['events', 'runs', 'steps', 'attempts', 'waits', 'transcripts', 'tickets', 'ticket_messages', 'attachments', 'summaries'] as const satisfies ReadonlyArray<keyof PruneCounts>;
+export const pruneKinds = ['events', 'runs', 'steps', 'attempts', 'waits', 'transcripts', 'tickets', 'ticket_messages', 'attachments', 'summaries', 'dedup'] as const satisfies ReadonlyArray<keyof PruneCounts>;
 
 export function noCounts(): PruneCounts {
-  return { events: 0, runs: 0, steps: 0, attempts: 0, waits: 0, transcripts: 0, tickets: 0, ticket_messages: 0, attachments: 0, summaries: 0 };
+  return { events: 0, runs: 0, steps: 0, attempts: 0, waits: 0, transcripts: 0, tickets: 0, ticket_messages: 0, attachments: 0, summaries: 0, dedup: 0 };
 }
 
 /** One batch's outcome: rows deleted, and whether a kind had more than the batch took. */
