@@ -7,14 +7,16 @@ import type { LifecycleStats } from './stats.ts';
  * SQLite, count(*) on PostgreSQL): one computation serves the scrapes of `maxAgeMs`.
  */
 export function registerLifecycleMetrics(registry: Registry, read: () => Promise<LifecycleStats>, maxAgeMs = 30_000): void {
-  // A store that cannot answer leaves these gauges out of the scrape (the others still answer).
-  let cached: { at: number; value: Promise<LifecycleStats | undefined> } | undefined;
+  // A store that cannot answer leaves these gauges out of the scrape (the others still answer). One
+  // computation at a time, reused until `maxAgeMs` after it finished: on a large store a count can
+  // take longer than the interval between scrapes.
+  let cached: { done: number | undefined; value: Promise<LifecycleStats | undefined> } | undefined;
   const stats = () => {
-    const now = performance.now();
-    if (!cached || now - cached.at > maxAgeMs) {
-      const entry = { at: now, value: read().catch(() => undefined) };
+    if (!cached || (cached.done !== undefined && performance.now() - cached.done > maxAgeMs)) {
+      const entry: NonNullable<typeof cached> = { done: undefined, value: read().catch(() => undefined) };
       cached = entry;
       void entry.value.then((v) => {
+        entry.done = performance.now();
         if (v === undefined && cached === entry) cached = undefined;
       });
     }
