@@ -17,11 +17,15 @@ export interface PrunerDeps {
   intervalMs?: number;
 }
 
-/** Rows of each kind per batch to start with; adapted so that a batch holds the store about `targetMs`. */
+/**
+ * Rows of each kind per batch to start with; adapted so that a batch takes about `targetMs`. On
+ * SQLite a batch holds the event loop and the one writer, so it is kept short; on PostgreSQL it
+ * holds only its rows and one connection (and each batch costs round trips), so it may be longer.
+ */
 const firstLimit = 200;
 const minLimit = 20;
-const maxLimit = 2_000;
-const targetMs = 8;
+const maxLimit = { sqlite: 2_000, postgres: 5_000 };
+const targetMs = { sqlite: 8, postgres: 100 };
 /** Files younger than this are never deleted: an email's file is saved before its event commits. */
 const minFileAgeMs = 60_000;
 const sha256Name = /^[0-9a-f]{64}$/;
@@ -107,10 +111,11 @@ export class Pruner {
     return record;
   }
 
-  /** A batch that held the store longer than the target halves the next; a quick one doubles it. */
+  /** A batch that took twice the target halves the next; one under half of it doubles it. */
   private adapt(ms: number): void {
-    if (ms > 2 * targetMs) this.limit = Math.max(minLimit, Math.floor(this.limit / 2));
-    else if (ms < targetMs / 2) this.limit = Math.min(maxLimit, this.limit * 2);
+    const kind = this.deps.store.kind;
+    if (ms > 2 * targetMs[kind]) this.limit = Math.max(minLimit, Math.floor(this.limit / 2));
+    else if (ms < targetMs[kind] / 2) this.limit = Math.min(maxLimit[kind], this.limit * 2);
   }
 
   /**

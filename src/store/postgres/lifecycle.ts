@@ -1,5 +1,5 @@
 import { noCounts, toPruneRecord, type KindStats, type Lifecycle, type PruneBatch, type PruneCounts, type PruneCutoffs } from '../ports/lifecycle.ts';
-import { lockKey, transaction, type Db } from './db.ts';
+import { checkin, checkout, lockKey, transaction, type Db } from './db.ts';
 
 const summariesTable = 'conversation_summaries';
 const liveStatuses = `('queued', 'running', 'retrying', 'waiting')`;
@@ -13,6 +13,12 @@ const finalStatuses = `('done', 'dead', 'skipped')`;
  */
 export function postgresLifecycle(db: Db): Lifecycle {
   const { pool, schema } = db;
+  /** Tables this instance deleted rows from since its last reclaim. */
+  const pruned = new Set<string>();
+  const note = (table: string, rows: number) => {
+    if (rows > 0) pruned.add(table);
+    return rows;
+  };
 
   async function prune(cutoffs: PruneCutoffs, now: number, limit: number): Promise<PruneBatch | 'busy'> {
     return transaction(
@@ -40,13 +46,13 @@ export function postgresLifecycle(db: Db): Lifecycle {
             const { rows: runs } = await client.query<{ id: string }>(`SELECT id FROM runs WHERE event_seq = ANY($1) AND status IN ${finalStatuses} FOR UPDATE`, [seqs]);
             const ids = runs.map((r) => r.id);
             if (ids.length > 0) {
-              counts.attempts = (await client.query('DELETE FROM attempts WHERE run_id = ANY($1)', [ids])).rowCount ?? 0;
-              counts.steps = (await client.query('DELETE FROM steps WHERE run_id = ANY($1)', [ids])).rowCount ?? 0;
-              counts.waits = (await client.query('DELETE FROM waits WHERE run_id = ANY($1)', [ids])).rowCount ?? 0;
-              counts.runs = (await client.query('DELETE FROM runs WHERE id = ANY($1)', [ids])).rowCount ?? 0;
+              counts.attempts = note('attempts', (await client.query('DELETE FROM attempts WHERE run_id = ANY($1)', [ids])).rowCount ?? 0);
+              counts.steps = note('steps', (await client.query('DELETE FROM steps WHERE run_id = ANY($1)', [ids])).rowCount ?? 0);
+              counts.waits = note('waits', (await client.query('DELETE FROM waits WHERE run_id = ANY($1)', [ids])).rowCount ?? 0);
+              counts.runs = note('runs', (await client.query('DELETE FROM runs WHERE id = ANY($1)', [ids])).rowCount ?? 0);
             }
             // An event that got a live run meanwhile (a retry committed first) stays.
-            counts.events = (await client.query('DELETE FROM events e WHERE seq = ANY($1) AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq)', [seqs])).rowCount ?? 0;
+            counts.events = note('events', (await client.query('DELETE FROM events e WHERE seq = ANY($1) AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq)', [seqs])).rowCount ?? 0);
             more ||= seqs.length === limit;
           }
         }
@@ -68,6 +74,7 @@ export function postgresLifecycle(db: Db): Lifecycle {
                   [mark.seq, limit],
                 )
               ).rowCount ?? 0;
+            note('transcript_messages', counts.transcripts);
             more ||= counts.transcripts === limit;
             await client.query('DELETE FROM seq_marks WHERE at < $1', [mark.at]);
           }
@@ -79,9 +86,9 @@ export function postgresLifecycle(db: Db): Lifecycle {
             const messages = 'SELECT id FROM ticket_messages WHERE ticket_id = ANY($1)';
             counts.attachments = (await client.query(`DELETE FROM attachments WHERE ticket_message_id IN (${messages})`, [ids])).rowCount ?? 0;
             await client.query(`DELETE FROM ticket_message_refs WHERE ticket_message_id IN (${messages})`, [ids]);
-            counts.ticket_messages = (await client.query('DELETE FROM ticket_messages WHERE ticket_id = ANY($1)', [ids])).rowCount ?? 0;
+            counts.ticket_messages = note('ticket_messages', (await client.query('DELETE FROM ticket_messages WHERE ticket_id = ANY($1)', [ids])).rowCount ?? 0);
             await client.query('DELETE FROM ticket_participants WHERE ticket_id = ANY($1)', [ids]);
-            counts.tickets = (await client.query('DELETE FROM tickets WHERE id = ANY($1)', [ids])).rowCount ?? 0;
+            counts.tickets = note('tickets', (await client.query('DELETE FROM tickets WHERE id = ANY($1)', [ids])).rowCount ?? 0);
             more ||= ids.length === limit;
           }
         }
@@ -95,7 +102,7 @@ export function postgresLifecycle(db: Db): Lifecycle {
               last = Number(row.row_id);
             }
             if (last !== undefined) {
-              counts.summaries = (await client.query(`DELETE FROM "${summariesTable}" WHERE row_id <= $1`, [last])).rowCount ?? 0;
+              counts.summaries = note(summariesTable, (await client.query(`DELETE FROM "${summariesTable}" WHERE row_id <= $1`, [last])).rowCount ?? 0);
               more ||= counts.summaries === limit;
             }
           }
@@ -126,8 +133,27 @@ export function postgresLifecycle(db: Db): Lifecycle {
         [record.finishedAt, record.tookMs, JSON.stringify(record.counts)],
       );
     },
-    // PostgreSQL reuses the space of deleted rows (autovacuum marks it free); nothing to return here.
-    reclaim: async () => 0,
+    // PostgreSQL reuses the space of deleted rows once VACUUM has marked it free. autovacuum does that;
+    // where it is turned off, the tables pruned are vacuumed here (plain VACUUM: it takes no lock that
+    // blocks reads or writes, and reuses the space rather than returning it).
+    reclaim: async () => {
+      if (pruned.size === 0) return 0;
+      const tables = [...pruned, 'seen_events'];
+      pruned.clear();
+      const client = await checkout(pool);
+      try {
+        const { rows } = await client.query<{ on: boolean }>(
+          `SELECT current_setting('autovacuum') = 'on' AND NOT EXISTS (
+             SELECT 1 FROM pg_class c WHERE c.oid = to_regclass('events') AND 'autovacuum_enabled=false' = ANY(coalesce(c.reloptions, '{}'))) AS on`,
+        );
+        if (rows[0]?.on) return 0;
+        await client.query('SET statement_timeout = 0');
+        for (const table of tables) await client.query(`VACUUM (ANALYZE) "${table.replaceAll('"', '""')}"`);
+        return 0;
+      } finally {
+        checkin(client, true); // closed: the session's settings go with it
+      }
+    },
     stats: async () => {
       const { rows: relations } = await pool.query<{ name: string; bytes: number; estimate: number }>(
         `SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS bytes, greatest(c.reltuples, 0)::bigint AS estimate
