@@ -5,6 +5,7 @@ import { e2eBench } from './e2e.ts';
 import { exportBench } from './export.ts';
 import { adaptersBench, ingestBench, sourcesBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
+import { soakBench } from './soak.ts';
 import { tracingBench } from './tracing.ts';
 
 const sections: Record<string, (o: { durationSec: number; rounds: number; connections: number }) => Promise<void>> = {
@@ -17,6 +18,8 @@ const sections: Record<string, (o: { durationSec: number; rounds: number; connec
   attack: attackBench,
   tracing: tracingBench,
   export: exportBench,
+  // Long (7 min per backend at the defaults): only when named, `npm run bench soak`.
+  soak: soakBench,
 };
 
 const options = {
@@ -25,7 +28,7 @@ const options = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
 };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = chosen.length > 0 ? chosen : Object.keys(sections).filter((name) => !name.startsWith('ingest-'));
+const names = chosen.length > 0 ? chosen : Object.keys(sections).filter((name) => !name.startsWith('ingest-') && name !== 'soak');
 
 console.log(`# hookline benchmark — ${new Date().toISOString()}`);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`);

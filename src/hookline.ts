@@ -12,6 +12,9 @@ import { liveActions } from './engine/action-invoker.ts';
 import type { EngineDeps } from './engine/execute.ts';
 import { DestinationLimiter } from './engine/limiter.ts';
 import { formatDiagnostic } from './errors.ts';
+import { Pruner } from './lifecycle/pruner.ts';
+import { lifecycleStats } from './lifecycle/stats.ts';
+import { registerLifecycleMetrics } from './lifecycle/stats-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { configSecrets, createRedactor, minSecretLength, type Redactor } from './observability/redact.ts';
@@ -154,6 +157,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       return { lagSeconds: dispatchLagMs(backlog, clock.now()) / 1000, setAside: backlog.setAside };
     },
   );
+  registerLifecycleMetrics(metrics.registry, () => lifecycleStats(store, config.attachments, clock.now()));
 
   let recipeSet = loadRecipes(config.recipes, actions);
   for (const d of recipeSet.diagnostics) logger.error(`recipe refused: ${formatDiagnostic(d)}`);
@@ -305,6 +309,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     sources,
   );
   let purge: NodeJS.Timeout | undefined;
+  const pruner = new Pruner({ store, clock, logger, retention: () => current.retention, attachmentsDir: () => config.attachments });
 
   const reloadConfig = (next: Config, trigger = 'reload'): ConfigReload => {
     const plan = planReload(current, next);
@@ -357,12 +362,14 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       purge ??= setInterval(() => {
         store.inbox.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
       }, purgeEvery).unref();
+      pruner.start();
       await worker.start();
     },
     stop: () => {
       stopping = true;
       closing ??= (async () => {
         clearInterval(purge);
+        await pruner.stop();
         watcher.close();
         await worker.stop();
         await store.close();
@@ -409,6 +416,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         wake: () => worker.wake(),
         sources: () => sourcesJson(hl.config, receiving, rejections.rejecting()),
         config: () => hl.config,
+        attachmentsDir: () => hl.config.attachments,
       }),
     { prefix: '/admin' },
   );

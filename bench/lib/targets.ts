@@ -21,7 +21,7 @@ export const expressPeer = () => startServer([join(root, 'bench/servers/express-
 export async function hookline(
   yaml = '',
   args: string[] = [],
-  options: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string; muroKeys?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Server & { dir: string }> {
   const { dir, config } = benchConfig(yaml, options);
   return inFolder(dir, startServer([join(root, 'bin/hookline.js'), 'serve', '--config', config, ...args], { cwd: dir, ...(options.env && { env: options.env }) }));
@@ -51,7 +51,7 @@ async function inFolder(dir: string, starting: Promise<Server>): Promise<Server 
 /** A fresh folder with a hookline.yaml holding the bench secrets; `yaml` is appended to it. */
 function benchConfig(
   yaml = '',
-  { storeUrl, recipes = {}, serverKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string } = {},
+  { storeUrl, recipes = {}, serverKeys = '', muroKeys = '' }: { storeUrl?: string | undefined; recipes?: Record<string, string>; serverKeys?: string; muroKeys?: string } = {},
 ): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
   mkdirSync(join(dir, 'recipes'));
@@ -62,7 +62,7 @@ function benchConfig(
     `server: { host: 127.0.0.1, port: 0${serverKeys ? `, ${serverKeys}` : ''} }
 store: { url: ${JSON.stringify(storeUrl ?? `sqlite:${join(dir, 'hookline.db')}`)} }
 sources:
-  muro: { secrets: ["${SECRET}"] }
+  muro: { secrets: ["${SECRET}"]${muroKeys ? `, ${muroKeys}` : ''} }
   meru: { secrets: ["whsec_${SECRET}"] }
   app: { preset: standard-webhooks, secrets: ["${SW_SECRET}"] }
 recipes: ${join(dir, 'recipes')}

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { lifecycleStats, statsJson } from '../lifecycle/stats.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -20,6 +21,8 @@ export interface AdminDeps {
   sources: () => SourceJson[];
   /** The config in force: POST /admin/forget needs the sources' transcript rules and the attachments folder. */
   config?: () => Pick<Config, 'sources' | 'attachments'>;
+  /** The attachments folder, for GET /admin/stats (unset: its size is reported as 0). */
+  attachmentsDir?: () => string;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -110,6 +113,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     const ticket = id === undefined ? undefined : await store.read.ticket(id);
     return ticket ? ticketJson(ticket) : reply.code(404).send({ ok: false, code: 'HL_NOT_FOUND', error: `no ticket ${request.params.id}` });
   });
+
+  app.get('/stats', async () => statsJson(await lifecycleStats(store, deps.attachmentsDir?.() ?? '', clock.now())));
 
   app.get<{ Querystring: Query }>('/summaries', async (request) => ({
     summaries: await store.read.tableRows(summariesTable, limitOf(request.query.limit)),

@@ -10,6 +10,7 @@ import { forgetCommand } from './forget.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
+import { statsCommand } from './stats.ts';
 import { testCommand } from './test.ts';
 import { ticketsCommand } from './tickets.ts';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   backupCommand(program);
   forgetCommand(program);
   exportCommand(program);
+  statsCommand(program);
   return program;
 }
 

@@ -20,11 +20,12 @@ const reloadable: readonly string[] = [
   'env',
   'admin.token', // a new token; turning the admin API and console on or off needs a restart
   'log.level',
+  'retention', // read by the pruner at each pass
 ];
 
 /** For the startup summary and the README: the keys applied live, and what needs a restart. */
 export const reloadSummary = {
-  live: ['sources.*.secrets, tolerance, dedup_ttl, alert_after', 'the MERU attachment limits', 'connections', 'retry', 'vars', 'env', 'admin.token', 'log.level'],
+  live: ['sources.*.secrets, tolerance, dedup_ttl, alert_after', 'the MERU attachment limits', 'connections', 'retry', 'vars', 'env', 'admin.token', 'log.level', 'retention'],
   restart: [
     'server.*',
     'store.*',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sourcesSchema } from '../sources/config.ts';
+import { retentionSchema } from '../lifecycle/retention-config.ts';
 import { duration, size } from './units.ts';
 
 /**
@@ -77,6 +78,7 @@ export const configSchema = z
     sources: sourcesSchema.prefault({ muro: {}, meru: {} } as z.input<typeof sourcesSchema>),
     recipes: z.string().default('./recipes').meta({ description: 'folder of recipe files (*.yaml)' }),
     attachments: z.string().default('./data/attachments').meta({ description: 'folder where email attachments are saved' }),
+    retention: retentionSchema.prefault({}),
     data_dir: z.string().default('./data').meta({ description: 'where generated development secrets are kept' }),
     connections: z
       .object({

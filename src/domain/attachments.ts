@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -129,7 +129,12 @@ export async function storeAttachments(event: Record<string, unknown>, limits: A
 async function saveFile(dir: string, sha256: string, bytes: Buffer): Promise<void> {
   const path = attachmentPath(dir, sha256);
   const existing = await stat(path).catch(() => undefined);
-  if (existing?.size === bytes.length) return; // same content, already saved
+  if (existing?.size === bytes.length) {
+    // Same content, already saved: touched, so that the pruner (which deletes old unreferenced files) sees it in use again.
+    const now = new Date();
+    await utimes(path, now, now).catch(() => {});
+    return;
+  }
   await mkdir(join(dir, sha256.slice(0, 2)), { recursive: true });
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(temporary, 'wx', 0o640);

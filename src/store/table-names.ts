@@ -5,6 +5,8 @@ import type { Row } from './types.ts';
 const reserved = new Set([
   'seen_events', 'events', 'transcript_messages', 'runs', 'steps', 'attempts', 'waits', 'store_tables',
   'customers', 'tickets', 'ticket_messages', 'ticket_message_refs', 'ticket_participants', 'attachments', 'schema_migrations', 'erasures',
+  // Data lifecycle
+  'prune_log', 'seq_marks',
 ]);
 /** Columns every `store` table has. */
 export const systemColumns = ['row_id', 'stored_at', 'idempotency_key'] as const;

@@ -7,6 +7,7 @@
  */
 import type { DispatchStore } from './ports/dispatch.ts';
 import type { Inbox } from './ports/inbox.ts';
+import type { Lifecycle } from './ports/lifecycle.ts';
 import type { RunQueue } from './ports/queue.ts';
 import type { Operations, ReadModel } from './ports/read-model.ts';
 import type { Records } from './ports/records.ts';
@@ -17,6 +18,7 @@ import type { ExportStore } from './ports/exports.ts';
 
 export * from './ports/dispatch.ts';
 export * from './ports/inbox.ts';
+export * from './ports/lifecycle.ts';
 export * from './ports/queue.ts';
 export * from './ports/read-model.ts';
 export * from './ports/records.ts';
@@ -50,6 +52,8 @@ export interface Store {
   readonly exports: ExportStore;
   /** `hookline backup`: an online copy; only SQLite has one (PostgreSQL: pg_dump). */
   readonly backup?: BackupStore;
+  /** Data lifecycle: the pruner's batches, attachment references, stats. */
+  readonly lifecycle: Lifecycle;
   /**
    * Calls `listener` when another instance stored events or made runs due (Postgres LISTEN/NOTIFY),
    * so idle workers wake at once instead of at their next poll. SQLite, owned by one process, never

@@ -101,7 +101,7 @@ export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Pro
 }
 
 /** Advisory lock keys: (purpose, hash of the name), so that schemas sharing a database do not block each other. */
-const purposes = { migrate: 0x686c0001, dispatch: 0x686c0002, table: 0x686c0003, tickets: 0x686c0004, order: 0x686c0005 } as const;
+const purposes = { migrate: 0x686c0001, dispatch: 0x686c0002, table: 0x686c0003, tickets: 0x686c0004, order: 0x686c0005, prune: 0x686c0006 } as const;
 
 export function lockKey(purpose: keyof typeof purposes, name: string): [number, number] {
   return [purposes[purpose], fnv1a(name)];

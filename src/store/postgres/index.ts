@@ -8,6 +8,7 @@ import { postgresDispatch } from './dispatch.ts';
 import { postgresErasure } from './erasure.ts';
 import { postgresExports } from './exports.ts';
 import { postgresInbox } from './inbox.ts';
+import { postgresLifecycle } from './lifecycle.ts';
 import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
 import { postgresOperations } from './operations.ts';
@@ -112,6 +113,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     records: { conversations: postgresConversations(db), tickets: { record }, tables: { insert } },
     erasure: postgresErasure(db),
     exports: postgresExports(db),
+    lifecycle: postgresLifecycle(db),
     subscribe: (fn) => {
       listeners.add(fn);
       if (!listener && !closing) listener = listen({ ...base, application_name: 'hookline-listen' }, schema, instance, wake);

@@ -232,6 +232,21 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX erasures_recent ON erasures (requested_at);
   `,
+  `
+  -- Data lifecycle (retention): the last prune for stats; (time, last seq) marks that date
+  -- transcript messages once their events are gone; transcripts pruned in event order.
+  CREATE TABLE prune_log (
+    id          integer PRIMARY KEY CHECK (id = 1),
+    finished_at bigint  NOT NULL,
+    took_ms     bigint  NOT NULL,
+    counts      text    NOT NULL
+  );
+  CREATE TABLE seq_marks (
+    at  bigint PRIMARY KEY,
+    seq bigint NOT NULL
+  );
+  CREATE INDEX transcript_by_seq ON transcript_messages (event_seq);
+  `,
 ];
 
 /**

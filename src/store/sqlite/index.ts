@@ -10,6 +10,7 @@ import { sqliteErasure } from './erasure.ts';
 import { sqliteExports } from './exports.ts';
 import { sqliteDispatch } from './dispatch.ts';
 import { sqliteInbox } from './inbox.ts';
+import { prepareNewFile, sqliteLifecycle } from './lifecycle.ts';
 import { migrate } from './migrations.ts';
 import { sqliteOperations } from './operations.ts';
 import { sqliteQueue } from './queue.ts';
@@ -29,6 +30,7 @@ export interface SqliteOptions {
 export function openSqliteStore(file: string, options: SqliteOptions = {}): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  prepareNewFile(db); // before WAL mode writes the file's first page
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   // Short: better-sqlite3 waits synchronously, and a blocked event loop stalls every request.
@@ -60,6 +62,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     erasure: sqliteErasure(db, writer),
     exports: sqliteExports(db),
     backup: sqliteBackup(db),
+    lifecycle: sqliteLifecycle(db, writer, file),
     subscribe: () => () => {},
     ping: async () => {
       probe.run();

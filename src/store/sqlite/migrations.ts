@@ -203,6 +203,21 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX erasures_recent ON erasures (requested_at);
   `,
+  // Data lifecycle (retention): the last prune for stats; (time, last seq) marks that date
+  // transcript messages once their events are gone; transcripts pruned in event order.
+  `
+  CREATE TABLE prune_log (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    finished_at INTEGER NOT NULL,
+    took_ms     INTEGER NOT NULL,
+    counts      TEXT    NOT NULL
+  );
+  CREATE TABLE seq_marks (
+    at  INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL
+  );
+  CREATE INDEX transcript_by_seq ON transcript_messages (event_seq);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
