@@ -6,6 +6,7 @@
  * always passed in by the caller (the injected clock), never read by the store itself.
  */
 import type { DispatchStore } from './ports/dispatch.ts';
+import type { FlowStore } from './ports/flow.ts';
 import type { Inbox } from './ports/inbox.ts';
 import type { RunQueue } from './ports/queue.ts';
 import type { Operations, ReadModel } from './ports/read-model.ts';
@@ -13,6 +14,7 @@ import type { Records } from './ports/records.ts';
 import type { WaitStore } from './ports/waits.ts';
 
 export * from './ports/dispatch.ts';
+export * from './ports/flow.ts';
 export * from './ports/inbox.ts';
 export * from './ports/queue.ts';
 export * from './ports/read-model.ts';
@@ -36,6 +38,8 @@ export interface Store {
   readonly read: ReadModel;
   /** The operators': replay events, retry dead runs. */
   readonly operations: Operations;
+  /** Flow control: rate slots and circuits per connection, paused recipes. */
+  readonly flow: FlowStore;
   /** hookline's own records: transcripts, tickets, tables. */
   readonly records: Records;
   /**
