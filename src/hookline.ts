@@ -14,6 +14,8 @@ import { DestinationLimiter } from './engine/limiter.ts';
 import { formatDiagnostic } from './errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { flowMetrics } from './observability/flow-metrics.ts';
+import { flowGate } from './flow/gate.ts';
 import { configSecrets, createRedactor, minSecretLength, type Redactor } from './observability/redact.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { transcriptRules } from './recipes/transcript-rules.ts';
@@ -181,6 +183,13 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     metrics,
   });
   const limiter = new DestinationLimiter(config.worker.per_connection);
+  const flowCounters = flowMetrics(metrics.registry, store.flow);
+  const flow = flowGate({
+    store,
+    get config() {
+      return current;
+    },
+  });
   const engine: EngineDeps = {
     queue: store.queue,
     waits: store.waits,
@@ -216,6 +225,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       return { schedule: current.retry.schedule, jitter: current.retry.jitter };
     },
     redact,
+    flow: { ...flow, held: (connection, reason) => flowCounters.holds.inc({ connection, reason }) },
     wakeAt: (at, why) => worker.wakeAt(at, why),
   };
   const worker = new Worker({

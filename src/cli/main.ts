@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.ts';
 import { checkCommand } from './check.ts';
 import { deadCommand } from './dead.ts';
 import { eventsCommands } from './events.ts';
+import { flowCommands } from './flow.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   deadCommand(program);
   testCommand(program);
   ticketsCommand(program);
+  flowCommands(program);
   return program;
 }
 

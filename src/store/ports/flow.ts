@@ -71,6 +71,8 @@ export interface FlowStore {
   pause(recipe: string, now: number): Promise<boolean>;
   /** Resumes a recipe: its held runs become claimable, in their order. False when it was not paused. */
   resume(recipe: string): Promise<boolean>;
+  /** The names of the paused recipes (cheap: the dispatcher reads it on passes that start runs at once). */
+  pausedRecipes(): Promise<string[]>;
   /** The paused recipes, with the runs each holds. */
   paused(): Promise<PausedRecipe[]>;
   /** Runs waiting for flow control now, by reason (`rate:<connection>`, `circuit:<connection>`). */

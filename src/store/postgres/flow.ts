@@ -73,6 +73,7 @@ export function postgresFlow(db: Db): FlowStore {
       if (resumed) db.notify?.('runs');
       return resumed;
     },
+    pausedRecipes: async () => (await pool.query<{ recipe: string }>(`SELECT recipe FROM paused_recipes`)).rows.map((r) => r.recipe),
     paused: async () =>
       (
         await pool.query<{ recipe: string; paused_at: string; held: string }>(`

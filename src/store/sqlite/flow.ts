@@ -53,6 +53,7 @@ export function sqliteFlow(db: Database.Database, writer: Writer): FlowStore {
     SELECT p.recipe, p.paused_at,
       (SELECT count(*) FROM runs r WHERE r.recipe = p.recipe AND r.status IN ('queued', 'retrying')) AS held
     FROM paused_recipes p ORDER BY p.recipe`);
+  const pausedNames = db.prepare(`SELECT recipe FROM paused_recipes`).pluck();
   const held = db.prepare(`SELECT hold, count(*) AS n FROM runs WHERE hold IS NOT NULL AND status IN ('queued', 'retrying') GROUP BY hold`);
 
   const current = (connection: string, now: number): CircuitRecord => {
@@ -88,6 +89,7 @@ export function sqliteFlow(db: Database.Database, writer: Writer): FlowStore {
     recordCall: (connection, runId, result, policy, now) => writer.write(() => recordTx(connection, runId, result, policy, now)),
     pause: (recipe, now) => writer.write(() => pause.run(recipe, now).changes === 1),
     resume: (recipe) => writer.write(() => resume.run(recipe).changes === 1),
+    pausedRecipes: async () => pausedNames.all() as string[],
     paused: async () =>
       (paused.all() as Array<{ recipe: string; paused_at: number; held: number }>).map((r) => ({ recipe: r.recipe, pausedAt: Number(r.paused_at), held: Number(r.held) })),
     held: async () => Object.fromEntries((held.all() as Array<{ hold: string; n: number }>).map((r) => [r.hold, Number(r.n)])),

@@ -1,0 +1,103 @@
+import { isConfigured, type ConnectionName } from '../actions/types.ts';
+import type { Config } from '../config/schema.ts';
+import { NonRetryableError, RetryableError } from '../errors.ts';
+import type { CallResult, CircuitRecord, FlowStore, RunQueue } from '../store/types.ts';
+
+/**
+ * Flow control before and after a step calls its connection (issue 14): the connection's rate (a slot
+ * reserved in the store, shared by every instance) and its circuit. A step that may not call now is
+ * held: its run goes back to the queue, due when it may, without spending an attempt.
+ */
+export interface FlowGate {
+  /** Whether the step of `run` may call `connection` now, or when to come back (and why). */
+  before(connection: string, run: { id: string; hold?: string | null | undefined; availableAt: number }, now: number): Promise<Admission>;
+  /** Counts the call's result; after a failure that leaves the circuit open, when it may be tried again. */
+  after(connection: string, runId: string, error: unknown | undefined, now: number): Promise<{ open: false } | { open: true; until: number }>;
+  /** The run goes back to the queue, held (the engine's write). */
+  hold: RunQueue['hold'];
+  /** A step was held (counted by the metrics). */
+  held?(connection: string, reason: 'rate' | 'circuit'): void;
+}
+
+export type Admission = { go: true } | { go: false; reason: string; until: number };
+
+export interface FlowGateDeps {
+  store: { flow: FlowStore; queue: Pick<RunQueue, 'hold'> };
+  /** The config in force (a reload may change rates and circuits). */
+  readonly config: Config;
+  /** Waits `ms` (a slot a few milliseconds away is waited for rather than queued for). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Kept in hand between rate slots: a held step claimed up to this late still keeps the limit. */
+export const rateMarginMs = 100;
+/** A slot closer than this is waited for in place. */
+const waitInPlaceMs = 50;
+/** How long an instance trusts what it last read of a circuit before reading it again. */
+const circuitFreshMs = 1000;
+
+/**
+ * Which results count against the circuit: network errors, timeouts and 5xx fail; a 429 is the
+ * destination's own rate limit (it is up) and counts neither way; other answers (2xx, 4xx) show the
+ * destination up.
+ */
+export function callResult(error: unknown): CallResult | undefined {
+  if (error === undefined) return 'ok';
+  if (error instanceof NonRetryableError) return 'ok';
+  if (error instanceof RetryableError && error.status === 429) return undefined;
+  return 'failure';
+}
+
+export function flowGate(deps: FlowGateDeps): FlowGate {
+  const { flow } = deps.store;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  /** What this instance last read of each circuit, and when. */
+  const known = new Map<string, { circuit: CircuitRecord; readAt: number }>();
+  const policies = (connection: string) => {
+    const c = (deps.config.connections as Record<string, { rate?: { count: number; periodMs: number }; circuit?: { after: number; coolDownMs: number } }>)[connection];
+    // A connection not configured is not called (the step is skipped): nothing to limit.
+    if (!c || !isConfigured(deps.config, connection as ConnectionName)) return {};
+    return { rate: c.rate, circuit: c.circuit };
+  };
+  const circuitOf = async (connection: string, now: number) => {
+    const k = known.get(connection);
+    if (k && now - k.readAt < circuitFreshMs) return k.circuit;
+    const circuit = await flow.circuit(connection);
+    known.set(connection, { circuit, readAt: now });
+    return circuit;
+  };
+  // The probe's turn lasts as long as its call may: the request timeout, and some.
+  const probeMs = () => deps.config.retry.timeout + 5000;
+
+  return {
+    hold: (lease, hold) => deps.store.queue.hold(lease, hold),
+    async before(connection, run, now) {
+      const { rate, circuit } = policies(connection);
+      if (circuit && (await circuitOf(connection, now)).state === 'open') {
+        const gate = await flow.enterCircuit(connection, run.id, now, probeMs());
+        if (!gate.go) return { go: false, reason: `circuit:${connection}`, until: gate.until };
+      }
+      if (rate) {
+        const reason = `rate:${connection}`;
+        // Its slot was reserved when it was held: due now, and not so late that the limit could break.
+        if (run.hold === reason && run.availableAt <= now && now - run.availableAt <= rateMarginMs) return { go: true };
+        const slot = await flow.reserveRate(connection, { ...rate, marginMs: rateMarginMs }, now);
+        if (slot - now > waitInPlaceMs) return { go: false, reason, until: slot };
+        if (slot > now) await sleep(slot - now);
+      }
+      return { go: true };
+    },
+    async after(connection, runId, error, now) {
+      const { circuit: policy } = policies(connection);
+      const result = callResult(error);
+      if (!policy || result === undefined) return { open: false };
+      const k = known.get(connection);
+      // A success of a connection known healthy writes nothing.
+      if (result === 'ok' && k && k.circuit.state === 'closed' && k.circuit.failures === 0 && now - k.readAt < circuitFreshMs) return { open: false };
+      const circuit = await flow.recordCall(connection, runId, result, policy, now);
+      known.set(connection, { circuit, readAt: now });
+      return result === 'failure' && circuit.state === 'open' ? { open: true, until: circuit.reopenAt ?? now } : { open: false };
+    },
+  };
+}
+
