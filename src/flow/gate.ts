@@ -29,8 +29,13 @@ export interface FlowGateDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Kept in hand between rate slots: a held step claimed up to this late still keeps the limit. */
+/**
+ * Kept in hand between rate slots: a held step claimed up to `rateLatenessMs` late still keeps the
+ * limit, with the rest for the way from the check to the destination. A step claimed later reserves
+ * a new slot (the old one is lost, never doubled).
+ */
 export const rateMarginMs = 100;
+export const rateLatenessMs = 50;
 /** A slot closer than this is waited for in place. */
 const waitInPlaceMs = 50;
 /** How long an instance trusts what it last read of a circuit before reading it again. */
@@ -80,7 +85,7 @@ export function flowGate(deps: FlowGateDeps): FlowGate {
       if (rate) {
         const reason = `rate:${connection}`;
         // Its slot was reserved when it was held: due now, and not so late that the limit could break.
-        if (run.hold === reason && run.availableAt <= now && now - run.availableAt <= rateMarginMs) return { go: true };
+        if (run.hold === reason && run.availableAt <= now && now - run.availableAt <= rateLatenessMs) return { go: true };
         const slot = await flow.reserveRate(connection, { ...rate, marginMs: rateMarginMs }, now);
         if (slot - now > waitInPlaceMs) return { go: false, reason, until: slot };
         if (slot > now) await sleep(slot - now);
