@@ -186,6 +186,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
   const flowCounters = flowMetrics(metrics.registry, store.flow);
   const flow = flowGate({
     store,
+    clock,
     get config() {
       return current;
     },

@@ -2,6 +2,7 @@ import { isConfigured, type ConnectionName } from '../actions/types.ts';
 import type { Config } from '../config/schema.ts';
 import { NonRetryableError, RetryableError } from '../errors.ts';
 import type { CallResult, CircuitRecord, FlowStore, RunQueue } from '../store/types.ts';
+import type { Clock } from '../util/clock.ts';
 
 /**
  * Flow control before and after a step calls its connection (issue 14): the connection's rate (a slot
@@ -25,6 +26,7 @@ export interface FlowGateDeps {
   store: { flow: FlowStore; queue: Pick<RunQueue, 'hold'> };
   /** The config in force (a reload may change rates and circuits). */
   readonly config: Config;
+  clock: Clock;
   /** Waits `ms` (a slot a few milliseconds away is waited for rather than queued for). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -38,6 +40,18 @@ export const rateMarginMs = 100;
 export const rateLatenessMs = 50;
 /** A slot closer than this is waited for in place. */
 const waitInPlaceMs = 50;
+/**
+ * The SDK each connection's actions load on first use. A rate slot is reserved just before the call,
+ * so the first call of a process must not spend its slot loading the SDK and fetch (a few hundred
+ * milliseconds under load): they are loaded before the first reservation.
+ */
+const sdkOf: Record<string, () => Promise<unknown>> = {
+  slack: () => import('@slack/webhook'),
+  hubspot: () => import('@hubspot/api-client'),
+  openai: () => import('openai'),
+  pagerduty: () => import('@pagerduty/pdjs'),
+};
+
 /** How long an instance trusts what it last read of a circuit before reading it again. */
 const circuitFreshMs = 1000;
 
@@ -58,6 +72,14 @@ export function flowGate(deps: FlowGateDeps): FlowGate {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   /** What this instance last read of each circuit, and when. */
   const known = new Map<string, { circuit: CircuitRecord; readAt: number }>();
+  const loaded = new Map<string, Promise<unknown>>();
+  const warm = (connection: string) => {
+    let loading = loaded.get(connection);
+    // fetch too (the SDKs call it): its first use in a process loads undici, tens of milliseconds.
+    const fetchReady = () => fetch('data:,').then((r) => r.arrayBuffer());
+    if (!loading) loaded.set(connection, (loading = Promise.all([sdkOf[connection]?.(), fetchReady()]).catch(() => undefined)));
+    return loading;
+  };
   const policies = (connection: string) => {
     const c = (deps.config.connections as Record<string, { rate?: { count: number; periodMs: number }; circuit?: { after: number; coolDownMs: number } }>)[connection];
     // A connection not configured is not called (the step is skipped): nothing to limit.
@@ -86,6 +108,8 @@ export function flowGate(deps: FlowGateDeps): FlowGate {
         const reason = `rate:${connection}`;
         // Its slot was reserved when it was held: due now, and not so late that the limit could break.
         if (run.hold === reason && run.availableAt <= now && now - run.availableAt <= rateLatenessMs) return { go: true };
+        await warm(connection);
+        now = deps.clock.now();
         const slot = await flow.reserveRate(connection, { ...rate, marginMs: rateMarginMs }, now);
         if (slot - now > waitInPlaceMs) return { go: false, reason, until: slot };
         if (slot > now) await sleep(slot - now);

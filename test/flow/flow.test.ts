@@ -10,19 +10,9 @@ import { tempDir, testConfig } from '../helpers/env.ts';
 import { postMuro, writeRecipe } from '../helpers/recipes.ts';
 import { send } from '../helpers/server.ts';
 import { startSlackEmulator, type SlackEmulator } from '../emulators/slack.ts';
+import { busiestWindow } from './windows.ts';
 
 const TOKEN = 'flow-admin-token-0123456789';
-
-/** The most requests that arrived within any window of `windowMs` (times in ms, any order). */
-export function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; j < sorted.length; j++) {
-    while (sorted[j]! - sorted[i]! >= windowMs) i++;
-    most = Math.max(most, j - i + 1);
-  }
-  return most;
-}
 
 const slackRecipe = `on: muro/message.created\nsteps:\n  - id: post\n    slack: { text: "n={{ data.n }}" }\n`;
 
