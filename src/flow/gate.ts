@@ -121,8 +121,8 @@ export function flowGate(deps: FlowGateDeps): FlowGate {
       const result = callResult(error);
       if (!policy || result === undefined) return { open: false };
       const k = known.get(connection);
-      // A success of a connection known healthy writes nothing.
-      if (result === 'ok' && k && k.circuit.state === 'closed' && k.circuit.failures === 0 && now - k.readAt < circuitFreshMs) return { open: false };
+      // A success of a connection known healthy (as read before the call, at most a second old then) writes nothing.
+      if (result === 'ok' && k && k.circuit.state === 'closed' && k.circuit.failures === 0) return { open: false };
       const circuit = await flow.recordCall(connection, runId, result, policy, now);
       known.set(connection, { circuit, readAt: now });
       return result === 'failure' && circuit.state === 'open' ? { open: true, until: circuit.reopenAt ?? now } : { open: false };
