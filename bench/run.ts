@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { attackBench } from './attack.ts';
 import { e2eBench } from './e2e.ts';
 import { exportBench } from './export.ts';
+import { flowBench } from './flow.ts';
 import { adaptersBench, ingestBench, sourcesBench } from './ingest.ts';
 import { scaleBench } from './scale.ts';
 import { soakBench } from './soak.ts';
@@ -14,6 +15,7 @@ const sections: Record<string, (o: { durationSec: number; rounds: number; connec
   'ingest-sources': sourcesBench,
   'ingest-adapters': adaptersBench,
   e2e: e2eBench,
+  flow: flowBench,
   scale: scaleBench,
   attack: attackBench,
   tracing: tracingBench,

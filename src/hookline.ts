@@ -17,6 +17,8 @@ import { lifecycleStats } from './lifecycle/stats.ts';
 import { registerLifecycleMetrics } from './lifecycle/stats-metrics.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { flowMetrics } from './observability/flow-metrics.ts';
+import { flowGate } from './flow/gate.ts';
 import { configSecrets, createRedactor, minSecretLength, type Redactor } from './observability/redact.ts';
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { transcriptRules } from './recipes/transcript-rules.ts';
@@ -185,6 +187,14 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     metrics,
   });
   const limiter = new DestinationLimiter(config.worker.per_connection);
+  const flowCounters = flowMetrics(metrics.registry, store.flow);
+  const flow = flowGate({
+    store,
+    clock,
+    get config() {
+      return current;
+    },
+  });
   const engine: EngineDeps = {
     queue: store.queue,
     waits: store.waits,
@@ -220,6 +230,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       return { schedule: current.retry.schedule, jitter: current.retry.jitter };
     },
     redact,
+    flow: { ...flow, held: (connection, reason) => flowCounters.holds.inc({ connection, reason }) },
     wakeAt: (at, why) => worker.wakeAt(at, why),
   };
   const worker = new Worker({

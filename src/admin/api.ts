@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { lifecycleStats, statsJson } from '../lifecycle/stats.ts';
+import { flowRoutes } from '../flow/admin.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -96,7 +97,12 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     return { ok: true, retried };
   });
 
-  app.get('/recipes', async () => recipesJson(deps.recipes()));
+  app.get('/recipes', async () => {
+    const json = recipesJson(deps.recipes());
+    const paused = new Map((await store.flow.paused()).map((p) => [p.recipe, p.held]));
+    return { ...json, recipes: json.recipes.map((r) => ({ ...r, paused: paused.has(r.name), held_runs: paused.get(r.name) ?? 0 })) };
+  });
+  flowRoutes(app, deps);
 
   app.get<{ Querystring: Query }>('/tickets', async (request, reply) => {
     const q = request.query;

@@ -60,6 +60,8 @@ export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
     next_attempt_at: r.status === 'retrying' || r.status === 'queued' ? iso(r.availableAt) : null,
+    /** Flow control holds it (rate:<connection>, circuit:<connection>): it waits without spending an attempt. */
+    hold: (r.status === 'retrying' || r.status === 'queued') && r.hold ? r.hold : null,
     ...('steps' in r ? stepsJson(r) : {}),
   };
 }

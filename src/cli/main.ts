@@ -7,6 +7,7 @@ import { deadCommand } from './dead.ts';
 import { eventsCommands } from './events.ts';
 import { exportCommand } from './export.ts';
 import { forgetCommand } from './forget.ts';
+import { flowCommands } from './flow.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   forgetCommand(program);
   exportCommand(program);
   statsCommand(program);
+  flowCommands(program);
   return program;
 }
 

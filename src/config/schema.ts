@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sourcesSchema } from '../sources/config.ts';
 import { retentionSchema } from '../lifecycle/retention-config.ts';
+import { flowKeys } from './flow.ts';
 import { duration, size } from './units.ts';
 
 /**
@@ -33,7 +34,8 @@ const integer = (min: number, max: number) =>
   z.union([z.number(), z.string().regex(/^\d+$/, { message: 'expected a whole number' }).transform(Number)]).pipe(z.number().int().min(min).max(max));
 const port = integer(0, 65535);
 
-const connection = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
+/** A connection's own keys, plus rate and circuit (flow control; Slack's webhooks take about 1/s). */
+const connection = <T extends z.ZodRawShape>(shape: T, defaultRate = 'off') => z.object({ ...shape, ...flowKeys(defaultRate) }).strict();
 
 export const configSchema = z
   .object({
@@ -82,7 +84,7 @@ export const configSchema = z
     data_dir: z.string().default('./data').meta({ description: 'where generated development secrets are kept' }),
     connections: z
       .object({
-        slack: connection({ webhook_url: optionalText }).prefault({}),
+        slack: connection({ webhook_url: optionalText }, '1/s').prefault({}),
         hubspot: connection({ access_token: optionalText, base_url: z.string().default('https://api.hubapi.com') }).prefault({}),
         pagerduty: connection({
           routing_key: optionalText,

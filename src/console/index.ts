@@ -9,6 +9,7 @@ import { Layout, type PageContext } from './layout.ts';
 import { ErrorPage, SignIn } from './pages/signin.ts';
 import { eventRoutes } from './routes/events.ts';
 import { infoRoutes } from './routes/info.ts';
+import { flowRoutes } from './routes/flow.ts';
 import { sendRoutes } from './routes/send.ts';
 import { Sampler } from './sampler.ts';
 
@@ -162,4 +163,5 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
   await infoRoutes(app, kit);
   await eventRoutes(app, kit);
   await sendRoutes(app, kit);
+  await flowRoutes(app, kit);
 }

@@ -73,6 +73,10 @@ const notices = new Map<string, { text: (q: Query) => string; kind: 'ok' | 'erro
   ['retried_all', { text: (q) => `${intOf(q.n) ?? 0} dead run${intOf(q.n) === 1 ? '' : 's'} queued again; finished steps will not run again.`, kind: 'ok' }],
   ['replayed', { text: () => 'Replaying: the event goes through the recipes again.', kind: 'ok' }],
   ['signed_out', { text: () => 'Signed out.', kind: 'ok' }],
+  ['recipe_paused', { text: (q) => `${str(q.recipe, 200) ?? 'The recipe'} is paused: its new runs are created and held until you resume it.`, kind: 'ok' }],
+  ['recipe_resumed', { text: (q) => `${str(q.recipe, 200) ?? 'The recipe'} is resumed: the runs it held run now, in their order.`, kind: 'ok' }],
+  ['recipe_unchanged', { text: (q) => `${str(q.recipe, 200) ?? 'The recipe'} was already so; nothing changed.`, kind: 'ok' }],
+  ['recipe_not_found', { text: () => 'No recipe of that name is loaded.', kind: 'error' }],
 ]);
 
 /** Notices arrive in a redirect's query as a code (never as text to show), mapped to their message here. */

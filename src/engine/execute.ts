@@ -4,6 +4,7 @@ import { runDeadNotice } from '../domain/run-dead.ts';
 import { LeaseLostError, NonRetryableError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { traceStep } from '../observability/tracing.ts';
+import type { FlowGate } from '../flow/gate.ts';
 import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
@@ -43,12 +44,17 @@ export interface EngineDeps {
   readonly retry: RetryPolicy;
   /** Applied to run errors and attempt records before they are stored: they are shown to operators. */
   redact: Redactor;
+  /** Flow control of the connections (rate, circuit); none in `hookline test`. */
+  flow?: FlowGate | undefined;
   /** Told when a run will want attention again: its wait's deadline, or its retry (the worker's timer). */
   wakeAt?(at: number, why: 'deadline' | 'retry'): void;
 }
 
-/** How an execution ended: the run's new state, or `released` when shutdown came first. */
-export type ExecutionResult = 'done' | 'dead' | 'waiting' | 'retrying' | 'released';
+/**
+ * How an execution ended: the run's new state, `released` when shutdown came first, or `held` when
+ * flow control (a connection's rate or open circuit) put it back without spending an attempt.
+ */
+export type ExecutionResult = 'done' | 'dead' | 'waiting' | 'retrying' | 'released' | 'held';
 
 /** A step failure that ends the run at once, with a message naming recipe, step and cause. */
 class StepFailure extends NonRetryableError {}
@@ -61,6 +67,8 @@ interface Execution {
   /** The trigger event as expressions see it, parsed once for the whole execution. */
   view: Record<string, unknown>;
   deps: EngineDeps;
+  /** The rate slot the run was held for (claimed with it) has been used by a call. */
+  slotUsed?: boolean;
 }
 
 /** One step of an execution. */
@@ -228,6 +236,13 @@ async function runAction(exec: Execution, current: StepRun, step: ActionStep): P
   }
   const checked = checkRenderedArgs(step, args);
   if (!checked.ok) throw new StepFailure(`recipe ${recipe.name}, ${checked.message}`);
+  const connection = step.action.connection;
+  const flow = connection ? deps.flow : undefined;
+  if (flow && connection) {
+    const admission = await flow.before(connection, { id: run.id, hold: exec.slotUsed ? null : run.hold, availableAt: run.availableAt }, clock.now());
+    exec.slotUsed = true;
+    if (!admission.go) return hold(exec, connection, admission.reason, admission.until);
+  }
 
   const outcome = await deps.actions.invoke({
     runId: run.id,
@@ -252,6 +267,14 @@ async function runAction(exec: Execution, current: StepRun, step: ActionStep): P
     case 'error': {
       const { error, durationMs } = outcome;
       const message = deps.redact.text(`recipe ${recipe.name}, step ${step.id}: ${(error as Error).message}`);
+      const circuit = flow && connection ? await flow.after(connection, run.id, error, clock.now()) : { open: false as const };
+      if (circuit.open) {
+        // The connection is down: the run waits for the circuit's probe, this attempt kept but not spent.
+        const record: AttemptRecord = deps.redact.value({ ...base, durationMs, outcome: 'retry', statusCode: statusOf(error), error: (error as Error).message, request: outcome.request, response: outcome.response });
+        metrics.action(step.action.name, 'retry', durationMs / 1000);
+        deps.logger.info({ run: run.id, recipe: recipe.name, step: step.id, connection, until: circuit.until }, `step failed and ${connection}'s circuit is open; it waits: ${message}`);
+        return hold(exec, connection!, `circuit:${connection}`, circuit.until, record);
+      }
       const decision = decideRetry(error, attempt, deps.retry);
       const record: AttemptRecord = deps.redact.value({
         ...base,
@@ -278,6 +301,7 @@ async function runAction(exec: Execution, current: StepRun, step: ActionStep): P
     }
     case 'ok': {
       const { output, durationMs } = outcome;
+      if (flow && connection) await flow.after(connection, run.id, undefined, clock.now());
       metrics.action(step.action.name, 'ok', durationMs / 1000);
       const record: AttemptRecord = deps.redact.value({ ...base, durationMs, outcome: 'ok', request: outcome.request, response: outcome.response });
       if (!current.last) {
@@ -290,4 +314,14 @@ async function runAction(exec: Execution, current: StepRun, step: ActionStep): P
       return 'done';
     }
   }
+}
+
+/** Flow control holds the run: back to the queue, due at `until`, no attempt spent (the worker's timer wakes it). */
+async function hold({ run, lease, deps }: Execution, connection: string, reason: string, until: number, attempt?: AttemptRecord): Promise<ExecutionResult> {
+  const now = deps.clock.now();
+  await deps.flow!.hold(lease, { reason, availableAt: until, attempt, now });
+  deps.flow!.held?.(connection, reason.startsWith('rate:') ? 'rate' : 'circuit');
+  deps.wakeAt?.(until, 'retry');
+  deps.logger.debug({ run: run.id, reason, until }, 'step held by flow control');
+  return 'held';
 }

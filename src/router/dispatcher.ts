@@ -100,6 +100,8 @@ export class Dispatcher {
     const done: Dispatched[] = [];
     const planned: Array<{ event: EventRecord; plan: DispatchPlan; view: Record<string, unknown> }> = [];
     let slots = offer?.slots ?? 0;
+    // A paused recipe's runs are created but not started (pause and resume take the dispatch lock).
+    const paused = slots > 0 ? new Set(await store.flow.pausedRecipes()) : undefined;
     // The waits of a source are read once per batch: a wait two events of the batch both answer
     // is resolved by the first; the commit's conditional update makes the second a no-op.
     const waiting = new Map<string, Promise<WaitRecord[]>>();
@@ -114,7 +116,7 @@ export class Dispatcher {
         });
         const { plan, view } = traced.planned;
         for (const run of plan.runs) {
-          if (slots === 0 || !offer || run.status !== 'queued' || (run.lane !== undefined && offer.skipLanes.includes(run.lane))) continue;
+          if (slots === 0 || !offer || run.status !== 'queued' || (run.lane !== undefined && offer.skipLanes.includes(run.lane)) || paused?.has(run.recipe)) continue;
           run.lease = { owner: offer.owner, until: plan.now + offer.leaseMs };
           slots--;
         }

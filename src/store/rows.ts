@@ -70,6 +70,7 @@ export interface RunRow {
   created_at: number;
   updated_at: number;
   error: string | null;
+  hold?: string | null;
 }
 
 export interface StepRow {
@@ -109,6 +110,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   error: r.error,
+  hold: r.hold ?? null,
 });
 
 export const toStep = (r: StepRow): StepRecord => ({

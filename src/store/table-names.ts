@@ -7,6 +7,8 @@ const reserved = new Set([
   'customers', 'tickets', 'ticket_messages', 'ticket_message_refs', 'ticket_participants', 'attachments', 'schema_migrations', 'erasures',
   // Data lifecycle
   'prune_log', 'seq_marks',
+  // Flow control
+  'flow_rates', 'flow_circuits', 'paused_recipes',
 ]);
 /** Columns every `store` table has. */
 export const systemColumns = ['row_id', 'stored_at', 'idempotency_key'] as const;

@@ -6,6 +6,7 @@
  * always passed in by the caller (the injected clock), never read by the store itself.
  */
 import type { DispatchStore } from './ports/dispatch.ts';
+import type { FlowStore } from './ports/flow.ts';
 import type { Inbox } from './ports/inbox.ts';
 import type { Lifecycle } from './ports/lifecycle.ts';
 import type { RunQueue } from './ports/queue.ts';
@@ -17,6 +18,7 @@ import type { ErasureStore } from './ports/erasure.ts';
 import type { ExportStore } from './ports/exports.ts';
 
 export * from './ports/dispatch.ts';
+export * from './ports/flow.ts';
 export * from './ports/inbox.ts';
 export * from './ports/lifecycle.ts';
 export * from './ports/queue.ts';
@@ -44,6 +46,8 @@ export interface Store {
   readonly read: ReadModel;
   /** The operators': replay events, retry dead runs. */
   readonly operations: Operations;
+  /** Flow control: rate slots and circuits per connection, paused recipes. */
+  readonly flow: FlowStore;
   /** hookline's own records: transcripts, tickets, tables. */
   readonly records: Records;
   /** `hookline forget` / POST /admin/forget: erase one person's data, with an audit entry. */

@@ -6,6 +6,7 @@ import { LeaseLostError } from '../errors.ts';
 import type { Dispatcher } from '../router/dispatcher.ts';
 import type { ClaimedRun, Store, Wake } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
+import { DueTimes } from './due-times.ts';
 import { instanceId, isDeadLocalOwner } from './instance.ts';
 
 export interface WorkerOptions {
@@ -53,7 +54,7 @@ export class Worker {
   private runsDue = true;
   /** The earliest known deadline of a waiting wait, and retry time of a run: when to look again. */
   private deadlineAt: number | undefined;
-  private retryAt: number | undefined;
+  private readonly retries = new DueTimes();
   private dispatching: Promise<void> | undefined;
   private claiming: Promise<void> | undefined;
   private expiring: Promise<void> | undefined;
@@ -96,7 +97,7 @@ export class Worker {
   /** A run of this worker will want attention at `at`: a wait's deadline, or a retry. */
   wakeAt(at: number, why: 'deadline' | 'retry'): void {
     if (why === 'deadline') this.deadlineAt = Math.min(this.deadlineAt ?? Infinity, at);
-    else this.retryAt = Math.min(this.retryAt ?? Infinity, at);
+    else this.retries.add(at);
     this.schedule();
   }
 
@@ -194,8 +195,7 @@ export class Worker {
         this.schedule();
       });
     }
-    if (this.retryAt !== undefined && this.retryAt <= now) {
-      this.retryAt = undefined;
+    if (this.retries.takeDue(now)) {
       this.runsDue = true;
       this.schedule();
     }
@@ -296,7 +296,7 @@ export class Worker {
 
   /** One timer for the earliest known deadline or retry. */
   private armTimer(): void {
-    const at = Math.min(this.deadlineAt ?? Infinity, this.retryAt ?? Infinity);
+    const at = Math.min(this.deadlineAt ?? Infinity, this.retries.peek() ?? Infinity);
     if (at === Infinity || (this.timer && this.timer.at <= at)) return;
     if (this.timer) clearTimeout(this.timer.handle);
     const handle = setTimeout(() => {

@@ -1,13 +1,16 @@
 import type { recipesJson } from '../../admin/operations.ts';
 import { runStatuses } from '../../admin/operations.ts';
 import type { RunRecord } from '../../store/types.ts';
-import { Badge, consoleUrl, eventUrl, html, Time, type VNode } from '../html.ts';
+import { Badge, consoleUrl, eventUrl, html, Notice, Time, type VNode } from '../html.ts';
+import { FlowSummary, Held, PauseButton, type FlowView } from './flow.ts';
 
 type RecipesJson = ReturnType<typeof recipesJson>;
 export const recentRuns = 500;
 
-export function Recipes({ data, counts }: { data: RecipesJson; counts: Map<string, Record<string, number>> }): VNode {
+export function Recipes({ data, counts, flow, notice, noticeKind }: { data: RecipesJson; counts: Map<string, Record<string, number>>; flow: FlowView; notice?: string | undefined; noticeKind?: 'ok' | 'error' }): VNode {
   return html`<div>
+    <${Notice} text=${notice} kind=${noticeKind} />
+    <${FlowSummary} flow=${flow} />
     ${data.errors.length > 0
       ? html`<section class="problems" role="alert">
           <h2>Refused files (${data.errors.length} problem${data.errors.length === 1 ? '' : 's'})</h2>
@@ -16,9 +19,9 @@ export function Recipes({ data, counts }: { data: RecipesJson; counts: Map<strin
         </section>`
       : html`<p class="muted">Every recipe file validated.</p>`}
     <table class="recipes">
-      <thead><tr><th>recipe</th><th>on</th><th>steps</th><th class="num">tests</th><th>runs (latest ${recentRuns})</th></tr></thead>
+      <thead><tr><th>recipe</th><th>on</th><th>steps</th><th class="num">tests</th><th>runs (latest ${recentRuns})</th><th>flow</th></tr></thead>
       <tbody>
-        ${data.recipes.length === 0 ? html`<tr><td colspan="5" class="muted">No recipe loaded.</td></tr>` : null}
+        ${data.recipes.length === 0 ? html`<tr><td colspan="6" class="muted">No recipe loaded.</td></tr>` : null}
         ${data.recipes.map((r) => {
           const c = counts.get(r.name) ?? {};
           return html`<tr data-recipe=${r.name}>
@@ -32,6 +35,7 @@ export function Recipes({ data, counts }: { data: RecipesJson; counts: Map<strin
             <td>${r.steps.map((s) => html`<span class="step">${s.id} <code>${s.action}</code></span> `)}</td>
             <td class="num">${r.tests}</td>
             <td>${Object.keys(c).length === 0 ? html`<span class="muted">none</span>` : Object.entries(c).map(([status, n]) => html`<a href=${consoleUrl(`/recipes/${encodeURIComponent(r.name)}`, { status })}><${Badge} status=${status} /> ${n}</a> `)}</td>
+            <td><${PauseButton} recipe=${r.name} flow=${flow} /></td>
           </tr>`;
         })}
       </tbody>
@@ -71,7 +75,7 @@ export function RecipeRuns({ name, recipe, status, rows, now }: { name: string; 
           ({ run, event }) => html`<tr>
             <td><${Time} ms=${run.updatedAt} now=${now} /></td>
             <td><code>${run.id}</code></td>
-            <td><${Badge} status=${run.status} /></td>
+            <td><${Badge} status=${run.status} /><${Held} run=${run} /></td>
             <td>${event ? html`<a href=${`${eventUrl(event.id, event.seq)}#run-${run.id}`}>${event.id}</a>` : `seq ${run.eventSeq}`}</td>
             <td class="error">${run.error ?? ''}</td>
           </tr>`,

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recipesJson, runStatusFilter, runStatuses, summariesTable, ticketId } from '../../admin/operations.ts';
 import { html } from '../html.ts';
-import { str, type Kit, type Query } from '../kit.ts';
+import { noticeOf, str, type Kit, type Query } from '../kit.ts';
+import { flowView } from './flow.ts';
 import { Overview, type OverviewData } from '../pages/overview.ts';
 import { RecipeRuns, Recipes, recentRuns } from '../pages/recipes.ts';
 import { Summaries, Ticket, Tickets } from '../pages/tickets.ts';
@@ -52,7 +53,8 @@ export async function infoRoutes(app: FastifyInstance, kit: Kit): Promise<void> 
       for (const run of await store.read.runs({ recipe: r.name, limit: recentRuns })) c[run.status] = (c[run.status] ?? 0) + 1;
       counts.set(r.name, c);
     }
-    return kit.page(reply, request, 'Recipes', 'recipes', html`<${Recipes} data=${data} counts=${counts} />`);
+    const flow = await flowView(store, kit.csrf(request), clock.now());
+    return kit.page(reply, request, 'Recipes', 'recipes', html`<${Recipes} data=${data} counts=${counts} flow=${flow} ...${noticeOf(request.query as Query)} />`);
   });
 
   app.get('/recipes/:name', async (request: FastifyRequest<{ Params: { name: string }; Querystring: Query }>, reply) => {

@@ -31,6 +31,12 @@ export interface RunRecord {
   createdAt: number;
   updatedAt: number;
   error: string | null;
+  /**
+   * Why a queued or retrying run waits besides its time (flow control): `rate:<connection>` (its
+   * slot of the connection's rate is at availableAt), `circuit:<connection>` (the connection's
+   * circuit is open). Null otherwise; cleared by the run's next write.
+   */
+  hold?: string | null;
 }
 
 export type StepStatus = 'done' | 'skipped' | 'waiting';
@@ -102,6 +108,15 @@ export interface Release {
   availableAt: number;
   now: number;
 }
+/** The run waits for flow control without spending an attempt (see RunQueue.hold). */
+export interface Hold {
+  /** `rate:<connection>` or `circuit:<connection>`. */
+  reason: string;
+  availableAt: number;
+  now: number;
+  /** The failed attempt that opened the circuit or the failed probe, recorded without counting against the retries. */
+  attempt?: AttemptRecord | undefined;
+}
 export interface Finish {
   status: 'done' | 'dead';
   error?: string | undefined;
@@ -131,6 +146,8 @@ export interface RunQueue {
   retryLater(lease: Lease, retry: RetryLater): Promise<void>;
   /** Gives the run back untouched, due at `availableAt` (throttling, shutdown). */
   release(lease: Lease, release: Release): Promise<void>;
+  /** Gives the run back due at `availableAt`, held by flow control (`reason`); its attempt count stays. */
+  hold(lease: Lease, hold: Hold): Promise<void>;
   /** The run ends: done, or dead with the error (and the failed attempt, if one). */
   finish(lease: Lease, finish: Finish): Promise<void>;
   /** When the next queued or retrying run becomes due (the earliest availableAt), to sleep until then. */

@@ -12,6 +12,7 @@ import { postgresLifecycle } from './lifecycle.ts';
 import { listen, type Listener } from './listen.ts';
 import { migrate } from './migrations.ts';
 import { postgresOperations } from './operations.ts';
+import { postgresFlow } from './flow.ts';
 import { postgresQueue } from './queue.ts';
 import { postgresReadModel } from './read-model.ts';
 import { postgresTables } from './tables.ts';
@@ -106,6 +107,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
         }),
     },
     dispatch: postgresDispatch(db, lockPool),
+    flow: postgresFlow(db),
     queue: postgresQueue(db, { maxInFlight: Math.min(2, poolSize) }),
     waits: postgresWaits(db),
     read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },

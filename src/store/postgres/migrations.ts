@@ -247,6 +247,30 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX transcript_by_seq ON transcript_messages (event_seq);
   `,
+  // Flow control (issue 14): why a queued run waits (hold: rate:<connection> or circuit:<connection>),
+  // the rate slots and the circuit of each connection, and the paused recipes.
+  `
+  ALTER TABLE runs ADD COLUMN hold text;
+  CREATE INDEX runs_held ON runs (hold) WHERE hold IS NOT NULL;
+  CREATE TABLE flow_rates (
+    connection text     PRIMARY KEY,
+    slots      bigint[] NOT NULL
+  );
+  CREATE TABLE flow_circuits (
+    connection  text    PRIMARY KEY,
+    state       text    NOT NULL,
+    failures    integer NOT NULL,
+    opened_at   bigint,
+    reopen_at   bigint,
+    probe_run   text,
+    probe_until bigint,
+    updated_at  bigint  NOT NULL
+  );
+  CREATE TABLE paused_recipes (
+    recipe    text   PRIMARY KEY,
+    paused_at bigint NOT NULL
+  );
+  `,
 ];
 
 /**

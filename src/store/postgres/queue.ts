@@ -4,7 +4,7 @@ import { channel, clean, sqlState, type Db } from './db.ts';
 import { orderLock } from './inbox.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 
-export const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error';
+export const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error, hold';
 export const qualified = (alias: string) => runColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 // Steps and attempts come back with their run as JSON arrays (one round trip); jsonb keeps bigints as numbers.
@@ -44,6 +44,7 @@ export const claimSql = `
     WHERE ${noFlushWait} AND status IN ('queued', 'retrying', 'running') AND available_at <= $2
       AND (status <> 'running' OR lease_until < $2)
       AND (status = 'running' OR lane IS NULL OR NOT (lane = ANY($5::text[])))
+      AND NOT EXISTS (SELECT 1 FROM paused_recipes p WHERE p.recipe = runs.recipe)
     ORDER BY available_at, ord
     LIMIT $4
     FOR UPDATE SKIP LOCKED
@@ -57,14 +58,15 @@ export const claimSql = `
   ORDER BY c.available_at, c.ord`;
 
 /** What a worker write does to its run (see progressSql). */
-type Kind = 'save' | 'park' | 'retry' | 'release' | 'finish';
+type Kind = 'save' | 'park' | 'retry' | 'release' | 'hold' | 'finish';
 
 /** One lease-checked write of a run's progress: saveStep, park, retryLater, release or finish. */
 interface Progress {
   lease: Lease;
   kind: Kind;
   now: number;
-  status?: 'done' | 'dead' | undefined;
+  /** finish: done or dead; hold: the reason (rate:<connection>, circuit:<connection>). */
+  status?: string | undefined;
   error?: string | null | undefined;
   availableAt?: number | undefined;
   /** undefined keeps the run's lane; null clears it. */
@@ -99,11 +101,12 @@ export const progressSql = `
       e_source, e_id, e_type, e_received, e_expires, e_headers, e_body, e_test, n)
   ), run AS (
     UPDATE runs r SET
-      status = CASE i.kind WHEN 'save' THEN 'running' WHEN 'park' THEN 'waiting' WHEN 'retry' THEN 'retrying'
-        WHEN 'release' THEN CASE WHEN r.attempt > 0 THEN 'retrying' ELSE 'queued' END ELSE i.status END,
+      status = CASE WHEN i.kind = 'save' THEN 'running' WHEN i.kind = 'park' THEN 'waiting' WHEN i.kind = 'retry' THEN 'retrying'
+        WHEN i.kind IN ('release', 'hold') THEN CASE WHEN r.attempt > 0 THEN 'retrying' ELSE 'queued' END ELSE i.status END,
       attempt = CASE i.kind WHEN 'save' THEN 0 WHEN 'retry' THEN r.attempt + 1 ELSE r.attempt END,
       error = CASE WHEN i.kind IN ('save', 'retry', 'finish') THEN i.error ELSE r.error END,
-      available_at = CASE WHEN i.kind IN ('retry', 'release') THEN i.available_at ELSE r.available_at END,
+      available_at = CASE WHEN i.kind IN ('retry', 'release', 'hold') THEN i.available_at ELSE r.available_at END,
+      hold = CASE WHEN i.kind = 'hold' THEN i.status END,
       lease_owner = CASE WHEN i.kind = 'save' THEN r.lease_owner END,
       lease_until = CASE WHEN i.kind = 'save' THEN r.lease_until END,
       lane = CASE WHEN i.keep_lane THEN r.lane ELSE i.lane END,
@@ -266,9 +269,11 @@ export function postgresQueue(db: Db, options: { maxInFlight: number }): RunQueu
       write({ lease, kind: 'park', now, wait, nextLane, step: { runId: lease.runId, stepId: wait.stepId, status: 'waiting', output: null, startedAt: now, finishedAt: null } }),
     retryLater: (lease, { attempt, availableAt, error, now }) => write({ lease, kind: 'retry', now, attempt, availableAt, error }),
     release: (lease, { availableAt, now }) => write({ lease, kind: 'release', now, availableAt }),
+    hold: (lease, { reason, availableAt, attempt, now }) => write({ lease, kind: 'hold', now, availableAt, attempt, status: reason }),
     finish: (lease, { status, error, attempt, now, step, announce }) => write({ lease, kind: 'finish', now, status, error: error ?? null, attempt, step, announce }),
     nextDue: async () => {
-      const { rows } = await pool.query<{ due: number | null }>(`SELECT min(available_at) AS due FROM runs WHERE status IN ('queued', 'retrying')`);
+      const { rows } = await pool.query<{ due: number | null }>(`
+        SELECT min(available_at) AS due FROM runs r WHERE status IN ('queued', 'retrying') AND NOT EXISTS (SELECT 1 FROM paused_recipes p WHERE p.recipe = r.recipe)`);
       return rows[0]?.due ?? undefined;
     },
     leaseOwners: async () =>

@@ -13,6 +13,7 @@ import { sqliteInbox } from './inbox.ts';
 import { prepareNewFile, sqliteLifecycle } from './lifecycle.ts';
 import { migrate } from './migrations.ts';
 import { sqliteOperations } from './operations.ts';
+import { sqliteFlow } from './flow.ts';
 import { sqliteQueue } from './queue.ts';
 import { sqliteReadModel } from './read-model.ts';
 import { sqliteTables } from './tables.ts';
@@ -54,6 +55,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
       }),
     },
     dispatch: sqliteDispatch(db, writer),
+    flow: sqliteFlow(db, writer),
     queue: sqliteQueue(db, writer),
     waits: sqliteWaits(db, writer),
     read: { ...sqliteReadModel(db), ...ticketReads, ...tableReads },

@@ -218,6 +218,30 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX transcript_by_seq ON transcript_messages (event_seq);
   `,
+  // Flow control (issue 14): why a queued run waits (hold: rate:<connection> or circuit:<connection>),
+  // the rate slots and the circuit of each connection, and the paused recipes.
+  `
+  ALTER TABLE runs ADD COLUMN hold TEXT;
+  CREATE INDEX runs_held ON runs (hold) WHERE hold IS NOT NULL;
+  CREATE TABLE flow_rates (
+    connection TEXT PRIMARY KEY,
+    slots      TEXT NOT NULL
+  );
+  CREATE TABLE flow_circuits (
+    connection  TEXT    PRIMARY KEY,
+    state       TEXT    NOT NULL,
+    failures    INTEGER NOT NULL,
+    opened_at   INTEGER,
+    reopen_at   INTEGER,
+    probe_run   TEXT,
+    probe_until INTEGER,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE TABLE paused_recipes (
+    recipe    TEXT    PRIMARY KEY,
+    paused_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { LeaseLostError } from '../../errors.ts';
-import type { AttemptRecord, ClaimedRun, ClaimRequest, Finish, Lease, Park, RetryLater, RunQueue, SaveStep } from '../types.ts';
+import type { AttemptRecord, ClaimedRun, ClaimRequest, Finish, Hold, Lease, Park, RetryLater, RunQueue, SaveStep } from '../types.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 import { eventWriter } from './inbox.ts';
 import type { Writer } from './writer.ts';
@@ -13,7 +13,7 @@ export function sqliteQueue(db: Database.Database, writer: Writer): RunQueue {
   // partial indexes (INDEXED BY: without statistics SQLite would pick the status index and sort).
   const takeOver = db.prepare(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
-    WHERE id IN (SELECT id FROM runs INDEXED BY runs_leased WHERE status = 'running' AND lease_until < @now ORDER BY lease_until LIMIT @limit)
+    WHERE id IN (SELECT id FROM runs INDEXED BY runs_leased WHERE status = 'running' AND lease_until < @now AND recipe NOT IN (SELECT recipe FROM paused_recipes) ORDER BY lease_until LIMIT @limit)
     RETURNING *, rowid AS ord`);
   const claimDue = db.prepare(`
     UPDATE runs SET status = 'running', lease_owner = @owner, lease_until = @until, updated_at = @now
@@ -21,13 +21,14 @@ export function sqliteQueue(db: Database.Database, writer: Writer): RunQueue {
       SELECT id FROM runs INDEXED BY runs_due
       WHERE status IN ('queued', 'retrying') AND available_at <= @now
         AND (lane IS NULL OR lane NOT IN (SELECT value FROM json_each(@skip)))
+        AND recipe NOT IN (SELECT recipe FROM paused_recipes)
       ORDER BY available_at, rowid LIMIT @limit)
     RETURNING *, rowid AS ord`);
   const eventOf = db.prepare(`SELECT * FROM events WHERE seq = ?`);
   const stepsOf = db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY started_at, rowid`);
   const heartbeat = db.prepare(`UPDATE runs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`);
   const touch = db.prepare(`
-    UPDATE runs SET attempt = 0, error = NULL, updated_at = @now, lane = CASE WHEN @keepLane THEN lane ELSE @lane END
+    UPDATE runs SET attempt = 0, error = NULL, hold = NULL, updated_at = @now, lane = CASE WHEN @keepLane THEN lane ELSE @lane END
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
   const upsertStep = db.prepare(`
     INSERT INTO steps (run_id, step_id, status, output, started_at, finished_at)
@@ -37,24 +38,25 @@ export function sqliteQueue(db: Database.Database, writer: Writer): RunQueue {
     INSERT INTO attempts (run_id, step_id, attempt, started_at, duration_ms, outcome, status_code, error, request, response)
     VALUES (@runId, @stepId, @attempt, @startedAt, @durationMs, @outcome, @statusCode, @error, @request, @response)`);
   const toWaiting = db.prepare(`
-    UPDATE runs SET status = 'waiting', lease_owner = NULL, lease_until = NULL, updated_at = @now,
+    UPDATE runs SET status = 'waiting', hold = NULL, lease_owner = NULL, lease_until = NULL, updated_at = @now,
       lane = CASE WHEN @keepLane THEN lane ELSE @lane END
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
   const upsertWait = db.prepare(`
     INSERT INTO waits (run_id, step_id, source, type, deadline, status) VALUES (@runId, @stepId, @source, @type, @deadline, 'waiting')
     ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'waiting', deadline = excluded.deadline`);
   const toRetrying = db.prepare(`
-    UPDATE runs SET status = 'retrying', attempt = attempt + 1, available_at = @at, error = @error,
+    UPDATE runs SET status = 'retrying', attempt = attempt + 1, available_at = @at, error = @error, hold = NULL,
       lease_owner = NULL, lease_until = NULL, updated_at = @now
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
   const release = db.prepare(`
-    UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @at,
+    UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @at, hold = @hold,
       lease_owner = NULL, lease_until = NULL, updated_at = @now
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
   const finish = db.prepare(`
-    UPDATE runs SET status = @status, error = @error, lease_owner = NULL, lease_until = NULL, updated_at = @now
+    UPDATE runs SET status = @status, error = @error, hold = NULL, lease_owner = NULL, lease_until = NULL, updated_at = @now
     WHERE id = @id AND lease_owner = @owner AND status = 'running'`);
-  const nextDue = db.prepare(`SELECT min(available_at) FROM runs INDEXED BY runs_due WHERE status IN ('queued', 'retrying')`).pluck();
+  const nextDue = db.prepare(`
+    SELECT min(available_at) FROM runs INDEXED BY runs_due WHERE status IN ('queued', 'retrying') AND recipe NOT IN (SELECT recipe FROM paused_recipes)`).pluck();
   const owners = db.prepare(`SELECT DISTINCT lease_owner FROM runs WHERE status = 'running' AND lease_owner IS NOT NULL`).pluck();
   const releaseOwner = db.prepare(`
     UPDATE runs SET status = CASE WHEN attempt > 0 THEN 'retrying' ELSE 'queued' END, available_at = @now,
@@ -101,7 +103,11 @@ export function sqliteQueue(db: Database.Database, writer: Writer): RunQueue {
     upsertWait.run({ runId: lease.runId, ...wait });
   });
   const heartbeatTx = db.transaction((owner: string, runIds: readonly string[], leaseUntil: number) => runIds.forEach((id) => heartbeat.run(leaseUntil, id, owner)));
-  const releaseTx = db.transaction((lease: Lease, at: number, now: number) => held(release.run({ id: lease.runId, owner: lease.owner, at, now }).changes, lease));
+  const releaseTx = db.transaction((lease: Lease, at: number, now: number) => held(release.run({ id: lease.runId, owner: lease.owner, at, now, hold: null }).changes, lease));
+  const holdTx = db.transaction((lease: Lease, { reason, availableAt, attempt, now }: Hold) => {
+    held(release.run({ id: lease.runId, owner: lease.owner, at: availableAt, now, hold: reason }).changes, lease);
+    if (attempt) insertAttempt.run(attemptParams(attempt));
+  });
   const retryLaterTx = db.transaction((lease: Lease, { attempt, availableAt, error, now }: RetryLater) => {
     held(toRetrying.run({ id: lease.runId, owner: lease.owner, at: availableAt, error, now }).changes, lease);
     insertAttempt.run(attemptParams(attempt));
@@ -121,6 +127,7 @@ export function sqliteQueue(db: Database.Database, writer: Writer): RunQueue {
     park: (lease, park) => writer.write(() => parkTx(lease, park)),
     retryLater: (lease, retry) => writer.write(() => retryLaterTx(lease, retry)),
     release: (lease, { availableAt, now }) => writer.write(() => releaseTx(lease, availableAt, now)),
+    hold: (lease, hold) => writer.write(() => holdTx(lease, hold)),
     finish: (lease, finish) => writer.write(() => finishTx(lease, finish)),
     nextDue: async () => (nextDue.get() as number | null) ?? undefined,
     leaseOwners: async () => owners.all() as string[],
