@@ -18,6 +18,7 @@ import { configSecrets, createRedactor, minSecretLength, type Redactor } from '.
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { transcriptRules } from './recipes/transcript-rules.ts';
 import { watchRecipes } from './recipes/watch.ts';
+import { RecipeVersions } from './recipes/versions.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
 import { BodyBudget } from './receive/body-budget.ts';
@@ -166,6 +167,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
   const recipes = () => recipeSet;
 
   const conversations = new Conversations(transcriptRules(config, clock), store.records.conversations);
+  const versions = new RecipeVersions({ store: store.versions, actions, recipes, clock });
   const dispatcher = new Dispatcher({
     store,
     get config() {
@@ -175,6 +177,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     logger,
     conversations,
     recipes,
+    versions,
     get env() {
       return env;
     },
@@ -197,6 +200,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       redact,
     }),
     recipes,
+    versions,
     get vars() {
       return current.vars;
     },

@@ -51,6 +51,7 @@ export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
   return {
     id: r.id,
     recipe: r.recipe,
+    recipe_version: r.recipeVersion,
     event_seq: r.eventSeq,
     status: r.status,
     key: r.key,

@@ -147,6 +147,7 @@ async function runToTheEnd(
     id: 'test',
     eventSeq: event.seq,
     recipe: recipe.name,
+    recipeVersion: recipe.hash,
     key: null,
     generation: 0,
     status: 'running',

@@ -23,6 +23,8 @@ export interface CompiledRecipe {
   usesConversation: boolean;
   /** Changes whenever the file's text does. */
   hash: string;
+  /** The file's text: kept (recipe_versions) when a run first starts with this version. */
+  text: string;
 }
 
 interface StepCommon {
@@ -126,6 +128,7 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
     tests: recipe.tests ?? [],
     usesConversation: text.includes('$conversation'),
     hash: createHash('sha256').update(text).digest('hex').slice(0, 12),
+    text,
   };
   return diagnostics.length > 0 ? { diagnostics } : { recipe: result, diagnostics };
 }

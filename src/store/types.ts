@@ -11,6 +11,9 @@ import type { RunQueue } from './ports/queue.ts';
 import type { Operations, ReadModel } from './ports/read-model.ts';
 import type { Records } from './ports/records.ts';
 import type { WaitStore } from './ports/waits.ts';
+import type { BulkStore } from './ports/bulk.ts';
+import type { RecipeVersionStore } from './ports/recipe-versions.ts';
+import type { ScheduleStore } from './ports/schedules.ts';
 
 export * from './ports/dispatch.ts';
 export * from './ports/inbox.ts';
@@ -18,6 +21,9 @@ export * from './ports/queue.ts';
 export * from './ports/read-model.ts';
 export * from './ports/records.ts';
 export * from './ports/waits.ts';
+export * from './ports/bulk.ts';
+export * from './ports/recipe-versions.ts';
+export * from './ports/schedules.ts';
 
 /** What another instance may have changed: new events to dispatch, or runs that became due. */
 export type Wake = 'events' | 'runs';
@@ -38,6 +44,12 @@ export interface Store {
   readonly operations: Operations;
   /** hookline's own records: transcripts, tickets, tables. */
   readonly records: Records;
+  /** Recipe versions runs started with (issue 14). */
+  readonly versions: RecipeVersionStore;
+  /** Bulk replay and retry by filter, each operation recorded (issue 14). */
+  readonly bulk: BulkStore;
+  /** Schedule ticks, fired once across instances (issue 14). */
+  readonly schedules: ScheduleStore;
   /**
    * Calls `listener` when another instance stored events or made runs due (Postgres LISTEN/NOTIFY),
    * so idle workers wake at once instead of at their next poll. SQLite, owned by one process, never

@@ -14,6 +14,9 @@ import { sqliteReadModel } from './read-model.ts';
 import { sqliteTables } from './tables.ts';
 import { sqliteTickets } from './tickets.ts';
 import { sqliteWaits } from './waits.ts';
+import { sqliteBulk } from './bulk.ts';
+import { sqliteRecipeVersions } from './recipe-versions.ts';
+import { sqliteSchedules } from './schedules.ts';
 import { groupCommit } from './writer.ts';
 
 export interface SqliteOptions {
@@ -54,6 +57,9 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     read: { ...sqliteReadModel(db), ...ticketReads, ...tableReads },
     operations: sqliteOperations(db),
     records: { conversations: sqliteConversations(db), tickets: { record }, tables: { insert } },
+    versions: sqliteRecipeVersions(db, writer),
+    bulk: sqliteBulk(db, writer),
+    schedules: sqliteSchedules(db, writer),
     subscribe: () => () => {},
     ping: async () => {
       probe.run();
