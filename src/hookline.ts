@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
+import { dryRunDeps } from './admin/dry-run-deps.ts';
 import { sourcesJson } from './admin/sources.ts';
 import { planReload } from './config/reload.ts';
 import { formatDuration } from './config/units.ts';
@@ -412,6 +413,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         recipes,
         wake: () => worker.wake(),
         sources: () => sourcesJson(hl.config, receiving, rejections.rejecting()),
+        dryRun: () => dryRunDeps(hl.config, store, recipes(), clock),
       }),
     { prefix: '/admin' },
   );

@@ -6,6 +6,8 @@ import { bearer, tokenMatches } from './auth.ts';
 import { eventDetail, eventJson, eventSummaryJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson, ticketStatuses } from './operations.ts';
 import { noStoredId, queryInt, queryText } from './query.ts';
 import type { SourceJson } from './sources.ts';
+import type { DryRunDeps } from '../engine/dry-run.ts';
+import { bulkRoutes } from './bulk-routes.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -16,6 +18,8 @@ export interface AdminDeps {
   wake: () => void;
   /** Every configured source and hookline's own, with what this instance sees of them. */
   sources: () => SourceJson[];
+  /** What a bulk replay's dry run evaluates with (the recipes and config in force). */
+  dryRun?: (() => DryRunDeps) | undefined;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -88,6 +92,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     if (retried > 0) deps.wake();
     return { ok: true, retried };
   });
+
+  bulkRoutes(app, deps);
 
   app.get('/recipes', async () => recipesJson(deps.recipes()));
 

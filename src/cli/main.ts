@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.ts';
 import { checkCommand } from './check.ts';
 import { deadCommand } from './dead.ts';
 import { eventsCommands } from './events.ts';
+import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   sendCommand(program);
   sourcesCommand(program);
   eventsCommands(program);
+  replayCommand(program);
   deadCommand(program);
   testCommand(program);
   ticketsCommand(program);
