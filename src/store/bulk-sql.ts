@@ -3,13 +3,14 @@ import type { BulkFilter } from './types.ts';
 
 /**
  * The SQL of a bulk filter, for both backends (the same tables and columns): $1, $2 ... parameters,
- * which SQLite takes as ?1, ?2 .... Pure functions: the stores only run what they return.
+ * or SQLite's plain ?. Pure functions: the stores only run what they return.
  */
 type Dialect = 'sqlite' | 'postgres';
 
 function builder(dialect: Dialect) {
   const values: unknown[] = [];
-  const param = (value: unknown) => `${dialect === 'sqlite' ? '?' : '$'}${values.push(value)}`;
+  // Each parameter is used once, in order: SQLite's plain ? suffices.
+  const param = (value: unknown) => (dialect === 'sqlite' ? (values.push(value), '?') : `$${values.push(value)}`);
   const typeMatch = (column: string, type: string) =>
     /[*?[]/.test(type) ? (dialect === 'sqlite' ? `${column} GLOB ${param(type)}` : `${column} ~ ${param(globToRegex(type))}`) : `${column} = ${param(type)}`;
   return { values, param, typeMatch };

@@ -41,7 +41,7 @@ export function sqliteBulk(db: Database.Database, writer: Writer): BulkStore {
     UPDATE runs SET status = 'queued', attempt = 0, available_at = @now, updated_at = @now, lease_owner = NULL, lease_until = NULL
     WHERE id = @id AND status = 'dead'`);
   const finish = db.prepare(`UPDATE bulk_operations SET done = ?, skipped = ?, finished_at = ? WHERE id = ?`);
-  const list = db.prepare(`SELECT * FROM bulk_operations ORDER BY created_at DESC, id DESC LIMIT ?`);
+  const list = db.prepare(`SELECT * FROM bulk_operations ORDER BY created_at DESC, rowid DESC LIMIT ?`);
 
   const replay = db.transaction((operationId: string, seq: number) => {
     if (replayEvent.run(seq).changes !== 1) return false;
