@@ -160,8 +160,8 @@ export async function bulkReplay(store: Store, filter: BulkFilter, options: Bulk
   let n = 0;
   for (const e of events) {
     let item: BulkItem;
-    if (e.status === 'received') item = { id: e.eventId, seq: e.seq, outcome: 'pending' };
-    else if (!again && e.doneBy !== null) item = { id: e.eventId, seq: e.seq, outcome: 'already_done', by: e.doneBy };
+    if (!again && e.doneBy !== null) item = { id: e.eventId, seq: e.seq, outcome: 'already_done', by: e.doneBy };
+    else if (e.status === 'received') item = { id: e.eventId, seq: e.seq, outcome: 'pending' };
     else item = { id: e.eventId, seq: e.seq, outcome: (await store.bulk.replay(outcome.operation!, e.seq)) ? 'replayed' : 'not_found' };
     tally(outcome, item);
     options.onProgress?.(++n, events.length);
