@@ -20,6 +20,7 @@ import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { transcriptRules } from './recipes/transcript-rules.ts';
 import { watchRecipes } from './recipes/watch.ts';
 import { RecipeVersions } from './recipes/versions.ts';
+import { Scheduler } from './worker/scheduler.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
 import { BodyBudget } from './receive/body-budget.ts';
@@ -223,11 +224,14 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     redact,
     wakeAt: (at, why) => worker.wakeAt(at, why),
   };
+  // Cron ticks of scheduled recipes (issue 14): appended as hookline/schedule events, once across instances.
+  const scheduler = new Scheduler({ store, clock, logger, recipes, wake: () => worker.wake('events') });
   const worker = new Worker({
     store,
     clock,
     logger,
     dispatcher,
+    scheduler,
     engine,
     limiter,
     options: { concurrency: config.worker.concurrency, leaseMs: config.worker.lease, pollMs: config.worker.poll },
@@ -363,12 +367,14 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
         store.inbox.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
       }, purgeEvery).unref();
       await worker.start();
+      scheduler.start();
     },
     stop: () => {
       stopping = true;
       closing ??= (async () => {
         clearInterval(purge);
         watcher.close();
+        scheduler.stop();
         await worker.stop();
         await store.close();
       })();

@@ -4,6 +4,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import type { Redactor } from '../observability/redact.ts';
 import type { RecipeSet } from '../recipes/load.ts';
 import { evaluateTrigger } from '../recipes/trigger.ts';
+import { ownTick } from '../recipes/schedule.ts';
 import { eventView } from '../recipes/view.ts';
 import type { EventRecord } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
@@ -61,7 +62,7 @@ export interface DryRunDeps {
 export async function dryRunEvent(event: EventRecord, deps: DryRunDeps): Promise<DryRunEvent> {
   const { config, clock } = deps;
   const view = eventView(event);
-  const matching = [...deps.recipes.recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
+  const matching = [...deps.recipes.recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)) && ownTick(r, event, view));
   const needsTranscript = matching.some((r) => r.usesConversation);
   const { transcript } = await deps.conversations.withEvent(view, event.seq, needsTranscript);
   const result: DryRunEvent = { seq: event.seq, id: event.eventId, source: event.source, type: event.type, received_at: new Date(event.receivedAt).toISOString(), recipes: [], if_false: [] };

@@ -3,6 +3,7 @@ import type { Conversations } from '../domain/conversations.ts';
 import { runDeadNotice } from '../domain/run-dead.ts';
 import { eventView } from '../recipes/view.ts';
 import { evaluateTrigger } from '../recipes/trigger.ts';
+import { ownTick } from '../recipes/schedule.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { traceDispatch } from '../observability/tracing.ts';
@@ -214,7 +215,7 @@ export class Dispatcher {
   ): Promise<{ plan: DispatchPlan; view: Record<string, unknown> }> {
     const { config, clock, conversations } = this.deps;
     const view = eventView(event);
-    const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
+    const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)) && ownTick(r, event, view));
     // A replay answers no waits; otherwise a waiting recipe that reads $conversation needs the transcript too.
     const waits = event.generation === 0 ? await waitsOf(event.source) : [];
     const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);

@@ -9,7 +9,8 @@ export interface ScheduleStore {
   lastTick(recipe: string): Promise<number | undefined>;
   /**
    * In one transaction: records (recipe, tick) and appends the event. False (and nothing written)
-   * when that tick was already recorded, by this instance or another.
+   * when that tick was already recorded, by this instance or another. Without an event, only the
+   * tick is recorded: the baseline of a newly seen schedule (the ticks before it are not owed).
    */
-  fire(recipe: string, tick: number, event: Announcement, now: number): Promise<boolean>;
+  fire(recipe: string, tick: number, event: Announcement | undefined, now: number): Promise<boolean>;
 }

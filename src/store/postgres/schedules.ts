@@ -15,10 +15,10 @@ export function postgresSchedules(db: Db): ScheduleStore {
       const fired = await transaction(db.pool, async (client) => {
         const { rowCount } = await client.query(`INSERT INTO schedule_ticks (recipe, tick, fired_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [recipe, tick, now]);
         if (rowCount !== 1) return false;
-        await appendEvents(db, client, [event]);
+        if (event) await appendEvents(db, client, [event]);
         return true;
       });
-      if (fired) db.notify?.('events');
+      if (fired && event) db.notify?.('events');
       return fired;
     },
   };

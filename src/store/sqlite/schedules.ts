@@ -7,9 +7,9 @@ export function sqliteSchedules(db: Database.Database, writer: Writer): Schedule
   const append = eventWriter(db);
   const last = db.prepare(`SELECT max(tick) FROM schedule_ticks WHERE recipe = ?`).pluck();
   const insert = db.prepare(`INSERT INTO schedule_ticks (recipe, tick, fired_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`);
-  const fire = db.transaction((recipe: string, tick: number, event: Announcement, now: number) => {
+  const fire = db.transaction((recipe: string, tick: number, event: Announcement | undefined, now: number) => {
     if (insert.run(recipe, tick, now).changes !== 1) return false;
-    append(event.event, event.dedupTtlMs);
+    if (event) append(event.event, event.dedupTtlMs);
     return true;
   });
   return {
