@@ -34,6 +34,8 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private checking: Promise<number> | undefined;
+  /** Per recipe and schedule: the next tick after the last one handled here; until then a check costs nothing. */
+  private readonly nextAt = new Map<string, number>();
 
   constructor(deps: SchedulerDeps) {
     this.deps = deps;
@@ -74,18 +76,27 @@ export class Scheduler {
     const { store, clock } = this.deps;
     const schedule = recipe.schedule!;
     const now = clock.now();
+    const memo = `${recipe.name}\n${schedule.cron}\n${schedule.timezone}`;
+    if (now < (this.nextAt.get(memo) ?? -Infinity)) return false;
     const due = schedule.previous(now);
     if (due === undefined) return false;
     const last = await store.schedules.lastTick(recipe.name);
+    // Whatever happens below, no tick is due here before the next one (another instance may fire it).
+    const remember = () => this.nextAt.set(memo, schedule.next(now) ?? Infinity);
     if (last === undefined) {
       await store.schedules.fire(recipe.name, due, undefined, now);
+      remember();
       return false;
     }
-    if (due <= last) return false;
+    if (due <= last) {
+      remember();
+      return false;
+    }
     let missed = 0;
     for (let t = schedule.next(last); t !== undefined && t < due && missed < 10_000; t = schedule.next(t)) missed++;
     const event = await this.event(recipe, due, last, missed, now);
     const fired = await store.schedules.fire(recipe.name, due, event, now);
+    remember();
     if (fired) this.deps.logger.info({ recipe: recipe.name, tick: new Date(due).toISOString(), missed }, 'schedule tick fired');
     return fired;
   }
