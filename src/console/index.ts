@@ -10,6 +10,7 @@ import { ErrorPage, SignIn } from './pages/signin.ts';
 import { eventRoutes } from './routes/events.ts';
 import { infoRoutes } from './routes/info.ts';
 import { sendRoutes } from './routes/send.ts';
+import { bulkRoutes } from './routes/bulk.ts';
 import { Sampler } from './sampler.ts';
 
 export type { ConsoleDeps };
@@ -162,4 +163,5 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
   await infoRoutes(app, kit);
   await eventRoutes(app, kit);
   await sendRoutes(app, kit);
+  await bulkRoutes(app, kit);
 }
