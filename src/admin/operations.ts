@@ -129,6 +129,8 @@ export function recipesJson(set: RecipeSet) {
       file: r.file,
       enabled: r.enabled,
       on: r.on.map((m) => m.text),
+      ...(r.schedule ? { schedule: { cron: r.schedule.cron, timezone: r.schedule.timezone } } : {}),
+      version: r.hash,
       steps: r.steps.map((s) => ({ id: s.id, action: s.kind === 'wait' ? 'wait_for' : s.action.name })),
       tests: r.tests.length,
       refused_change: set.refused.includes(r.file),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { retryMessages, runJson } from '../admin/operations.ts';
 import { bulkRetry, parseBulkFilter, type BulkInput } from '../admin/bulk.ts';
 import { iso, table, withStore } from './context.ts';
+import { checkSource } from './options.ts';
 import { filterOptions, hasFilter, printOutcome, progress } from './replay.ts';
 
 export function deadCommand(program: Command): void {
@@ -13,7 +14,8 @@ export function deadCommand(program: Command): void {
     .option('--json', 'one JSON object per line, as GET /admin/runs?status=dead lists them');
   filterOptions(dead, 'dead runs')
     .action(async (o: BulkInput & { retry?: string; retryAll?: boolean; json?: boolean; again?: boolean }, command: Command) =>
-      withStore(command, async (store) => {
+      withStore(command, async (store, { config }) => {
+        checkSource(command, config, typeof o.source === 'string' ? o.source : undefined);
         const now = Date.now();
         if (o.retry) {
           const result = await store.operations.retryRun(o.retry, now);

@@ -8,17 +8,19 @@ import { formatDiagnostic } from '../errors.ts';
 import { loadRecipes } from '../recipes/load.ts';
 import { systemClock } from '../util/clock.ts';
 import { withStore } from './context.ts';
+import { checkSource } from './options.ts';
 
 type BulkFlags = BulkInput & { again?: boolean; dryRun?: boolean; json?: boolean };
 
 /** The filter flags of `replay` and `dead --retry-all`. */
 export function filterOptions(command: Command, what: 'events' | 'dead runs'): Command {
-  const when = what === 'events' ? 'received' : 'gone dead';
+  const when = what === 'events' ? 'events received' : 'runs that went dead';
+  const whose = what === 'events' ? 'events' : 'runs whose event is';
   return command
-    .option('--since <time>', `${what} ${when} since: an ISO time or a duration ago (2h, 30m, 7d)`)
-    .option('--until <time>', `${what} ${when} before: an ISO time or a duration ago`)
-    .option('--source <source>', 'of this source')
-    .option('--type <type>', 'of this event type; globs allowed (conversation.*)')
+    .option('--since <time>', `${when} since: an ISO time or a duration ago (2h, 30m, 7d)`)
+    .option('--until <time>', `${when} before: an ISO time or a duration ago`)
+    .option('--source <source>', `${whose} of this source (a configured one, or hookline)`)
+    .option('--type <type>', `${whose} of this type; globs allowed (conversation.*)`)
     .option('--recipe <recipe>', what === 'events' ? 'events with a run of this recipe' : 'runs of this recipe')
     .option('--again', 'include what an earlier bulk operation already did (skipped otherwise)');
 }
@@ -55,6 +57,7 @@ export function replayCommand(program: Command): void {
     .option('--dry-run', 'evaluate the recipes in force against the selected events and print what each step would send; stores nothing, calls nothing')
     .action(async (id: string | undefined, o: BulkFlags, cmd: Command) =>
       withStore(cmd, async (store, { config }) => {
+        checkSource(cmd, config, typeof o.source === 'string' ? o.source : undefined);
         if (id !== undefined && hasFilter(o)) return usage(cmd, 'give an event id or filters, not both');
         if (id === undefined && !hasFilter(o)) return usage(cmd, 'give an event id, or filters (--since, --until, --source, --type, --recipe, --status) to replay many');
         if (id !== undefined && !o.dryRun) return replayOne(store, id);
