@@ -36,6 +36,8 @@ export function describeFlowConformance(name: string, harness: Pick<StoreHarness
       const results = await Promise.all([1, 2, 3].map(() => store.schedules.fire(recipe, T0 + 60_000, event(), T0 + 60_000)));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await store.schedules.lastTick(recipe)).toBe(T0 + 60_000);
+      // A late instance's older tick never fires after a newer one.
+      expect(await store.schedules.fire(recipe, T0 + 30_000, event(), T0 + 60_000)).toBe(false);
       expect((await store.read.events({ source: 'hookline', limit: 10 })).filter((e) => e.eventId === `schedule:${recipe}:1`)).toHaveLength(1);
     });
 

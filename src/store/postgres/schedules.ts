@@ -1,6 +1,7 @@
 import type { ScheduleStore } from '../types.ts';
 import { transaction, type Db } from './db.ts';
 import { appendEvents } from './inbox.ts';
+import { keptMs } from '../sqlite/schedules.ts';
 
 export function postgresSchedules(db: Db): ScheduleStore {
   return {
@@ -13,8 +14,14 @@ export function postgresSchedules(db: Db): ScheduleStore {
     // waits for the first transaction, then does nothing.
     fire: async (recipe, tick, event, now) => {
       const fired = await transaction(db.pool, async (client) => {
-        const { rowCount } = await client.query(`INSERT INTO schedule_ticks (recipe, tick, fired_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [recipe, tick, now]);
+        // Ticks only move forward: a tick older than one recorded never fires (a late instance's).
+        const { rowCount } = await client.query(
+          `INSERT INTO schedule_ticks (recipe, tick, fired_at) SELECT $1, $2, $3
+           WHERE NOT EXISTS (SELECT 1 FROM schedule_ticks WHERE recipe = $1 AND tick >= $2) ON CONFLICT DO NOTHING`,
+          [recipe, tick, now],
+        );
         if (rowCount !== 1) return false;
+        await client.query(`DELETE FROM schedule_ticks WHERE recipe = $1 AND tick < $2`, [recipe, tick - keptMs]);
         if (event) await appendEvents(db, client, [event]);
         return true;
       });
