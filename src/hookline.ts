@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import { actionRegistry, type ActionRegistry } from './actions/registry.ts';
 import { adminApi } from './admin/api.ts';
+import { dryRunDeps } from './admin/dry-run-deps.ts';
 import { sourcesJson } from './admin/sources.ts';
 import { planReload } from './config/reload.ts';
 import { formatDuration } from './config/units.ts';
@@ -23,6 +24,8 @@ import { configSecrets, createRedactor, minSecretLength, type Redactor } from '.
 import { loadRecipes, type RecipeSet } from './recipes/load.ts';
 import { transcriptRules } from './recipes/transcript-rules.ts';
 import { watchRecipes } from './recipes/watch.ts';
+import { RecipeVersions } from './recipes/versions.ts';
+import { Scheduler } from './worker/scheduler.ts';
 import { devSecretRefusal, devSecretRisk, resolveSecrets, type DevSecretRisk, type SourceSecrets } from './receive/dev-secrets.ts';
 import { RejectionWatch, type Rejecting } from './receive/rejections.ts';
 import { BodyBudget } from './receive/body-budget.ts';
@@ -172,6 +175,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
   const recipes = () => recipeSet;
 
   const conversations = new Conversations(transcriptRules(config, clock), store.records.conversations);
+  const versions = new RecipeVersions({ store: store.versions, actions, recipes, clock });
   const dispatcher = new Dispatcher({
     store,
     get config() {
@@ -181,6 +185,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     logger,
     conversations,
     recipes,
+    versions,
     get env() {
       return env;
     },
@@ -211,6 +216,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       redact,
     }),
     recipes,
+    versions,
     get vars() {
       return current.vars;
     },
@@ -233,11 +239,14 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     flow: { ...flow, held: (connection, reason) => flowCounters.holds.inc({ connection, reason }) },
     wakeAt: (at, why) => worker.wakeAt(at, why),
   };
+  // Cron ticks of scheduled recipes (issue 14): appended as hookline/schedule events, once across instances.
+  const scheduler = new Scheduler({ store, clock, logger, recipes, wake: () => worker.wake('events') });
   const worker = new Worker({
     store,
     clock,
     logger,
     dispatcher,
+    scheduler,
     engine,
     limiter,
     options: { concurrency: config.worker.concurrency, leaseMs: config.worker.lease, pollMs: config.worker.poll },
@@ -375,6 +384,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
       }, purgeEvery).unref();
       pruner.start();
       await worker.start();
+      scheduler.start();
     },
     stop: () => {
       stopping = true;
@@ -382,6 +392,7 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
         clearInterval(purge);
         await pruner.stop();
         watcher.close();
+        scheduler.stop();
         await worker.stop();
         await store.close();
       })();
@@ -428,6 +439,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         sources: () => sourcesJson(hl.config, receiving, rejections.rejecting()),
         config: () => hl.config,
         attachmentsDir: () => hl.config.attachments,
+        dryRun: () => dryRunDeps(hl.config, store, recipes(), clock),
       }),
     { prefix: '/admin' },
   );

@@ -10,6 +10,8 @@ import { lifecycleRoutes } from './lifecycle.ts';
 import { eventDetail, eventJson, eventSummaryJson, recipesJson, replayEvent, retryMessages, runJson, runStatusFilter, runStatuses, summariesTable, ticketId, ticketJson, ticketStatuses } from './operations.ts';
 import { noStoredId, queryInt, queryText } from './query.ts';
 import type { SourceJson } from './sources.ts';
+import type { DryRunDeps } from '../engine/dry-run.ts';
+import { bulkRoutes } from './bulk-routes.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -24,6 +26,8 @@ export interface AdminDeps {
   config?: () => Pick<Config, 'sources' | 'attachments'>;
   /** The attachments folder, for GET /admin/stats (unset: its size is reported as 0). */
   attachmentsDir?: () => string;
+  /** What a bulk replay's dry run evaluates with (the recipes and config in force). */
+  dryRun?: (() => DryRunDeps) | undefined;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -96,6 +100,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     if (retried > 0) deps.wake();
     return { ok: true, retried };
   });
+
+  bulkRoutes(app, deps);
 
   app.get('/recipes', async () => {
     const json = recipesJson(deps.recipes());

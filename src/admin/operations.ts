@@ -51,6 +51,7 @@ export function runJson(r: RunDetail | Omit<RunDetail, 'steps' | 'attempts'>) {
   return {
     id: r.id,
     recipe: r.recipe,
+    recipe_version: r.recipeVersion,
     event_seq: r.eventSeq,
     status: r.status,
     key: r.key,
@@ -130,6 +131,8 @@ export function recipesJson(set: RecipeSet) {
       file: r.file,
       enabled: r.enabled,
       on: r.on.map((m) => m.text),
+      ...(r.schedule ? { schedule: { cron: r.schedule.cron, timezone: r.schedule.timezone } } : {}),
+      version: r.hash,
       steps: r.steps.map((s) => ({ id: s.id, action: s.kind === 'wait' ? 'wait_for' : s.action.name })),
       tests: r.tests.length,
       refused_change: set.refused.includes(r.file),

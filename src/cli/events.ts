@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { eventDetail, eventSummaryJson, replayEvent } from '../admin/operations.ts';
+import { eventDetail, eventSummaryJson } from '../admin/operations.ts';
 import { notableSkip } from '../admin/run-view.ts';
 import { iso, table, withStore } from './context.ts';
 import { checkSource, limitOption } from './options.ts';
@@ -58,25 +58,6 @@ export function eventsCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('replay')
-    .description('run an event through the recipes again')
-    .argument('<id>', 'the event id')
-    .action(async (id: string, _o: unknown, command: Command) =>
-      withStore(command, async (store) => {
-        const replayed = await replayEvent(store, id);
-        if (!replayed) {
-          console.error(`no event ${id}`);
-          process.exitCode = 1;
-          return;
-        }
-        console.log(
-          replayed.retried
-            ? `dispatching ${id} again (seq ${replayed.seq}, set aside before); a running hookline picks it up`
-            : `replaying ${id} (seq ${replayed.seq}, replay ${replayed.generation}); a running hookline picks it up`,
-        );
-      }),
-    );
 }
 
 /** "done  {output}", "skipped — slack not configured", "failed after 8 attempts — <error>". */

@@ -8,6 +8,7 @@ import { eventsCommands } from './events.ts';
 import { exportCommand } from './export.ts';
 import { forgetCommand } from './forget.ts';
 import { flowCommands } from './flow.ts';
+import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
 import { serveCommand } from './serve.ts';
 import { sourcesCommand } from './sources.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   sendCommand(program);
   sourcesCommand(program);
   eventsCommands(program);
+  replayCommand(program);
   deadCommand(program);
   testCommand(program);
   ticketsCommand(program);

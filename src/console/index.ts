@@ -11,6 +11,7 @@ import { eventRoutes } from './routes/events.ts';
 import { infoRoutes } from './routes/info.ts';
 import { flowRoutes } from './routes/flow.ts';
 import { sendRoutes } from './routes/send.ts';
+import { bulkRoutes } from './routes/bulk.ts';
 import { Sampler } from './sampler.ts';
 
 export type { ConsoleDeps };
@@ -164,4 +165,5 @@ export async function consoleApp(app: FastifyInstance, deps: ConsoleDeps): Promi
   await eventRoutes(app, kit);
   await sendRoutes(app, kit);
   await flowRoutes(app, kit);
+  await bulkRoutes(app, kit);
 }

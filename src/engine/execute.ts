@@ -9,6 +9,7 @@ import type { Redactor } from '../observability/redact.ts';
 import { checkRenderedArgs, laneAt, type ActionStep, type CompiledRecipe, type CompiledStep, type WaitStep } from '../recipes/compile.ts';
 import { describeJsonataError, ExpressionError, type Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
+import type { RecipeVersions } from '../recipes/versions.ts';
 import { eventView, truthy } from '../recipes/view.ts';
 import { waitMatches } from '../recipes/wait-match.ts';
 import type { AttemptRecord, ClaimedRun, Lease, RunQueue, StepRecord, WaitStore } from '../store/types.ts';
@@ -35,6 +36,8 @@ export interface EngineDeps {
   conversations: Pick<Conversations, 'current'>;
   actions: ActionInvoker;
   recipes: () => RecipeSet;
+  /** The recipe version a run started with (recipes/versions.ts); without it, the version in force. */
+  versions?: Pick<RecipeVersions, 'of'> | undefined;
   /** $vars and $env (read at each run: a config reload changes them). */
   readonly vars: unknown;
   readonly env: Record<string, string>;
@@ -95,7 +98,7 @@ type StepResult = { output: unknown } | ExecutionResult;
 export async function executeRun(run: ClaimedRun, owner: string, deps: EngineDeps): Promise<ExecutionResult> {
   const { clock } = deps;
   const lease: Lease = { runId: run.id, owner };
-  const recipe = deps.recipes().recipes.get(run.recipe);
+  const recipe = deps.versions ? await deps.versions.of(run.recipe, run.recipeVersion) : deps.recipes().recipes.get(run.recipe);
   if (!recipe) {
     const error = `recipe "${run.recipe}" is no longer loaded (removed, renamed or refused)`;
     const now = clock.now();

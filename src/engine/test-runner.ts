@@ -15,7 +15,7 @@ import { findSample } from '../sources/samples.ts';
 import { bodyDelivery } from '../sources/test-delivery.ts';
 import type { ClaimedRun, ConversationRecords, EventRecord, NewWait, RunQueue, StepRecord, TranscriptMessage } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
-import type { ActionInvoker } from './action-invoker.ts';
+import type { ActionCall, ActionInvoker } from './action-invoker.ts';
 import { executeRun, type EngineDeps, type ExecutionResult } from './execute.ts';
 
 export interface TestResult {
@@ -81,7 +81,18 @@ async function runCase(set: RecipeSet, recipe: CompiledRecipe, test: RecipeTestC
     if (recipe.on.some((m) => m.matches(source, type))) {
       const trigger = await evaluateTrigger(recipe, view, { trigger: view, steps: {}, vars, env: {}, conversation: transcript, clock });
       if (trigger.start && 'error' in trigger) throw new Error(trigger.error);
-      if (trigger.start) await runToTheEnd(set, recipe, test, event, { vars, clock, transcript, actions: result.actions });
+      if (trigger.start) {
+        await simulateRun(set, recipe, event, {
+          vars,
+          clock,
+          transcript,
+          invoke: (call) => {
+            result.actions.push({ [call.step.action.name]: call.args });
+            return test.steps?.[call.step.id] ?? call.step.action.fake(call.args);
+          },
+          waitOutcome: (stepId) => test.steps?.[stepId] ?? { timed_out: true },
+        });
+      }
     }
   } catch (error) {
     result.failures.push((error as Error).message);
@@ -92,18 +103,25 @@ async function runCase(set: RecipeSet, recipe: CompiledRecipe, test: RecipeTestC
   return result;
 }
 
+/** What a simulated run needs besides its recipe and event: the actions' and the waits' answers. */
+export interface Simulation {
+  vars: unknown;
+  env?: Record<string, string> | undefined;
+  clock: Clock;
+  transcript: Transcript | undefined;
+  /** Answers an action call instead of making it: the step's output. */
+  invoke(call: ActionCall): unknown;
+  /** The outcome of a wait_for step. */
+  waitOutcome(stepId: string): unknown;
+}
+
 /**
- * Executes the test's run with the engine until it ends. The queue is this one run in memory; when
- * the run parks on a wait_for, the wait resolves with the test's outcome and the run is executed
- * again from there, as the worker would once dispatch or the timer resolved it.
+ * Executes one run with the real engine until it ends, in memory: nothing is stored, no action is
+ * called (`invoke` answers for them). When the run parks on a wait_for, the wait resolves with
+ * `waitOutcome` and the run is executed again from there, as the worker would once dispatch or the
+ * timer resolved it. `hookline test` and `hookline replay --dry-run` both run recipes through it.
  */
-async function runToTheEnd(
-  set: RecipeSet,
-  recipe: CompiledRecipe,
-  test: RecipeTestCase,
-  event: EventRecord,
-  context: { vars: unknown; clock: Clock; transcript: Transcript | undefined; actions: Array<Record<string, unknown>> },
-): Promise<void> {
+export async function simulateRun(set: RecipeSet, recipe: CompiledRecipe, event: EventRecord, context: Simulation): Promise<StepRecord[]> {
   const steps = new Map<string, StepRecord>();
   let parked: NewWait | undefined;
   let ended: { error: string | null } = { error: null };
@@ -121,10 +139,7 @@ async function runToTheEnd(
     },
   } satisfies Pick<RunQueue, 'saveStep' | 'park' | 'retryLater' | 'release' | 'finish'>;
   const actions: ActionInvoker = {
-    invoke: async (call) => {
-      context.actions.push({ [call.step.action.name]: call.args });
-      return { status: 'ok', output: test.steps?.[call.step.id] ?? call.step.action.fake(call.args), durationMs: 0 };
-    },
+    invoke: async (call) => ({ status: 'ok', output: context.invoke(call), durationMs: 0 }),
   };
   const deps: EngineDeps = {
     queue,
@@ -135,7 +150,7 @@ async function runToTheEnd(
     actions,
     recipes: () => set,
     vars: context.vars,
-    env: {},
+    env: context.env ?? {},
     clock: context.clock,
     logger,
     metrics: { run: () => {}, action: () => {} },
@@ -147,6 +162,7 @@ async function runToTheEnd(
     id: 'test',
     eventSeq: event.seq,
     recipe: recipe.name,
+    recipeVersion: recipe.hash,
     key: null,
     generation: 0,
     status: 'running',
@@ -166,12 +182,13 @@ async function runToTheEnd(
     const outcome: ExecutionResult = await executeRun({ ...run, steps: [...steps.values()] }, 'hookline test', deps);
     if (outcome !== 'waiting' || !parked) {
       if (ended.error !== null) throw new Error(ended.error);
-      return;
+      return [...steps.values()];
     }
     const wait = parked;
     parked = undefined;
-    steps.set(wait.stepId, { ...steps.get(wait.stepId)!, status: 'done', output: test.steps?.[wait.stepId] ?? { timed_out: true }, finishedAt: context.clock.now() });
+    steps.set(wait.stepId, { ...steps.get(wait.stepId)!, status: 'done', output: context.waitOutcome(wait.stepId), finishedAt: context.clock.now() });
   }
+  return [...steps.values()];
 }
 
 interface TestEvent {

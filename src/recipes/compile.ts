@@ -7,6 +7,7 @@ import { positionOf, schemaDiagnostics, parseYaml, type YamlFile } from '../conf
 import type { Diagnostic } from '../errors.ts';
 import { compileExpression, compileTemplate, compileValue, describeJsonataError, hasTemplate, type CompiledExpression, type CompiledTemplate, type CompiledValue } from './expressions.ts';
 import { eventMatcher, type EventMatcher } from './match.ts';
+import { compileSchedule, scheduleEventType, type RecipeSchedule } from './schedule.ts';
 import { recipeSchema, runTemplatable, stepVariants, type RecipeTestCase } from './schema.ts';
 
 export interface CompiledRecipe {
@@ -21,8 +22,12 @@ export interface CompiledRecipe {
   tests: RecipeTestCase[];
   /** Whether any expression mentions $conversation (the transcript is loaded only then). */
   usesConversation: boolean;
+  /** `on: { schedule, timezone }`: started by its own hookline/schedule ticks (recipes/schedule.ts). */
+  schedule?: RecipeSchedule | undefined;
   /** Changes whenever the file's text does. */
   hash: string;
+  /** The file's text: kept (recipe_versions) when a run first starts with this version. */
+  text: string;
 }
 
 interface StepCommon {
@@ -113,7 +118,16 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
     const compiled = compileStep(yaml, step, i, actions, at, expr, (found) => diagnostics.push(...found));
     if (compiled) steps.push(compiled);
   });
-  const on = (Array.isArray(recipe.on) ? recipe.on : [recipe.on]).map(eventMatcher);
+  let schedule: RecipeSchedule | undefined;
+  let on: EventMatcher[];
+  if (typeof recipe.on === 'object' && !Array.isArray(recipe.on)) {
+    const compiled = compileSchedule(recipe.on.schedule, recipe.on.timezone);
+    if ('error' in compiled) at(['on', compiled.field], compiled.error);
+    else schedule = compiled.schedule;
+    on = [eventMatcher(`hookline/${scheduleEventType}`)];
+  } else {
+    on = (Array.isArray(recipe.on) ? recipe.on : [recipe.on]).map(eventMatcher);
+  }
   const result: CompiledRecipe = {
     name: recipe.name ?? basename(file, extname(file)),
     description: recipe.description,
@@ -125,7 +139,9 @@ export function compileRecipe(file: string, text: string, actions: ActionRegistr
     steps,
     tests: recipe.tests ?? [],
     usesConversation: text.includes('$conversation'),
+    ...(schedule && { schedule }),
     hash: createHash('sha256').update(text).digest('hex').slice(0, 12),
+    text,
   };
   return diagnostics.length > 0 ? { diagnostics } : { recipe: result, diagnostics };
 }

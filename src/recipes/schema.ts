@@ -29,6 +29,14 @@ export const eventPattern = z
   .string()
   .regex(/^[a-z0-9_*-]+\/[^\s/][^\s]*$/, { message: 'expected source/type such as muro/message.created, muro/conversation.* or github/issues.opened' });
 
+/** `on: { schedule: "0 9 * * 1-5", timezone: Europe/Paris }`: the cron and zone are checked at compile (croner). */
+export const scheduleOn = z
+  .object({
+    schedule: z.string().min(1).meta({ description: 'a cron expression: minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5"' }),
+    timezone: z.string().min(1).optional().meta({ description: 'IANA time zone the schedule is read in (default UTC), e.g. Europe/Paris' }),
+  })
+  .strict();
+
 export const waitForArgs = z
   .object({
     event: eventPattern.meta({ description: 'the event that ends the wait, source/type' }),
@@ -73,7 +81,9 @@ export function recipeSchema(actions: readonly ActionDefinition[]) {
         .meta({ description: 'unique; defaults to the file name' }),
       description: z.string().optional(),
       enabled: z.boolean().default(true),
-      on: z.union([eventPattern, z.array(eventPattern).min(1)]).meta({ description: 'the events that start a run' }),
+      on: z
+        .union([eventPattern, z.array(eventPattern).min(1), scheduleOn])
+        .meta({ description: 'the events that start a run, or { schedule, timezone }: a cron schedule (hookline/schedule events)' }),
       if: expression('start a run only when true').optional(),
       key: expression('at most one live run per value of this key').optional(),
       steps: z.array(z.union(stepVariants(actions))).min(1),

@@ -3,12 +3,14 @@ import type { Conversations } from '../domain/conversations.ts';
 import { runDeadNotice } from '../domain/run-dead.ts';
 import { eventView } from '../recipes/view.ts';
 import { evaluateTrigger } from '../recipes/trigger.ts';
+import { ownTick } from '../recipes/schedule.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { traceDispatch } from '../observability/tracing.ts';
 import type { CompiledRecipe, WaitStep } from '../recipes/compile.ts';
 import type { Bindings } from '../recipes/expressions.ts';
 import type { RecipeSet } from '../recipes/load.ts';
+import type { RecipeVersions } from '../recipes/versions.ts';
 import { indexKey } from '../store/index-key.ts';
 import { waitMatches } from '../recipes/wait-match.ts';
 import type { ClaimedRun, DispatchOutcome, DispatchPlan, EventRecord, NewRun, Store, TranscriptMessage, WaitRecord, WaitResolution } from '../store/types.ts';
@@ -24,6 +26,8 @@ export interface DispatcherDeps {
   conversations: Conversations;
   recipes: () => RecipeSet;
   env: Record<string, string>;
+  /** Records the recipe version each run starts with, and gives waiting runs theirs (recipes/versions.ts). */
+  versions?: Pick<RecipeVersions, 'record' | 'of'> | undefined;
   /** Counts the events set aside. */
   metrics?: Pick<Metrics, 'dispatchFailed'>;
 }
@@ -159,6 +163,7 @@ export class Dispatcher {
           id: run.id,
           eventSeq: event.seq,
           recipe: run.recipe,
+          recipeVersion: run.version ?? null,
           key: run.key ?? null,
           generation: plan.generation,
           status: 'running',
@@ -212,7 +217,7 @@ export class Dispatcher {
   ): Promise<{ plan: DispatchPlan; view: Record<string, unknown> }> {
     const { config, clock, conversations } = this.deps;
     const view = eventView(event);
-    const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)));
+    const recipes = [...this.deps.recipes().recipes.values()].filter((r) => r.enabled && r.on.some((m) => m.matches(event.source, event.type)) && ownTick(r, event, view));
     // A replay answers no waits; otherwise a waiting recipe that reads $conversation needs the transcript too.
     const waits = event.generation === 0 ? await waitsOf(event.source) : [];
     const needsTranscript = [...recipes, ...waits.map((w) => this.deps.recipes().recipes.get(w.recipe))].some((r) => r?.usesConversation);
@@ -232,15 +237,18 @@ export class Dispatcher {
     const id = newRunId(this.deps.clock.now());
     // Recorded as a dead run, so the operator sees it in dead letters rather than only in a log.
     if ('error' in trigger) return { id, recipe: recipe.name, status: 'dead', error: trigger.error };
+    // The version's source is stored before the run that names it.
+    await this.deps.versions?.record(recipe);
     // Any length and any character: stored as an index key, so that no value breaks the store.
-    return { id, recipe: recipe.name, status: 'queued', lane: trigger.lane, ...(trigger.key !== undefined && { key: indexKey(trigger.key) }) };
+    return { id, recipe: recipe.name, version: recipe.hash, status: 'queued', lane: trigger.lane, ...(trigger.key !== undefined && { key: indexKey(trigger.key) }) };
   }
 
   private async resolveWaits(event: EventRecord, view: Record<string, unknown>, base: Bindings, waits: WaitRecord[]): Promise<WaitResolution[]> {
     const { logger } = this.deps;
     const resolutions: WaitResolution[] = [];
     for (const wait of waits) {
-      const recipe = this.deps.recipes().recipes.get(wait.recipe);
+      // The step as the run's own version has it (the file may have changed since it started).
+      const recipe = this.deps.versions ? await this.deps.versions.of(wait.recipe, wait.recipeVersion) : this.deps.recipes().recipes.get(wait.recipe);
       const step = recipe?.steps.find((s): s is WaitStep => s.id === wait.stepId && s.kind === 'wait');
       if (!step || !step.event.matches(event.source, event.type)) continue;
       if (await waitMatches(step, view, { ...base, trigger: triggerView(wait.trigger) }, (error) => logger.warn({ recipe: wait.recipe, step: wait.stepId, error }, 'wait_for match failed'))) {

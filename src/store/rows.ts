@@ -59,6 +59,7 @@ export interface RunRow {
   id: string;
   event_seq: number;
   recipe: string;
+  recipe_version?: string | null;
   run_key: string | null;
   generation: number;
   status: RunStatus;
@@ -99,6 +100,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   id: r.id,
   eventSeq: Number(r.event_seq),
   recipe: r.recipe,
+  recipeVersion: r.recipe_version ?? null,
   key: r.run_key,
   generation: r.generation,
   status: r.status,
@@ -144,6 +146,7 @@ export type WaitingRow = EventRow & {
   deadline: number;
   wait_status: WaitRecord['status'];
   recipe: string;
+  recipe_version?: string | null;
 };
 
 export const toWaiting = (row: WaitingRow): WaitRecord => ({
@@ -155,6 +158,7 @@ export const toWaiting = (row: WaitingRow): WaitRecord => ({
   deadline: Number(row.deadline),
   status: row.wait_status,
   recipe: row.recipe,
+  recipeVersion: row.recipe_version ?? null,
   trigger: toEvent(row),
 });
 

@@ -8,7 +8,7 @@ const reserved = new Set([
   // Data lifecycle
   'prune_log', 'seq_marks',
   // Flow control
-  'flow_rates', 'flow_circuits', 'paused_recipes',
+  'flow_rates', 'flow_circuits', 'paused_recipes', 'recipe_versions', 'bulk_operations', 'bulk_items', 'schedule_ticks',
 ]);
 /** Columns every `store` table has. */
 export const systemColumns = ['row_id', 'stored_at', 'idempotency_key'] as const;

@@ -16,6 +16,9 @@ import type { WaitStore } from './ports/waits.ts';
 import type { BackupStore } from './ports/backup.ts';
 import type { ErasureStore } from './ports/erasure.ts';
 import type { ExportStore } from './ports/exports.ts';
+import type { BulkStore } from './ports/bulk.ts';
+import type { RecipeVersionStore } from './ports/recipe-versions.ts';
+import type { ScheduleStore } from './ports/schedules.ts';
 
 export * from './ports/dispatch.ts';
 export * from './ports/flow.ts';
@@ -28,6 +31,9 @@ export * from './ports/waits.ts';
 export * from './ports/backup.ts';
 export * from './ports/erasure.ts';
 export * from './ports/exports.ts';
+export * from './ports/bulk.ts';
+export * from './ports/recipe-versions.ts';
+export * from './ports/schedules.ts';
 
 /** What another instance may have changed: new events to dispatch, or runs that became due. */
 export type Wake = 'events' | 'runs';
@@ -58,6 +64,12 @@ export interface Store {
   readonly backup?: BackupStore;
   /** Data lifecycle: the pruner's batches, attachment references, stats. */
   readonly lifecycle: Lifecycle;
+  /** Recipe versions runs started with (issue 14). */
+  readonly versions: RecipeVersionStore;
+  /** Bulk replay and retry by filter, each operation recorded (issue 14). */
+  readonly bulk: BulkStore;
+  /** Schedule ticks, fired once across instances (issue 14). */
+  readonly schedules: ScheduleStore;
   /**
    * Calls `listener` when another instance stored events or made runs due (Postgres LISTEN/NOTIFY),
    * so idle workers wake at once instead of at their next poll. SQLite, owned by one process, never

@@ -8,6 +8,7 @@ import type { ClaimedRun, Store, Wake } from '../store/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { DueTimes } from './due-times.ts';
 import { instanceId, isDeadLocalOwner } from './instance.ts';
+import type { Scheduler } from './scheduler.ts';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   dispatcher: Pick<Dispatcher, 'dispatchPending'>;
   engine: EngineDeps;
   limiter: DestinationLimiter;
+  /** Fires due schedule ticks (worker/scheduler.ts); tick() asks it, its own timer does the rest. */
+  scheduler?: Pick<Scheduler, 'check'> | undefined;
   options: WorkerOptions;
 }
 
@@ -138,6 +141,8 @@ export class Worker {
    * worker with this and an injected clock.
    */
   async tick(): Promise<boolean> {
+    // A fired tick appended events: this tick dispatches them.
+    const fired = ((await this.deps.scheduler?.check()) ?? 0) > 0;
     let busy = false;
     try {
       busy ||= (await this.deps.dispatcher.dispatchPending(dispatchBatch)).length > 0;
@@ -149,7 +154,7 @@ export class Worker {
     busy ||= (await this.deps.store.waits.expire(this.deps.clock.now(), expireBatch)).length > 0;
     const free = this.free();
     if (free > 0) busy ||= (await this.claim(free)) > 0;
-    return busy;
+    return busy || fired;
   }
 
   /** Runs ticks until nothing is due and no run is in flight (tests). */

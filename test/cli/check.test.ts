@@ -75,7 +75,7 @@ describe('event types with any number of sources', () => {
     expect(warnings('name: x\non: [ gh/issues.opened, gh/anything.at-all, shop/orders/create, "shop/orders/*", "*/visitor.left" ]\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([]);
     expect(warnings('name: x\non: [ hookline/run.dead, hookline/source.rejecting ]\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([]);
     expect(warnings('name: x\non: hookline/run.died\nsteps: [ { id: a, log: hi } ]\n', sources)).toEqual([
-      expect.stringMatching(/^r\.yaml:2:5: on: hookline does not send "run\.died" \(it sends run\.dead, source\.rejecting, source\.recovered; did you mean hookline\/run\.dead\?\)/),
+      expect.stringMatching(/^r\.yaml:2:5: on: hookline does not send "run\.died" \(it sends run\.dead, source\.rejecting, source\.recovered, schedule; did you mean hookline\/run\.dead\?\)/),
     ]);
   });
 

@@ -27,6 +27,7 @@ const run = (eventSeq: number, status: RunRecord['status']): RunRecord => ({
   id: `r${eventSeq}`,
   eventSeq,
   recipe: 'r',
+  recipeVersion: null,
   key: null,
   generation: 0,
   status,

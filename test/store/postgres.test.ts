@@ -14,6 +14,7 @@ import { migrations } from '../../src/store/postgres/migrations.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import type { Store, Wake } from '../../src/store/types.ts';
 import { describeStoreConformance } from './conformance.ts';
+import { describeFlowConformance } from './flow-conformance.ts';
 import { commit, createRuns, newEvent, receive, resolveWait, run, settle, T0 } from './fixtures.ts';
 import { admin, createSchema, howToEnable, openInSchema, pgUrl, postgresHarness, urlWithSchema, type TestSchema } from './pg-harness.ts';
 
@@ -24,6 +25,7 @@ if (!pgUrl) {
   });
 } else {
   describeStoreConformance('postgres', postgresHarness);
+  describeFlowConformance('postgres', postgresHarness);
   describePostgresOnly();
 }
 

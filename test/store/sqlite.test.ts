@@ -7,6 +7,7 @@ import { migrations } from '../../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { tempDir } from '../helpers/env.ts';
 import { describeStoreConformance, type OpenedStore } from './conformance.ts';
+import { describeFlowConformance } from './flow-conformance.ts';
 
 function open(): OpenedStore & { file: string } {
   const { dir, cleanup } = tempDir('hookline-store-');
@@ -21,6 +22,8 @@ function open(): OpenedStore & { file: string } {
     },
   };
 }
+
+describeFlowConformance('sqlite', { open: async () => open() });
 
 describeStoreConformance('sqlite', {
   open: async () => open(),

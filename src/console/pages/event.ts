@@ -63,7 +63,7 @@ export function Run({ run, steps, now }: { run: RunDetail; steps: Array<{ id: st
   const view = stepsOf(run, steps?.map((s) => s.id));
   const skips = view.steps.filter(notableSkip);
   return html`<section class=${`run r-${run.status}`} id=${`run-${run.id}`} data-run=${run.id} data-recipe=${run.recipe}>
-    <h3><${Badge} status=${run.status} /><${Held} run=${run} />${skips.map((s) => html` <span class="tag warn">step ${s.id} skipped: ${s.reason}</span>`)} ${run.recipe} <small class="muted">run ${run.id}${run.generation > 0 ? ` · replay ${run.generation}` : ''}</small></h3>
+    <h3><${Badge} status=${run.status} /><${Held} run=${run} />${skips.map((s) => html` <span class="tag warn">step ${s.id} skipped: ${s.reason}</span>`)} ${run.recipe} <small class="muted">run ${run.id}${run.recipeVersion ? ` · version ${run.recipeVersion}` : ''}${run.generation > 0 ? ` · replay ${run.generation}` : ''}</small></h3>
     <dl class="facts">
       <dt>created</dt><dd><${Time} ms=${run.createdAt} now=${now} /></dd>
       <dt>updated</dt><dd><${Time} ms=${run.updatedAt} now=${now} /></dd>

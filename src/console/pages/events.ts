@@ -59,6 +59,7 @@ export function Events({ data }: { data: EventsData }): VNode {
       <label>Search <input name="q" type="search" value=${q.search ?? ''} placeholder="event id or email" size="26" /></label>
       <button type="submit">Filter</button>
       ${q.source || q.type || q.search || q.outcome ? html`<a href="/console/events">clear</a>` : null}
+      <a class="button" href=${consoleUrl('/replay', { source: q.source, type: q.type })}>Replay by filter…</a>
     </form>
     <table class="events">
       <thead><tr><th>received</th><th>source</th><th>type</th><th>event id</th><th>outcome</th><th>runs</th></tr></thead>

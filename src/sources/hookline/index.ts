@@ -13,11 +13,13 @@ import type { SampleEvent, TestDelivery } from '../types.ts';
  * - `source.rejecting`: a source's deliveries keep failing on their signature alone, none accepted,
  *   for `sources.<name>.alert_after` — the mark of a wrong secret. Once per episode.
  * - `source.recovered`: the first delivery of that source to verify again after `source.rejecting`.
+ * - `schedule`: a tick of a recipe on a cron schedule (worker/scheduler.ts), once across instances;
+ *   data.recipe names the recipe it starts, data.snapshot carries open tickets and recent dead runs.
  */
 
 export const ownSource = 'hookline';
 
-const eventTypes = ['run.dead', 'source.rejecting', 'source.recovered'] as const;
+const eventTypes = ['run.dead', 'source.rejecting', 'source.recovered', 'schedule'] as const;
 export type HooklineEventType = (typeof eventTypes)[number];
 
 const samples = loadSamples(fileURLToPath(new URL('./samples/', import.meta.url)), (name, body) => text(body.type) ?? name);

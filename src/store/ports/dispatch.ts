@@ -22,6 +22,8 @@ export interface TranscriptMessage {
 export interface NewRun {
   id: string;
   recipe: string;
+  /** The hash of the recipe version it starts with (recorded in recipe_versions beforehand). */
+  version?: string | undefined;
   /** Value of the recipe's `key` expression, if it has one, as an index key (see index-key.ts). */
   key?: string | undefined;
   /** queued normally; dead when the trigger's `if` or `key` failed to evaluate (error says why). */

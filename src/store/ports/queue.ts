@@ -14,6 +14,8 @@ export interface RunRecord {
   id: string;
   eventSeq: number;
   recipe: string;
+  /** The hash of the recipe version it started with (recipe_versions keeps its source); null for runs older than versions. */
+  recipeVersion: string | null;
   key: string | null;
   generation: number;
   status: RunStatus;

@@ -17,6 +17,8 @@ export interface NewWait {
 export interface WaitRecord extends NewWait {
   runId: string;
   recipe: string;
+  /** The recipe version its run started with (null: the version in force). */
+  recipeVersion: string | null;
   status: 'waiting' | 'matched' | 'timed_out';
   /** The run's trigger event ($trigger in the match expression). */
   trigger: EventRecord;

@@ -23,10 +23,10 @@ const markDispatchedSql = `
 
 /** Runs without a key, which nothing can refuse, in one statement. */
 const insertRunsSql = `
-  INSERT INTO runs (id, event_seq, recipe, generation, status, available_at, created_at, updated_at, error, lane, lease_owner, lease_until)
-  SELECT id, seq, recipe, generation, status, now, now, now, error, lane, owner, until
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-    WITH ORDINALITY AS r (id, seq, recipe, generation, status, now, error, lane, owner, until, n)
+  INSERT INTO runs (id, event_seq, recipe, generation, status, available_at, created_at, updated_at, error, lane, lease_owner, lease_until, recipe_version)
+  SELECT id, seq, recipe, generation, status, now, now, now, error, lane, owner, until, version
+  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])
+    WITH ORDINALITY AS r (id, seq, recipe, generation, status, now, error, lane, owner, until, version, n)
   ORDER BY n`;
 
 const setAsideSql = `UPDATE events SET status = 'failed', dispatch_error = $3 WHERE seq = $1 AND generation = $2 AND status = 'received'`;
@@ -41,8 +41,8 @@ const live = liveStatuses.map((s) => `'${s}'`).join(', ');
 
 /** The partial unique index on live (recipe, key) refuses a second live run: DO NOTHING, no row returned. */
 const insertRunSql = `
-  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error, lane, lease_owner, lease_until)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10, $11)
+  INSERT INTO runs (id, event_seq, recipe, run_key, generation, status, available_at, created_at, updated_at, error, lane, lease_owner, lease_until, recipe_version)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10, $11, $12)
   ON CONFLICT (recipe, run_key) WHERE run_key IS NOT NULL AND status IN (${live}) DO NOTHING
   RETURNING id`;
 
@@ -53,7 +53,7 @@ const insertSkippedSql = `
       coalesce((SELECT id FROM runs WHERE recipe = $3 AND run_key = $4 AND status IN (${live}) LIMIT 1), '?'))`;
 
 function runParams(run: NewRun, plan: DispatchPlan): unknown[] {
-  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.lease ? 'running' : run.status, plan.now, clean(run.error), run.lane ?? null, run.lease?.owner ?? null, run.lease?.until ?? null];
+  return [run.id, plan.seq, run.recipe, run.key ?? null, plan.generation, run.lease ? 'running' : run.status, plan.now, clean(run.error), run.lane ?? null, run.lease?.owner ?? null, run.lease?.until ?? null, run.version ?? null];
 }
 
 /**
@@ -93,6 +93,7 @@ async function commit(db: Db, plans: DispatchPlan[]): Promise<DispatchOutcome[]>
         keyless.map((k) => k.run.lane ?? null),
         keyless.map((k) => k.run.lease?.owner ?? null),
         keyless.map((k) => k.run.lease?.until ?? null),
+        keyless.map((k) => k.run.version ?? null),
       ]);
       for (const k of keyless) k.outcome.created.push(k.run.id);
     }

@@ -18,6 +18,9 @@ import { postgresReadModel } from './read-model.ts';
 import { postgresTables } from './tables.ts';
 import { postgresTickets } from './tickets.ts';
 import { postgresWaits } from './waits.ts';
+import { postgresBulk } from './bulk.ts';
+import { postgresRecipeVersions } from './recipe-versions.ts';
+import { postgresSchedules } from './schedules.ts';
 
 export interface PostgresOptions {
   /** Connections per instance (store.pool_size); one more is kept for the dispatch lock, one for LISTEN. */
@@ -112,6 +115,9 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     waits: postgresWaits(db),
     read: { ...postgresReadModel(db), ...ticketReads, ...tableReads },
     operations: postgresOperations(db),
+    versions: postgresRecipeVersions(db),
+    bulk: postgresBulk(db),
+    schedules: postgresSchedules(db),
     records: { conversations: postgresConversations(db), tickets: { record }, tables: { insert } },
     erasure: postgresErasure(db),
     exports: postgresExports(db),

@@ -269,6 +269,47 @@ export const migrations: readonly string[] = [
   CREATE TABLE paused_recipes (
     recipe    text   PRIMARY KEY,
     paused_at bigint NOT NULL
+  `,
+  // Issue 14, bulk replay, recipe versions, schedules (flow-b).
+  `
+  -- A run keeps the recipe version it started with: the compiled version's hash, and the source of
+  -- every version a run used, so that a worker continues an old run with its old steps.
+  ALTER TABLE runs ADD COLUMN recipe_version text;
+  CREATE TABLE recipe_versions (
+    recipe     text   NOT NULL,
+    hash       text   NOT NULL,
+    file       text   NOT NULL,
+    source     text   NOT NULL,
+    first_used bigint NOT NULL,
+    PRIMARY KEY (recipe, hash)
+  );
+
+  -- Bulk replays and retries, each with its filter; what each one touched, so that doing it twice
+  -- by mistake is visible (and needs --again).
+  CREATE TABLE bulk_operations (
+    id          text    PRIMARY KEY,
+    kind        text    NOT NULL,
+    filter      text    NOT NULL,
+    again       boolean NOT NULL,
+    created_at  bigint  NOT NULL,
+    matched     integer NOT NULL DEFAULT 0,
+    done        integer NOT NULL DEFAULT 0,
+    skipped     integer NOT NULL DEFAULT 0,
+    finished_at bigint
+  );
+  CREATE TABLE bulk_items (
+    kind         text NOT NULL,
+    target       text NOT NULL,
+    operation_id text NOT NULL REFERENCES bulk_operations (id),
+    PRIMARY KEY (kind, target)
+  );
+
+  -- Schedules: one row per recipe and tick, whoever fires it first.
+  CREATE TABLE schedule_ticks (
+    recipe   text   NOT NULL,
+    tick     bigint NOT NULL,
+    fired_at bigint NOT NULL,
+    PRIMARY KEY (recipe, tick)
   );
   `,
 ];

@@ -4,7 +4,7 @@ import { channel, clean, sqlState, type Db } from './db.ts';
 import { orderLock } from './inbox.ts';
 import { toEvent, toJson, toRun, toStep, type EventRow, type RunRow, type StepRow } from '../rows.ts';
 
-export const runColumns = 'id, event_seq, recipe, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error, hold';
+export const runColumns = 'id, event_seq, recipe, recipe_version, run_key, generation, status, lane, attempt, available_at, lease_owner, lease_until, created_at, updated_at, error, hold';
 export const qualified = (alias: string) => runColumns.split(', ').map((c) => `${alias}.${c}`).join(', ');
 
 // Steps and attempts come back with their run as JSON arrays (one round trip); jsonb keeps bigints as numbers.

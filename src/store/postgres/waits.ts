@@ -59,7 +59,7 @@ export const expireSql = `
 
 const waitingSql = `
   SELECT ${eventColumnsOf('e')}, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type,
-    w.deadline, w.status AS wait_status, r.recipe
+    w.deadline, w.status AS wait_status, r.recipe, r.recipe_version
   FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
   WHERE w.status = 'waiting' AND w.source = $1 ORDER BY w.ord`;
 

@@ -17,8 +17,8 @@ export function sqliteDispatch(db: Database.Database, writer: Writer): DispatchS
     VALUES (@conversationId, @messageId, @eventSeq, @position, @message) ON CONFLICT DO NOTHING`);
   // OR IGNORE: the partial unique index on live (recipe, key) refuses a second live run.
   const insertRun = db.prepare(`
-    INSERT OR IGNORE INTO runs (id, event_seq, recipe, run_key, generation, status, lane, available_at, created_at, updated_at, error, lease_owner, lease_until)
-    VALUES (@id, @seq, @recipe, @key, @generation, @status, @lane, @now, @now, @now, @error, @owner, @until)`);
+    INSERT OR IGNORE INTO runs (id, event_seq, recipe, recipe_version, run_key, generation, status, lane, available_at, created_at, updated_at, error, lease_owner, lease_until)
+    VALUES (@id, @seq, @recipe, @version, @key, @generation, @status, @lane, @now, @now, @now, @error, @owner, @until)`);
   const holder = db.prepare(`
     SELECT id FROM runs WHERE recipe = ? AND run_key = ? AND status IN ('queued', 'running', 'retrying', 'waiting')`).pluck();
   const mutex = new Mutex();
@@ -31,6 +31,7 @@ export function sqliteDispatch(db: Database.Database, writer: Writer): DispatchS
       const row = {
         id: run.id,
         recipe: run.recipe,
+        version: run.version ?? null,
         status: run.lease ? 'running' : run.status,
         key: run.key ?? null,
         lane: run.lane ?? null,

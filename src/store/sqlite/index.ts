@@ -19,6 +19,9 @@ import { sqliteReadModel } from './read-model.ts';
 import { sqliteTables } from './tables.ts';
 import { sqliteTickets } from './tickets.ts';
 import { sqliteWaits } from './waits.ts';
+import { sqliteBulk } from './bulk.ts';
+import { sqliteRecipeVersions } from './recipe-versions.ts';
+import { sqliteSchedules } from './schedules.ts';
 import { groupCommit } from './writer.ts';
 
 export interface SqliteOptions {
@@ -65,6 +68,9 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
     exports: sqliteExports(db),
     backup: sqliteBackup(db),
     lifecycle: sqliteLifecycle(db, writer, file),
+    versions: sqliteRecipeVersions(db, writer),
+    bulk: sqliteBulk(db, writer),
+    schedules: sqliteSchedules(db, writer),
     subscribe: () => () => {},
     ping: async () => {
       probe.run();

@@ -242,6 +242,48 @@ export const migrations: readonly string[] = [
     paused_at INTEGER NOT NULL
   );
   `,
+  // Issue 14, bulk replay, recipe versions, schedules (flow-b).
+  `
+  -- A run keeps the recipe version it started with: the compiled version's hash, and the source of
+  -- every version a run used, so that a worker continues an old run with its old steps.
+  ALTER TABLE runs ADD COLUMN recipe_version TEXT;
+  CREATE TABLE recipe_versions (
+    recipe     TEXT    NOT NULL,
+    hash       TEXT    NOT NULL,
+    file       TEXT    NOT NULL,
+    source     TEXT    NOT NULL,
+    first_used INTEGER NOT NULL,
+    PRIMARY KEY (recipe, hash)
+  ) WITHOUT ROWID;
+
+  -- Bulk replays and retries, each with its filter; what each one touched, so that doing it twice
+  -- by mistake is visible (and needs --again).
+  CREATE TABLE bulk_operations (
+    id         TEXT    PRIMARY KEY,
+    kind       TEXT    NOT NULL,
+    filter     TEXT    NOT NULL,
+    again      INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    matched    INTEGER NOT NULL DEFAULT 0,
+    done       INTEGER NOT NULL DEFAULT 0,
+    skipped    INTEGER NOT NULL DEFAULT 0,
+    finished_at INTEGER
+  );
+  CREATE TABLE bulk_items (
+    kind         TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    operation_id TEXT NOT NULL REFERENCES bulk_operations (id),
+    PRIMARY KEY (kind, target)
+  ) WITHOUT ROWID;
+
+  -- Schedules: one row per recipe and tick, whoever fires it first.
+  CREATE TABLE schedule_ticks (
+    recipe   TEXT    NOT NULL,
+    tick     INTEGER NOT NULL,
+    fired_at INTEGER NOT NULL,
+    PRIMARY KEY (recipe, tick)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -19,7 +19,7 @@ export function waitResolver(db: Database.Database) {
 export function sqliteWaits(db: Database.Database, writer: Writer): WaitStore {
   const resolve = waitResolver(db);
   const waiting = db.prepare(`
-    SELECT e.*, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe
+    SELECT e.*, w.run_id, w.step_id, w.source AS wait_source, w.type AS wait_type, w.deadline, w.status AS wait_status, r.recipe, r.recipe_version
     FROM waits w JOIN runs r ON r.id = w.run_id JOIN events e ON e.seq = r.event_seq
     WHERE w.status = 'waiting' AND w.source = ? ORDER BY w.rowid`);
   const due = db.prepare(`SELECT run_id, step_id FROM waits WHERE status = 'waiting' AND deadline <= ? ORDER BY deadline LIMIT ?`);
