@@ -223,7 +223,7 @@ export async function soakBench(): Promise<void> {
   const backends = (process.env.BENCH_SOAK_BACKENDS ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
   console.log(`\n## Soak: ${amount} events at ${rate}/s (${((amount / rate) / 60).toFixed(1)} min), retention ${retention} (events, transcripts, attachments) and muro dedup_ttl ${retention}, real time\n`);
   console.log('Each event: a signed muro message.created, one run with one `log` step (its run, step, attempt and transcript message stored).');
-  console.log('`hookline serve` with its defaults otherwise; the pruner runs every retention/6 (here 20 s), in adaptive batches.');
+  console.log(`\`hookline serve\` with its defaults otherwise; the pruner runs every retention/6, at most every minute (here ${Math.min(60, retentionMs / 6000)} s), in adaptive batches.`);
   console.log('"before" = acks sent after a 5 s warm-up and before the first pass that deleted anything; "pruning" = every ack after;');
   console.log('"in a pass" = acks sent while a deleting pass ran. Database: SQLite page_count*page_size (free pages and WAL beside), PostgreSQL pg_database_size.');
   for (const backend of backends) {
