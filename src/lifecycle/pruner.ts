@@ -98,9 +98,9 @@ export class Pruner {
       if (n < this.limit) break;
       await sleep(1);
     }
-    const files = retention.attachments === null ? 0 : await this.sweepAttachments(started - retention.attachments);
+    const files = retention.attachments === null || this.stopped ? 0 : await this.sweepAttachments(started - retention.attachments);
     let reclaimed = 0;
-    for (let pages; (pages = await store.lifecycle.reclaim(256)) > 0; ) {
+    for (let pages; !this.stopped && (pages = await store.lifecycle.reclaim(256)) > 0; ) {
       reclaimed += pages;
       await sleep(1);
     }

@@ -118,13 +118,18 @@ export function postgresLifecycle(db: Db): Lifecycle {
     pruneBatch: prune,
     referencedAttachments: async (sha256s) => {
       if (sha256s.length === 0) return new Set();
-      const { rows } = await pool.query<{ sha: string }>(
-        `SELECT s AS sha FROM unnest($1::text[]) s
-         WHERE EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)
-            OR EXISTS (SELECT 1 FROM events e WHERE strpos(e.body, '"sha256"') > 0 AND strpos(e.body, s) > 0)`,
-        [sha256s],
-      );
-      return new Set(rows.map((r) => r.sha));
+      // One pass over the events that carry attachments (not one per file), without the statement
+      // timeout: on a large store it may take longer, and it blocks nobody.
+      return transaction(pool, async (client) => {
+        await client.query('SET LOCAL statement_timeout = 0');
+        const { rows } = await client.query<{ sha: string }>(
+          `SELECT sha256 AS sha FROM attachments WHERE sha256 = ANY($1)
+           UNION
+           SELECT s FROM events e CROSS JOIN unnest($1::text[]) s WHERE strpos(e.body, '"sha256"') > 0 AND strpos(e.body, s) > 0`,
+          [sha256s],
+        );
+        return new Set(rows.map((r) => r.sha));
+      });
     },
     recordPrune: async (record) => {
       await pool.query(

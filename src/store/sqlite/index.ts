@@ -88,7 +88,8 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Stor
  */
 function startCheckpointer(db: Database.Database, file: string) {
   db.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 1000 } });
+  // checkpoint-worker.ts in a checkout, .js in the installed package (dist/), where a .ts would not load.
+  const worker = new Worker(new URL(`./checkpoint-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: { file, intervalMs: 1000 } });
   worker.unref();
   worker.on('error', () => db.pragma('wal_autocheckpoint = 1000')); // fall back to SQLite's own
   let exited = false;

@@ -154,7 +154,8 @@ export function sqliteLifecycle(db: Database.Database, writer: Writer, file: str
     },
     stats: async () => {
       const lastPrune = toPruneRecord(readRecord.get() as Parameters<typeof toPruneRecord>[0]);
-      const stats = file === ':memory:' ? sqliteStatsOf(db) : await statsInWorker(file);
+      // A worker that cannot start (or fails) leaves the counting to this thread.
+      const stats = file === ':memory:' ? sqliteStatsOf(db) : await statsInWorker(file).catch(() => sqliteStatsOf(db));
       if (file !== ':memory:') stats.database.walBytes = fileSize(`${file}-wal`);
       return { ...stats, lastPrune };
     },
@@ -181,7 +182,8 @@ function fileSize(path: string): number {
  */
 function statsInWorker(file: string): Promise<Omit<StoreStats, 'lastPrune'>> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./stats-worker.ts', import.meta.url), { workerData: { file } });
+    // stats-worker.ts in a checkout, stats-worker.js in the installed package (dist/).
+    const worker = new Worker(new URL(`./stats-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: { file } });
     worker.once('message', (message: { stats?: Omit<StoreStats, 'lastPrune'>; error?: string }) => {
       if (message.stats) resolve(message.stats);
       else reject(new Error(`SQLite stats of ${file}: ${message.error}`));
