@@ -269,6 +269,7 @@ export const migrations: readonly string[] = [
   CREATE TABLE paused_recipes (
     recipe    text   PRIMARY KEY,
     paused_at bigint NOT NULL
+  );
   `,
   // Issue 14, bulk replay, recipe versions, schedules (flow-b).
   `
