@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { backupSqlite, pgDumpAdvice } from '../lifecycle/backup.ts';
 import { InputError } from '../lifecycle/errors.ts';
 import { withStore } from './context.ts';
+
+// The command's own modules load when it runs: every other command starts without them.
 
 export function backupCommand(program: Command): void {
   program
@@ -11,6 +12,7 @@ export function backupCommand(program: Command): void {
     .argument('<file>', 'where to write the copy (must not exist)')
     .option('--force', 'replace the file if it exists')
     .action(async (file: string, o: { force?: boolean }, command: Command) => {
+      const { backupSqlite, pgDumpAdvice } = await import('../lifecycle/backup.ts');
       const { config } = loadConfig({ file: command.optsWithGlobals().config });
       if (!config.store.url.startsWith('sqlite:')) {
         console.error(pgDumpAdvice(config.store.url, file));

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { InputError } from '../lifecycle/errors.ts';
-import { exportFormats, exportToFile, parseKind, parseTime, writeExport, type ExportFormat } from '../lifecycle/export.ts';
+import type { ExportFormat } from '../lifecycle/export.ts';
 import { withStore } from './context.ts';
 
 export function exportCommand(program: Command): void {
@@ -10,9 +10,11 @@ export function exportCommand(program: Command): void {
     .argument('<what>', 'events | runs | tickets | summaries | table:<name> (a table of the store action)')
     .option('--since <time>', 'from this time on (inclusive): 2026-11-01, 2026-11-01T12:00:00Z, or 7d back from now')
     .option('--until <time>', 'before this time (exclusive), same forms')
-    .addOption(new Option('--format <format>', 'output format').choices(exportFormats).default('jsonl'))
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv'] satisfies ExportFormat[]).default('jsonl'))
     .option('-o, --output <file>', 'write to this file (must not exist) instead of stdout')
     .action(async (what: string, o: { since?: string; until?: string; format: ExportFormat; output?: string }, command: Command) => {
+      // The command's own modules (the CSV writer among them) load when it runs.
+      const { exportToFile, parseKind, parseTime, writeExport } = await import('../lifecycle/export.ts');
       let options;
       try {
         const now = Date.now();

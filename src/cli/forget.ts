@@ -1,8 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { erasureJson, forgetJson } from '../admin/lifecycle.ts';
 import { InputError } from '../lifecycle/errors.ts';
-import { describeCounts, forget } from '../lifecycle/forget.ts';
 import { systemClock } from '../util/clock.ts';
 import { iso, table, withStore } from './context.ts';
 import { limitOption } from './options.ts';
@@ -26,6 +24,9 @@ export function forgetCommand(program: Command): void {
     .addOption(limitOption())
     .option('--json', 'as JSON, as POST /admin/forget and GET /admin/erasures answer')
     .action(async (o: { email?: string; dryRun?: boolean; list?: boolean; limit: number; json?: boolean }, command: Command) => {
+      // The command's own modules (expressions for the conversations among them) load when it runs.
+      const { erasureJson, forgetJson } = await import('../admin/lifecycle.ts');
+      const { describeCounts, forget } = await import('../lifecycle/forget.ts');
       if (!o.list && o.email === undefined) command.error("error: required option '--email <addr>' not specified (or --list)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
       await withStore(command, async (store, { config }) => {
         if (o.list) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { bin, spawnHookline, writeChildConfig, type Child } from '../helpers/child.ts';
 import { MURO_SECRET, tempDir } from '../helpers/env.ts';
 import { send } from '../helpers/server.ts';
@@ -32,6 +33,15 @@ it('copies a live SQLite store under load; the restored copy has every event ack
   const temp = tempDir('hookline-backup-');
   cleanup = temp.cleanup;
   const config = writeChildConfig(temp.dir);
+  // A store of some size (~40 MB): copied a few pages at a time, a write between two steps would
+  // restart the copy, and under this load it would never finish.
+  await openSqliteStore(join(temp.dir, 'hookline.db'), { backgroundCheckpoints: false }).close();
+  const seed = new Database(join(temp.dir, 'hookline.db'));
+  const insert = seed.prepare(`INSERT INTO events (source, event_id, type, received_at, headers, body, status) VALUES ('muro', ?, 't', 0, '{}', ?, 'dispatched')`);
+  seed.transaction(() => {
+    for (let i = 0; i < 20_000; i++) insert.run(`old_${i}`, JSON.stringify({ id: `old_${i}`, text: 'x'.repeat(2000) }));
+  })();
+  seed.close();
   child = await spawnHookline(['serve', '--config', config], { cwd: temp.dir });
   const url = `${child.url}/muro/webhook`;
   const agent = new Agent({ keepAlive: true, maxSockets: 20 });
@@ -52,6 +62,7 @@ it('copies a live SQLite store under load; the restored copy has every event ack
   const before = new Set(acked);
   const target = join(temp.dir, 'backup.db');
   const backup = await cli(['backup', target, '--config', config], temp.dir);
+  expect(Number(/(\d+) events/.exec(backup.stdout)?.[1])).toBeGreaterThanOrEqual(20_000 + before.size);
   const during = acked.size - before.size;
   stop = true;
   await Promise.all(senders);

@@ -101,6 +101,13 @@ describeBackends('hookline forget', (backend) => {
     const danaTicket = await meruTicket(store, dir, DANA, shaOf('a'));
     const ccTicket = await meruTicket(store, dir, LEE, shaOf('b'), { recipients: [DANA] });
     const kimTicket = await meruTicket(store, dir, 'kim@third.example', shaOf('c'));
+    // The same file (same content) sent by Dana and by Kim: Kim's event still refers to it, so it stays.
+    mkdirSync(join(dir, 'attachments', 'ee'), { recursive: true });
+    writeFileSync(attachmentPath(join(dir, 'attachments'), shaOf('e')), 'logo');
+    const sharedFile = (from: string) => JSON.stringify({ event_id: uid(), headers: { from }, attachments: [{ filename: 'logo.png', sha256: shaOf('e'), saved: true }] });
+    await commit(store, await receive(store, { source: 'meru', type: 'email.received', body: sharedFile(DANA) }));
+    const kimFile = await receive(store, { source: 'meru', type: 'email.received', body: sharedFile('kim@third.example') });
+    await commit(store, kimFile);
     // Summaries (a store table) of Dana's conversation and Kim's, and a table row that mentions her.
     const summary = (conversation: string, visitor: string | null) => ({ conversation_id: conversation, visitor_email: visitor, summary: 'resolved' });
     await store.records.tables.insert({ table: 'conversation_summaries', row: summary('conv_dana', null), idempotencyKey: uid(), now: T0 });
@@ -120,7 +127,7 @@ describeBackends('hookline forget', (backend) => {
     const result = await forget(deps(), { email: ' Dana@BigCustomer.example ', requestedBy: 'cli:test' });
     expect(result.counts).toEqual(dry.counts);
     // Dana's 3 conversation events, 2 MERU emails (hers, and Lee's with her in Cc), Pat's; not Lee's conversation (it does not name her).
-    expect(result.counts).toMatchObject({ events: 6, runs: 3, attempts: 2, tickets: 2, ticket_messages: 2, attachments: 2, transcript_messages: 1, customers: 1, files: 2 });
+    expect(result.counts).toMatchObject({ events: 7, runs: 3, attempts: 2, tickets: 2, ticket_messages: 2, attachments: 2, transcript_messages: 1, customers: 1, files: 2 });
     expect(await store.read.event(pat.seq)).toBeUndefined();
     expect(result.counts.tables).toEqual({ conversation_summaries: 1, signups: 1 });
 
@@ -131,6 +138,8 @@ describeBackends('hookline forget', (backend) => {
     expect(existsSync(attachmentPath(join(dir, 'attachments'), shaOf('b')))).toBe(false);
     // Others untouched.
     expect(existsSync(attachmentPath(join(dir, 'attachments'), shaOf('c')))).toBe(true);
+    expect(existsSync(attachmentPath(join(dir, 'attachments'), shaOf('e')))).toBe(true);
+    expect(await store.read.event(kimFile)).toBeDefined();
     expect(await store.read.event(kim.seq)).toBeDefined();
     expect(await store.read.ticket(kimTicket.ticketId)).toBeDefined();
     expect(await store.read.ticket(danaTicket.ticketId)).toBeUndefined();

@@ -51,12 +51,32 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
     SELECT DISTINCT t.conversation_id AS key, e.source FROM transcript_messages t JOIN events e ON e.seq = t.event_seq
     WHERE ${inList('t.event_seq', 'events')} OR ${mentionsSql('t.message')}`);
   const transcriptEvents = db.prepare(`SELECT DISTINCT event_seq FROM transcript_messages WHERE ${inList('conversation_id', 'keys')}`).pluck();
-  // An event of the conversation that carries no message (opened, closed): its id as a JSON string in the body.
-  const eventsNaming = db.prepare(`SELECT seq FROM events WHERE source = ? AND instr(body, ?) > 0`).pluck();
+  // Events of the conversations that carry no message (opened, closed): the id as a JSON string in
+  // the body. One pass over the events for up to 200 conversations at a time.
+  const eventsNaming = (conversations: Array<{ source: string; id: string }>): number[] => {
+    const found: number[] = [];
+    for (let i = 0; i < conversations.length; i += 200) {
+      const batch = conversations.slice(i, i + 200);
+      const where = batch.map(() => '(source = ? AND instr(body, ?) > 0)').join(' OR ');
+      found.push(...(db.prepare(`SELECT seq FROM events WHERE ${where}`).pluck().all(...batch.flatMap((c) => [c.source, JSON.stringify(c.id)])) as number[]));
+    }
+    return found;
+  };
   const bodies = db.prepare(`SELECT body FROM events WHERE ${inList('seq', 'events')}`).pluck();
   const runsOf = db.prepare(`SELECT id FROM runs WHERE ${inList('event_seq', 'events')}`).pluck();
   const storeTables = db.prepare(`SELECT s.name, s.columns FROM store_tables s JOIN sqlite_master m ON m.name = s.name AND m.type = 'table'`);
-  const stillUsed = db.prepare(`SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = @sha) OR EXISTS (SELECT 1 FROM events WHERE instr(body, @sha) > 0)`).pluck();
+  const inAttachments = db.prepare(`SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = ?)`).pluck();
+  // One pass over the events that describe saved attachments, whatever the number of files.
+  const describedFiles = db.prepare(`SELECT body FROM events WHERE body LIKE '%"sha256":"%'`).pluck();
+  const unused = (hashes: Set<string>): string[] => {
+    const left = new Set([...hashes].filter((sha) => !inAttachments.get(sha)));
+    if (left.size === 0) return [];
+    for (const body of describedFiles.iterate() as Iterable<string>) {
+      for (const sha of attachmentHashes(body)) left.delete(sha);
+      if (left.size === 0) break;
+    }
+    return [...left];
+  };
   const audit = db.prepare(`INSERT INTO erasures (id, requested_by, requested_at, counts) VALUES (?, ?, ?, ?)`);
   const deletes = {
     attempts: db.prepare(`DELETE FROM attempts WHERE ${inList('run_id', 'runs')}`),
@@ -90,7 +110,7 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
     for (const m of messageRows) events.add(m.event_seq);
     const keys = list(conversations.map((c) => c.key));
     for (const seq of transcriptEvents.all({ keys }) as number[]) events.add(seq);
-    for (const c of conversations) if (c.id) for (const seq of eventsNaming.all(c.source, JSON.stringify(c.id)) as number[]) events.add(seq);
+    for (const seq of eventsNaming(conversations.filter((c) => c.id !== ''))) events.add(seq);
     const eventList = list(events);
     for (const body of bodies.all({ events: eventList }) as string[]) for (const sha of attachmentHashes(body)) hashes.add(sha);
     const runs = list(runsOf.all({ events: eventList }) as string[]);
@@ -120,7 +140,7 @@ export function sqliteErasure(db: Database.Database, writer: Writer): ErasureSto
       const erased = db.prepare(`DELETE FROM "${t.name}" WHERE ${mentionsSql(`(${text})`)}${byConversation}`).run({ ...match, ...(byConversation ? { ids } : {}) }).changes;
       if (erased > 0) counts.tables[t.name] = erased;
     }
-    const files = [...hashes].filter((sha) => !stillUsed.get({ sha }));
+    const files = unused(hashes);
     counts.files = files.length;
     const result = { counts, files };
     if (r.dryRun) throw new DryRun(result);
