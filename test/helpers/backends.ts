@@ -9,7 +9,7 @@ import { createSchema, howToEnable, pgUrl } from './postgres.ts';
 export interface FreshStore {
   /** store.url for the instance (or instances) that share this store. */
   url: string;
-  /** Plain SQL on the store, whatever the backend: for checks a test makes behind hookline's back. */
+  /** Plain SQL on the store, whatever the backend: for checks (or set-up) a test makes behind hookline's back. */
   query<T = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]>;
   /** Removes the store (the SQLite file is removed with its folder by the caller). */
   drop(): Promise<void>;
@@ -29,7 +29,8 @@ export const sqlite: Backend = {
       url: `sqlite:${file}`,
       query: async <T>(sql: string, values: unknown[] = []) => {
         const { default: Database } = await import('better-sqlite3');
-        const db = new Database(file, { readonly: true, fileMustExist: true });
+        // Read-only unless the statement writes (a row set up behind hookline's back).
+        const db = new Database(file, { readonly: !/^\s*(INSERT|UPDATE|DELETE)\b/i.test(sql), fileMustExist: true });
         try {
           // SQL written for both backends uses $1, $2 ...; SQLite takes ?1, ?2 ... for the same.
           return db.prepare(sql.replace(/\$(\d+)/g, '?$1')).all(...(values as never[])) as T[];

@@ -91,6 +91,18 @@ describeBackends('data lifecycle', (backend) => {
     expect((await pruner({ events: null }).pass())?.counts.events).toBe(0);
   });
 
+  it('takes what bulk replays and retries recorded of pruned events and runs with them', async () => {
+    const old = await finishedRun(store, NOW - 40 * DAY, 'dead');
+    const young = await finishedRun(store, NOW - 20 * DAY, 'dead');
+    await store.bulk.begin({ id: 'op1', kind: 'replay', filter: {}, again: false, matched: 4, now: NOW });
+    for (const [kind, target] of [['replay', String(old.seq)], ['retry', old.runId], ['replay', String(young.seq)], ['retry', young.runId]]) {
+      await db.query(`INSERT INTO bulk_items (kind, target, operation_id) VALUES ('${kind}', '${target}', 'op1') RETURNING kind`);
+    }
+    await pruner().pass();
+    const items = await db.query<{ kind: string; target: string }>('SELECT kind, target FROM bulk_items ORDER BY kind');
+    expect(items.map((i) => [i.kind, i.target])).toEqual([['replay', String(young.seq)], ['retry', young.runId]]);
+  });
+
   it('never removes an event a live run or a pending wait needs, nor one not yet dispatched', async () => {
     const before = await finishedRun(store, NOW - 50 * DAY);
     // A queued run: its event, and every event after it (its wait_for may look back over them), stay.

@@ -49,10 +49,14 @@ export function postgresLifecycle(db: Db): Lifecycle {
               counts.attempts = note('attempts', (await client.query('DELETE FROM attempts WHERE run_id = ANY($1)', [ids])).rowCount ?? 0);
               counts.steps = note('steps', (await client.query('DELETE FROM steps WHERE run_id = ANY($1)', [ids])).rowCount ?? 0);
               counts.waits = note('waits', (await client.query('DELETE FROM waits WHERE run_id = ANY($1)', [ids])).rowCount ?? 0);
+              await client.query(`DELETE FROM bulk_items WHERE kind = 'retry' AND target = ANY($1)`, [ids]);
               counts.runs = note('runs', (await client.query('DELETE FROM runs WHERE id = ANY($1)', [ids])).rowCount ?? 0);
             }
             // An event that got a live run meanwhile (a retry committed first) stays.
-            counts.events = note('events', (await client.query('DELETE FROM events e WHERE seq = ANY($1) AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq)', [seqs])).rowCount ?? 0);
+            const { rows: gone } = await client.query<{ seq: string }>('DELETE FROM events e WHERE seq = ANY($1) AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_seq = e.seq) RETURNING seq', [seqs]);
+            counts.events = note('events', gone.length);
+            // What bulk replays did to them goes with them.
+            if (gone.length > 0) await client.query(`DELETE FROM bulk_items WHERE kind = 'replay' AND target = ANY($1)`, [gone.map((r) => String(r.seq))]);
             more ||= seqs.length === limit;
           }
         }

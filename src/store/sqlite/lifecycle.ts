@@ -33,6 +33,9 @@ export function sqliteLifecycle(db: Database.Database, writer: Writer, file: str
   const deleteSteps = db.prepare(`DELETE FROM steps WHERE run_id IN (${runsUpTo})`);
   const deleteWaits = db.prepare(`DELETE FROM waits WHERE run_id IN (${runsUpTo})`);
   const deleteRuns = db.prepare(`DELETE FROM runs WHERE event_seq <= :last`);
+  // What bulk replays and retries did to them goes with the events and runs (by primary key).
+  const deleteRetried = db.prepare(`DELETE FROM bulk_items WHERE kind = 'retry' AND target IN (${runsUpTo})`);
+  const deleteReplayed = db.prepare(`DELETE FROM bulk_items WHERE kind = 'replay' AND target IN (SELECT CAST(seq AS TEXT) FROM events WHERE seq <= :last)`);
   const deleteEvents = db.prepare(`DELETE FROM events WHERE seq <= :last`);
 
   const lastMark = db.prepare(`SELECT max(at) FROM seq_marks`).pluck();
@@ -67,7 +70,9 @@ export function sqliteLifecycle(db: Database.Database, writer: Writer, file: str
         counts.attempts = deleteAttempts.run({ last }).changes;
         counts.steps = deleteSteps.run({ last }).changes;
         counts.waits = deleteWaits.run({ last }).changes;
+        deleteRetried.run({ last });
         counts.runs = deleteRuns.run({ last }).changes;
+        deleteReplayed.run({ last });
         counts.events = deleteEvents.run({ last }).changes;
         more ||= counts.events === limit;
       }
