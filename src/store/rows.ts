@@ -112,7 +112,8 @@ export const toRun = (r: RunRow): RunRecord => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   error: r.error,
-  hold: r.hold ?? null,
+  // Only when flow control holds it: a run record keeps the shape it had before flow control.
+  ...(r.hold ? { hold: r.hold } : {}),
 });
 
 export const toStep = (r: StepRow): StepRecord => ({

@@ -23,7 +23,8 @@ const minute = 60_000;
 describeBackends('integrations: hookline-alerts', (backend) => {
   it('a wrong MERU secret for longer than alert_after: one Slack message with the cause; the fixed secret: another saying so', async () => {
     slack = await startSlackEmulator();
-    it_ = await startWithShippedRecipes({ connections: { slack: { webhook_url: slack.webhookUrl } } } as never, undefined, backend);
+    // rate: off: both messages go at one instant of the test's clock (Slack's default 1/s is tested in test/flow).
+    it_ = await startWithShippedRecipes({ connections: { slack: { webhook_url: slack.webhookUrl, rate: 'off' } } } as never, undefined, backend);
     const { hl, clock } = it_;
     const email = (secret: string, id: string) => {
       const body = JSON.stringify(sample('meru/email.new-request', (e) => (e.event_id = id)));
@@ -51,7 +52,8 @@ describeBackends('integrations: hookline-alerts', (backend) => {
 
   it('a dead run, as the queue appends hookline/run.dead: one Slack message naming recipe, step, error and how to retry', async () => {
     slack = await startSlackEmulator();
-    it_ = await startWithShippedRecipes({ connections: { slack: { webhook_url: slack.webhookUrl } } } as never, undefined, backend);
+    // rate: off: both messages go at one instant of the test's clock (Slack's default 1/s is tested in test/flow).
+    it_ = await startWithShippedRecipes({ connections: { slack: { webhook_url: slack.webhookUrl, rate: 'off' } } } as never, undefined, backend);
     const { hl, clock } = it_;
     // The body the queue writes in the transaction that finishes a dead run (the engine's side of issue 12).
     const body = {
