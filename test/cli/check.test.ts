@@ -1,26 +1,14 @@
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { eventTypeWarnings } from '../../src/recipes/event-types.ts';
 import { eventMatcher } from '../../src/recipes/match.ts';
 import { eventSourcesOf, sourceNamed } from '../../src/sources/configured.ts';
-import { bin, spawnHookline } from '../helpers/child.ts';
 import { tempDir, testConfig } from '../helpers/env.ts';
+import { runHookline, spawnHookline } from '../helpers/child.ts';
 import { writeRecipe } from '../helpers/recipes.ts';
 
-const run = promisify(execFile);
-
-async function hookline(args: string[], cwd: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NODE_ENV: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const hookline = (args: string[], cwd: string) => runHookline(args, cwd, { NODE_ENV: '' });
 
 const config = testConfig('/tmp/unused');
 const warnings = (text: string, sources = eventSourcesOf(config)) => eventTypeWarnings('r.yaml', text, sources).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHookline, type Hookline } from '../../src/hookline.ts';
 import { describeBackends, type FreshStore } from '../helpers/backends.ts';
-import { bin, writeChildConfig } from '../helpers/child.ts';
+import { runHookline, writeChildConfig } from '../helpers/child.ts';
 import { startDestination, type Destination } from '../helpers/destination.ts';
 import { MERU_SECRET, tempDir, testConfig } from '../helpers/env.ts';
 import { sample } from '../helpers/integration.ts';
@@ -13,16 +11,7 @@ import { postMuro, writeRecipe } from '../helpers/recipes.ts';
 import { send } from '../helpers/server.ts';
 import { meruHeaders } from '../helpers/sign.ts';
 
-const exec = promisify(execFile);
-async function hookline(args: string[], cwd: string) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const hookline = runHookline;
 const lines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
 
 const TOKEN = 'json-shapes-token';

@@ -1,25 +1,14 @@
 // `hookline pause|resume <recipe>` and `hookline flow` as an operator runs them: a child process on
 // the store of a running server, which holds the recipe's runs and runs them after the resume.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHookline, type Hookline } from '../../src/hookline.ts';
 import { describeBackends, type FreshStore } from '../helpers/backends.ts';
-import { bin, writeChildConfig } from '../helpers/child.ts';
+import { runHookline, writeChildConfig } from '../helpers/child.ts';
 import { startDestination, type Destination } from '../helpers/destination.ts';
 import { tempDir, testConfig } from '../helpers/env.ts';
 import { postMuro, writeRecipe } from '../helpers/recipes.ts';
 
-const run = promisify(execFile);
-async function hookline(args: string[], cwd: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const hookline = runHookline;
 
 describeBackends('cli: pause, resume, flow', (backend) => {
   let temp: ReturnType<typeof tempDir>;

@@ -1,10 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { MERU_SECRET, MURO_SECRET } from './env.ts';
 
 export const bin = fileURLToPath(new URL('../../bin/hookline.js', import.meta.url));
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a hookline command to its end, as an operator would; resolves with its exit code and output, whatever the code. */
+export async function runHookline(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 /**
  * A hookline.yaml for a child process, its files in `dir`; `extra` is appended verbatim. The store is
