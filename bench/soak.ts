@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parseDuration } from '../src/config/units.ts';
 import { signedMuroEvent } from './lib/events.ts';
-import { hookline, SECRET } from './lib/targets.ts';
+import { hookline, SECRET, sql } from './lib/targets.ts';
 
 const recipe = `name: soak
 on: muro/message.created
@@ -80,16 +80,6 @@ async function postgresProbe(url: string): Promise<Probe> {
     },
     close: () => client.end(),
   };
-}
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
 }
 
 interface Result {

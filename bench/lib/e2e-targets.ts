@@ -3,11 +3,10 @@
 // it. Every scenario runs the same way on every target.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { cpuOfGroup, cpuSeconds, pidsByTitle } from './proc.ts';
 import { existingRedis, ownRedis, type Redis } from './redis.ts';
 import { startServer } from './spawn.ts';
-import { hookline, SECRET } from './targets.ts';
+import { hookline, SECRET, sql } from './targets.ts';
 
 export interface Running {
   /** Where to POST signed muro events: `${url}/muro/webhook`. */
@@ -85,16 +84,6 @@ export const hooklineSqlite = (): Target => ({
     return { url: server.url, pid: server.proc.pid!, died: server.died, stop: server.stop };
   },
 });
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** hookline on a fresh PostgreSQL database (created from `url`'s, dropped at stop). */
 export const hooklinePostgres = (url: string): Target => ({

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, type Server } from './spawn.ts';
+import pg from 'pg';
 
 export const SECRET = 'bench-muro-secret';
 /** The Standard Webhooks source's secret (whsec_ + base64 of 24 bytes, as Svix issues them). */
@@ -72,4 +73,15 @@ log: { level: warn }
 ${yaml}`,
   );
   return { dir, config };
+}
+
+/** One statement on a PostgreSQL server (CREATE/DROP DATABASE for a trial's fresh database). */
+export async function sql(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
 }
