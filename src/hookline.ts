@@ -90,7 +90,7 @@ export interface HooklineCore {
    * handling, answers, limits and metrics as the standalone server. Mount it before any body parser.
    */
   express(): Middleware;
-  /** Runs the worker (dispatch and recipe runs) and the background purge. */
+  /** Runs the worker (dispatch and recipe runs), the scheduler and the pruner (retention and expired dedup records). */
   start(): Promise<void>;
   /** Stops accepting webhooks (503 from then on), lets running steps finish, closes the store. */
   stop(): Promise<void>;
@@ -116,7 +116,6 @@ export interface ConfigReload {
   risk?: DevSecretRisk;
 }
 
-const purgeEvery = 60_000;
 /** How long the id of one of hookline's own events is remembered: an episode is alerted once within it. */
 const ownEventTtlMs = 30 * 86_400_000;
 
@@ -328,7 +327,6 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     },
     sources,
   );
-  let purge: NodeJS.Timeout | undefined;
   const pruner = new Pruner({ store, clock, logger, retention: () => current.retention, attachmentsDir: () => config.attachments });
 
   const reloadConfig = (next: Config, trigger = 'reload'): ConfigReload => {
@@ -379,9 +377,6 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     },
     express: () => expressRouter(core),
     start: async () => {
-      purge ??= setInterval(() => {
-        store.inbox.purgeSeen(clock.now(), 5_000).catch((err: unknown) => logger.warn({ err }, 'purge of seen events failed'));
-      }, purgeEvery).unref();
       pruner.start();
       await worker.start();
       scheduler.start();
@@ -389,7 +384,6 @@ export async function assembleHookline(options: CoreOptions): Promise<Assembly> 
     stop: () => {
       stopping = true;
       closing ??= (async () => {
-        clearInterval(purge);
         await pruner.stop();
         watcher.close();
         scheduler.stop();

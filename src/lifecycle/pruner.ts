@@ -92,7 +92,7 @@ export class Pruner {
       // Let the receives that arrived meanwhile through before the next batch.
       await sleep(1);
     }
-    // Dedup records past their TTL, in the same small batches (the minute purge alone takes 5 000 a minute).
+    // Dedup records past their TTL, in the same small batches: this is the only purge of them.
     for (let n; !this.stopped && (n = await store.inbox.purgeSeen(started, this.limit)) > 0; ) {
       counts.dedup += n;
       if (n < this.limit) break;
